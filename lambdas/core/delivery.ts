@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { isTerminal, type TaskRecord } from './model.ts';
+import type { ConnectionStore, Pusher, ServerMessage, SubscriptionState, TaskStore } from './ports.ts';
+
+/** Dependencies of progress delivery. */
+export interface DeliveryDeps {
+  readonly tasks: TaskStore;
+  readonly connections: ConnectionStore;
+  readonly pusher: Pusher;
+}
+
+/** Tunables of the delivery protocol. */
+export interface DeliveryOptions {
+  /** How long a drainer may hold a subscription before others may take over. */
+  readonly leaseMs: number;
+  /** Entries read per page while catching up. */
+  readonly pageSize: number;
+  /** Upper bound on drain rounds per call, so a call always ends. */
+  readonly maxRounds: number;
+  /** Serialized status messages above this size omit `result` (WebSocket messages max 128 KB). */
+  readonly maxMessageBytes: number;
+}
+
+const defaults: DeliveryOptions = { leaseMs: 10_000, pageSize: 200, maxRounds: 20, maxMessageBytes: 100_000 };
+
+/** The terminal status message for a task, omitting a result too large for one WebSocket message. */
+export const statusMessage = (task: TaskRecord, maxBytes: number = defaults.maxMessageBytes): ServerMessage => {
+  const message: ServerMessage = {
+    type: 'status',
+    taskId: task.taskId,
+    status: task.status,
+    ...(task.result !== undefined ? { result: task.result } : {}),
+    ...(task.error !== undefined ? { error: task.error } : {}),
+  };
+  if (Buffer.byteLength(JSON.stringify(message)) <= maxBytes) return message;
+  return { type: 'status', taskId: task.taskId, status: task.status, resultOmitted: true };
+};
+
+/**
+ * Delivers everything a connection has not yet received for a task: progress entries after its
+ * cursor, in order, then the terminal status once. Safe to call from any number of places at once
+ * (the worker after each write, the subscribe handler for the replay): a lease on the subscription
+ * lets one drainer push at a time, and a dirty flag makes the holder look again before it lets go,
+ * so nothing written meanwhile is missed and nothing is pushed twice by concurrent drainers.
+ *
+ * @returns `gone` if the connection disappeared (it is then removed), else `done`.
+ */
+export const drainSubscription = async (
+  deps: DeliveryDeps,
+  taskId: string,
+  connectionId: string,
+  options: Partial<DeliveryOptions> = {},
+): Promise<'done' | 'gone'> => {
+  const { leaseMs, pageSize, maxRounds, maxMessageBytes } = { ...defaults, ...options };
+  const owner = randomUUID();
+  let acquired = await deps.connections.acquire(taskId, connectionId, owner, leaseMs);
+  if (acquired === 'held') {
+    // Raise the flag first, then try again: either the holder sees the flag before releasing, or
+    // it has released and our second attempt wins.
+    await deps.connections.markDirty(taskId, connectionId);
+    acquired = await deps.connections.acquire(taskId, connectionId, owner, leaseMs);
+  }
+  if (acquired === 'held' || acquired === 'missing') return 'done';
+
+  let state: SubscriptionState = acquired;
+  for (let round = 0; round < maxRounds; round++) {
+    // Only entries at or below the task's high-water mark are committed; read it first.
+    const task = await deps.tasks.get(taskId);
+    if (!task) break;
+    while (state.cursor < task.progressSeq) {
+      const entries = (await deps.tasks.listProgress(taskId, state.cursor, pageSize)).filter((entry) => entry.seq <= task.progressSeq);
+      for (const entry of entries) {
+        const pushed = await deps.pusher.post(connectionId, { type: 'progress', taskId, seq: entry.seq, data: entry.data });
+        if (pushed === 'gone') return gone(deps, connectionId);
+        state = { ...state, cursor: entry.seq };
+      }
+      if (entries.length === 0) break;
+      if (!(await deps.connections.advance(taskId, connectionId, owner, state))) return 'done';
+    }
+    if (!state.statusSent && isTerminal(task.status) && state.cursor >= task.progressSeq) {
+      const pushed = await deps.pusher.post(connectionId, statusMessage(task, maxMessageBytes));
+      if (pushed === 'gone') return gone(deps, connectionId);
+      state = { ...state, statusSent: true };
+    }
+    const released = await deps.connections.release(taskId, connectionId, owner, state);
+    if (released !== 'dirty') return 'done';
+  }
+  await deps.connections.release(taskId, connectionId, owner, state);
+  return 'done';
+};
+
+const gone = async (deps: DeliveryDeps, connectionId: string): Promise<'gone'> => {
+  await deps.connections.removeConnection(connectionId);
+  return 'gone';
+};
+
+/**
+ * Drains every subscription of a task. A `410` for one connection never fails the task, and no
+ * other delivery failure does either: subscribers can always resume with `subscribe {after}`.
+ */
+export const notifySubscribers = async (
+  deps: DeliveryDeps,
+  taskId: string,
+  onError: (error: unknown, connectionId: string) => void,
+  options: Partial<DeliveryOptions> = {},
+): Promise<void> => {
+  const subscribers = await deps.connections.listSubscribers(taskId);
+  await Promise.all(
+    subscribers.map((connectionId) =>
+      drainSubscription(deps, taskId, connectionId, options).catch((error: unknown) => onError(error, connectionId)),
+    ),
+  );
+};

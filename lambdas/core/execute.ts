@@ -1,0 +1,154 @@
+import { findTaskDefinition } from '../tasks/registry.ts';
+import type { TaskLogger } from '../tasks/definition.ts';
+import { ulid } from './ids.ts';
+import { DetailType, type TaskError, type TaskEventDetail, type TaskRecord } from './model.ts';
+import type { EventPublisher, TaskStore } from './ports.ts';
+import { ProgressWriter } from './progress-writer.ts';
+
+/** Dependencies of task execution. */
+export interface ExecuteDeps {
+  readonly tasks: TaskStore;
+  readonly events: EventPublisher;
+  readonly logger: TaskLogger;
+  /** Called after progress or a terminal state is stored, to push it to subscribers. */
+  readonly notify: (taskId: string) => Promise<void>;
+}
+
+/** Tunables of execution. */
+export interface ExecuteOptions {
+  /** Identifies this attempt's lease. */
+  readonly owner: string;
+  /** Time left in the invocation; the task is aborted `safetyMarginMs` before it runs out. */
+  readonly remainingMs: () => number;
+  readonly safetyMarginMs: number;
+  readonly progressIntervalMs: number;
+}
+
+/** What the worker should do with the message that carried the task. */
+export type ExecuteOutcome =
+  | { readonly kind: 'done' } // terminal (or nothing to do): delete the message
+  | { readonly kind: 'retry'; readonly reason: string }; // leave the message for redelivery
+
+/** The task was cancelled or its lease was lost while running. */
+export class LeaseLostError extends Error {
+  public constructor(taskId: string) {
+    super(`Lease on ${taskId} lost (cancelled or taken over).`);
+    this.name = 'LeaseLostError';
+  }
+}
+
+/** Timeout of one attempt. */
+export class TaskTimeoutError extends Error {
+  public constructor(seconds: number) {
+    super(`Task exceeded its timeout of ${seconds}s.`);
+    this.name = 'TaskTimeoutError';
+  }
+}
+
+const lifecycleEvent = (task: TaskRecord, extra: Partial<TaskEventDetail> = {}): TaskEventDetail => ({
+  eventId: `evt_${ulid()}`,
+  taskId: task.taskId,
+  tenantId: task.tenantId,
+  type: task.type,
+  class: task.class,
+  ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
+  ...extra,
+});
+
+const toTaskError = (error: unknown): TaskError => {
+  if (error instanceof TaskTimeoutError) return { code: 'Timeout', message: error.message };
+  if (error instanceof Error) return { code: error.name || 'Error', message: error.message.slice(0, 1000) };
+  return { code: 'Error', message: 'Task failed.' };
+};
+
+const isRetryable = (error: unknown): boolean =>
+  !(error instanceof Error && 'retryable' in error && (error as { retryable?: unknown }).retryable === false);
+
+/**
+ * Runs one delivery of a task: claim the lease, run the type's code with coalesced progress and a
+ * signal that aborts on cancel or imminent timeout, then record the outcome and emit the event.
+ * Duplicate deliveries of a task that is terminal, or running under a live lease, do nothing.
+ */
+export const executeTask = async (deps: ExecuteDeps, taskId: string, options: ExecuteOptions): Promise<ExecuteOutcome> => {
+  const current = await deps.tasks.get(taskId);
+  if (!current) {
+    deps.logger.warn('task not found; dropping message', { taskId });
+    return { kind: 'done' };
+  }
+  const definition = findTaskDefinition(current.type);
+  if (!definition) {
+    await deps.tasks.claim(taskId, options.owner, Date.now() + 60_000, new Date().toISOString());
+    await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: { code: 'UnknownType', message: `Unknown task type ${current.type}` } }, new Date().toISOString());
+    return { kind: 'done' };
+  }
+  const budgetMs = Math.min(definition.timeoutSeconds * 1000, options.remainingMs() - options.safetyMarginMs);
+  const claimed = await deps.tasks.claim(taskId, options.owner, Date.now() + budgetMs + options.safetyMarginMs, new Date().toISOString());
+  if (!claimed) {
+    const latest = await deps.tasks.get(taskId);
+    if (latest?.status === 'running') return { kind: 'retry', reason: 'leased by another worker' };
+    return { kind: 'done' };
+  }
+  if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running' }));
+
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(new TaskTimeoutError(definition.timeoutSeconds)), budgetMs);
+  const writer = new ProgressWriter<unknown>(
+    claimed.progressSeq,
+    async (entry) => {
+      const stored = await deps.tasks.appendProgress(taskId, options.owner, entry);
+      if (stored === 'lease-lost') {
+        controller.abort(new LeaseLostError(taskId));
+        throw new LeaseLostError(taskId);
+      }
+      await deps.notify(taskId);
+    },
+    definition.mergeProgress ?? ((_pending, next) => next),
+    { intervalMs: options.progressIntervalMs },
+  );
+
+  try {
+    const parsed = definition.input.parse(claimed.input);
+    const result = await definition.run(parsed, {
+      taskId,
+      tenantId: claimed.tenantId,
+      attempt: claimed.attempts,
+      signal: controller.signal,
+      logger: deps.logger,
+      progress: (data) => writer.report(data),
+    });
+    if (controller.signal.aborted) throw controller.signal.reason;
+    await writer.flush();
+    const now = new Date().toISOString();
+    if (!(await deps.tasks.finish(taskId, options.owner, { status: 'succeeded', result }, now))) return settleLostLease(deps, taskId);
+    await deps.events.publish(DetailType.succeeded, lifecycleEvent(claimed, { status: 'succeeded' }));
+    await deps.notify(taskId);
+    return { kind: 'done' };
+  } catch (thrown) {
+    const error = controller.signal.aborted ? controller.signal.reason : thrown;
+    if (error instanceof LeaseLostError) {
+      writer.discard();
+      return settleLostLease(deps, taskId);
+    }
+    await writer.flush().catch(() => undefined);
+    const taskError = toTaskError(error);
+    deps.logger.warn('task attempt failed', { taskId, attempt: claimed.attempts, error: taskError });
+    if (isRetryable(error) && claimed.attempts < definition.retry.maxAttempts) {
+      await deps.tasks.release(taskId, options.owner, taskError, new Date().toISOString());
+      return { kind: 'retry', reason: taskError.message };
+    }
+    if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
+      await deps.events.publish(DetailType.failed, lifecycleEvent(claimed, { status: 'failed' }));
+      await deps.notify(taskId);
+    }
+    return { kind: 'done' };
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** The lease was lost: if the task was cancelled, tell subscribers; otherwise another worker owns it. */
+const settleLostLease = async (deps: ExecuteDeps, taskId: string): Promise<ExecuteOutcome> => {
+  const latest = await deps.tasks.get(taskId);
+  if (latest?.status === 'cancelled') await deps.notify(taskId);
+  return { kind: 'done' };
+};

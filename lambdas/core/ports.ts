@@ -1,0 +1,94 @@
+import type { DetailType, ProgressEntry, TaskEventDetail, TaskError, TaskRecord, TaskStatus } from './model.ts';
+
+/**
+ * The domain's view of storage and messaging. Only `lambdas/store/*` implements these with the
+ * AWS SDK; the domain core never imports it.
+ */
+export interface TaskStore {
+  /** Creates a task record; fails if the id exists. */
+  create(task: TaskRecord): Promise<void>;
+  get(taskId: string): Promise<TaskRecord | undefined>;
+  /**
+   * Takes the worker lease on a task that is queued, or running with an expired lease. Returns the
+   * updated record, or `undefined` when the task is terminal, cancelled or leased by someone else.
+   */
+  claim(taskId: string, owner: string, leaseUntil: number, now: string): Promise<TaskRecord | undefined>;
+  /** Writes progress entry `seq` and advances the task's `progressSeq`, only while `owner` holds a running lease. */
+  appendProgress(taskId: string, owner: string, entry: ProgressEntry): Promise<'ok' | 'lease-lost'>;
+  /** Ends a running task held by `owner`. Returns false if the lease was lost meanwhile. */
+  finish(
+    taskId: string,
+    owner: string,
+    outcome: { status: Extract<TaskStatus, 'succeeded' | 'failed' | 'cancelled'>; result?: unknown; error?: TaskError },
+    now: string,
+  ): Promise<boolean>;
+  /** Gives a lease back after a retryable failure so the next delivery can claim the task at once. */
+  release(taskId: string, owner: string, error: TaskError, now: string): Promise<void>;
+  /** Progress entries with `seq > after`, ascending, at most `limit`. */
+  listProgress(taskId: string, after: number, limit: number): Promise<ProgressEntry[]>;
+}
+
+/** Tenants and their hashed API keys. */
+export interface TenantStore {
+  putTenant(tenant: { tenantId: string; name: string; createdAt: string }): Promise<void>;
+  putApiKey(key: { keyHash: string; keyId: string; tenantId: string; createdAt: string }): Promise<void>;
+  /** Resolves a key hash to its tenant, if the key exists and is active. */
+  findApiKey(keyHash: string): Promise<{ tenantId: string; keyId: string } | undefined>;
+}
+
+/** Publishes one fact to the bus. */
+export interface EventPublisher {
+  publish(detailType: DetailType, detail: TaskEventDetail): Promise<void>;
+}
+
+/** State of one connection's subscription to one task, as the delivery protocol sees it. */
+export interface SubscriptionState {
+  /** Highest progress seq delivered to this connection. */
+  readonly cursor: number;
+  /** Whether the terminal status has been delivered. */
+  readonly statusSent: boolean;
+}
+
+/** WebSocket connections and their task subscriptions. */
+export interface ConnectionStore {
+  putConnection(connection: { connectionId: string; tenantId: string; taskIds?: readonly string[]; connectedAt: string }): Promise<void>;
+  getConnection(connectionId: string): Promise<{ connectionId: string; tenantId: string; taskIds?: readonly string[] } | undefined>;
+  /** Removes a connection and all of its subscriptions. */
+  removeConnection(connectionId: string): Promise<void>;
+  /** Creates or resets a subscription with the given cursor. */
+  subscribe(taskId: string, connectionId: string, tenantId: string, cursor: number): Promise<void>;
+  unsubscribe(taskId: string, connectionId: string): Promise<void>;
+  listSubscribers(taskId: string): Promise<string[]>;
+  /** Takes the delivery lease (clearing the dirty flag); `held` if another drainer holds it. */
+  acquire(taskId: string, connectionId: string, owner: string, leaseMs: number): Promise<SubscriptionState | 'held' | 'missing'>;
+  /** Tells the current lease holder that more may be deliverable. */
+  markDirty(taskId: string, connectionId: string): Promise<void>;
+  /** Records progress made while holding the lease. */
+  advance(taskId: string, connectionId: string, owner: string, state: SubscriptionState): Promise<boolean>;
+  /**
+   * Releases the lease unless the dirty flag was raised meanwhile, in which case the lease is kept,
+   * the flag cleared, and `dirty` returned so the holder delivers again. `lost` if the lease is gone.
+   */
+  release(taskId: string, connectionId: string, owner: string, state: SubscriptionState): Promise<'released' | 'dirty' | 'lost'>;
+}
+
+/** Server-to-client WebSocket messages. */
+export type ServerMessage =
+  | { readonly type: 'ack'; readonly requestId?: string; readonly taskId: string }
+  | { readonly type: 'progress'; readonly taskId: string; readonly seq: number; readonly data: unknown }
+  | {
+      readonly type: 'status';
+      readonly taskId: string;
+      readonly status: TaskStatus;
+      readonly result?: unknown;
+      readonly error?: TaskError;
+      readonly resultOmitted?: boolean;
+    }
+  | { readonly type: 'error'; readonly requestId?: string; readonly status: number; readonly title: string; readonly detail: string }
+  | { readonly type: 'subscribed'; readonly taskId: string; readonly after: number }
+  | { readonly type: 'pong' };
+
+/** Pushes a message to a WebSocket connection; `gone` when the connection no longer exists (410). */
+export interface Pusher {
+  post(connectionId: string, message: ServerMessage): Promise<'ok' | 'gone'>;
+}

@@ -1,0 +1,96 @@
+import type middy from '@middy/core';
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { createHash } from 'node:crypto';
+import { PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors.ts';
+import type { Principal } from '../../core/model.ts';
+import { toProblem } from '../../core/problem.ts';
+import { logger } from '../runtime.ts';
+
+/** Context the HTTP authorizer attaches (API Gateway passes it as strings). */
+export interface HttpAuthorizerContext {
+  readonly authenticated: 'true' | 'false';
+  readonly tenantId?: string;
+  /** JSON array of task ids for scoped client tokens. */
+  readonly taskIds?: string;
+}
+
+export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<HttpAuthorizerContext>;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+/** Largest accepted request body. */
+export const MAX_BODY_BYTES = 128 * 1024;
+
+/**
+ * The authenticated principal. The authorizer admits every request and marks it authenticated or
+ * not, so that a rejection is answered here as a problem+json `401` (HTTP APIs cannot customise
+ * the gateway's own responses).
+ */
+export const principalOf = (event: HttpEvent): Principal => {
+  const context = event.requestContext.authorizer?.lambda;
+  if (!context || context.authenticated !== 'true' || !context.tenantId) throw new UnauthorizedError();
+  return { tenantId: context.tenantId, ...(context.taskIds ? { taskIds: JSON.parse(context.taskIds) as string[] } : {}) };
+};
+
+/** Parses a JSON request body, enforcing content type, size and syntax. */
+export const jsonBody = (event: HttpEvent): unknown => {
+  const type = (event.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json' && !(type?.startsWith('application/') && type.endsWith('+json'))) throw new UnsupportedMediaTypeError();
+  const raw = event.body ?? '';
+  const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
+  if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
+  if (text.trim() === '') throw new ValidationError('A JSON body is required.');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new ValidationError('The body is not valid JSON.', { cause: error });
+  }
+};
+
+/** A JSON response. */
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+/** A strong ETag over a response body. */
+export const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+
+/** Whether an `If-None-Match` header matches an ETag (weak comparison, as for GET). */
+export const matchesEtag = (ifNoneMatch: string | undefined, etag: string): boolean => {
+  if (!ifNoneMatch) return false;
+  if (ifNoneMatch.trim() === '*') return true;
+  const bare = (tag: string) => tag.trim().replace(/^W\//, '');
+  return ifNoneMatch.split(',').some((candidate) => bare(candidate) === bare(etag));
+};
+
+/** Cache lifetimes of reads: short while a task can change, long and immutable once it cannot. */
+export const CacheControl = {
+  live: 'max-age=0, s-maxage=1, must-revalidate',
+  terminal: 'public, max-age=31536000, s-maxage=31536000, immutable',
+} as const;
+
+/** A cacheable JSON read: ETag, Cache-Control and `304` on a matching `If-None-Match`. */
+export const cacheableJson = (event: HttpEvent, body: unknown, cacheControl: string): HttpResult => {
+  const text = JSON.stringify(body);
+  const etag = etagOf(text);
+  const headers = { etag, 'cache-control': cacheControl, vary: 'Authorization' };
+  if (matchesEtag(event.headers['if-none-match'], etag)) return { statusCode: 304, headers };
+  return { statusCode: 200, headers: { 'content-type': 'application/json', ...headers }, body: text };
+};
+
+/**
+ * middy middleware: maps thrown errors to RFC 9457 problem+json. Only errors below 500 expose a
+ * message; anything else is logged and answered with an opaque 500.
+ */
+export const problemResponses = (): middy.MiddlewareObj<HttpEvent, HttpResult> => ({
+  onError: async (request) => {
+    const { problem, headers } = toProblem(request.error, request.event?.rawPath);
+    if (problem.status >= 500) logger.error('unhandled error', { error: request.error as Error });
+    request.response = {
+      statusCode: problem.status,
+      headers: { 'content-type': 'application/problem+json', ...headers },
+      body: JSON.stringify(problem),
+    };
+  },
+});

@@ -1,0 +1,25 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoConnectionStore } from '../store/connection-store.ts';
+import { requireEnv } from '../store/clients.ts';
+import { EventBridgePublisher } from '../store/publisher.ts';
+import { ConnectionsPusher } from '../store/pusher.ts';
+import { DynamoTaskStore } from '../store/task-store.ts';
+import { DynamoTenantStore } from '../store/tenant-store.ts';
+
+/**
+ * Lazily built, module-scoped dependencies shared by handlers. Each getter builds its store once per
+ * execution environment; a bundle only contains the stores its handler touches.
+ */
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'offload' });
+
+let tasks: DynamoTaskStore | undefined;
+let tenants: DynamoTenantStore | undefined;
+let connections: DynamoConnectionStore | undefined;
+let publisher: EventBridgePublisher | undefined;
+let pusher: ConnectionsPusher | undefined;
+
+export const taskStore = (): DynamoTaskStore => (tasks ??= new DynamoTaskStore(requireEnv('TASKS_TABLE')));
+export const tenantStore = (): DynamoTenantStore => (tenants ??= new DynamoTenantStore(requireEnv('TASKS_TABLE')));
+export const connectionStore = (): DynamoConnectionStore => (connections ??= new DynamoConnectionStore(requireEnv('CONNECTIONS_TABLE')));
+export const eventPublisher = (): EventBridgePublisher => (publisher ??= new EventBridgePublisher(requireEnv('EVENT_BUS_NAME')));
+export const connectionsPusher = (): ConnectionsPusher => (pusher ??= new ConnectionsPusher(requireEnv('WS_MANAGEMENT_ENDPOINT')));

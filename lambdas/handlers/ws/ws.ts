@@ -1,0 +1,88 @@
+import type { Context } from 'aws-lambda';
+import middy from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { describeIssues } from '../../core/submit.ts';
+import { ValidationError } from '../../core/errors.ts';
+import type { Principal } from '../../core/model.ts';
+import type { ServerMessage } from '../../core/ports.ts';
+import { toProblem } from '../../core/problem.ts';
+import { connectionsPusher, logger } from '../runtime.ts';
+import type { z } from 'zod';
+
+/** Context the `$connect` authorizer attaches; API Gateway repeats it on every message of the connection. */
+export interface WsAuthorizerContext {
+  readonly tenantId: string;
+  /** JSON array of task ids for scoped client tokens, or empty. */
+  readonly taskIds?: string;
+}
+
+/** The parts of a WebSocket route event Offload reads. */
+export interface WsEvent {
+  readonly body?: string | null;
+  readonly isBase64Encoded?: boolean;
+  readonly requestContext: {
+    readonly connectionId: string;
+    readonly routeKey: string;
+    readonly requestId: string;
+    readonly eventType: 'CONNECT' | 'MESSAGE' | 'DISCONNECT';
+    readonly authorizer?: Partial<WsAuthorizerContext> & { principalId?: string };
+    readonly disconnectStatusCode?: number;
+    readonly disconnectReason?: string;
+  };
+}
+
+export interface WsResult {
+  readonly statusCode: number;
+  readonly body?: string;
+}
+
+/** Largest accepted client message (API Gateway's own limit is 128 KB). */
+export const MAX_MESSAGE_BYTES = 32 * 1024;
+
+export const principalOfConnection = (event: WsEvent): Principal => {
+  const context = event.requestContext.authorizer;
+  if (!context?.tenantId) throw new Error('connection has no authorizer context');
+  return { tenantId: context.tenantId, ...(context.taskIds ? { taskIds: JSON.parse(context.taskIds) as string[] } : {}) };
+};
+
+/** Parses a client message against a schema, throwing {@link ValidationError} on any defect. */
+export const parseMessage = <T>(event: WsEvent, schema: z.ZodType<T>): T => {
+  const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+  if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) throw new ValidationError(`Messages must not exceed ${MAX_MESSAGE_BYTES} bytes.`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ValidationError('The message is not valid JSON.', { cause: error });
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
+  return parsed.data;
+};
+
+/** The WebSocket form of a problem. */
+export const errorMessage = (error: unknown, requestId?: string): ServerMessage => {
+  const { problem } = toProblem(error);
+  return { type: 'error', ...(requestId !== undefined ? { requestId } : {}), status: problem.status, title: problem.title, detail: problem.detail };
+};
+
+/**
+ * Wraps a message route: errors become an `error` message pushed to the caller (never a crash,
+ * never an internal detail), and the route always answers 200 to API Gateway.
+ */
+export const wsHandler = (route: (event: WsEvent, context: Context) => Promise<WsResult | void>) =>
+  middy<WsEvent, WsResult>()
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .handler(async (event, context) => {
+      logger.appendKeys({ connectionId: event.requestContext.connectionId, tenantId: event.requestContext.authorizer?.tenantId });
+      try {
+        return (await route(event, context)) ?? { statusCode: 200 };
+      } catch (error) {
+        const message = errorMessage(error);
+        if (message.type === 'error' && message.status >= 500) logger.error('route failed', { error: error as Error });
+        await connectionsPusher()
+          .post(event.requestContext.connectionId, message)
+          .catch((pushError: unknown) => logger.warn('could not report error to client', { error: pushError as Error }));
+        return { statusCode: 200 };
+      }
+    });

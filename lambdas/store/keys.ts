@@ -1,0 +1,22 @@
+/** Key layout of the tasks table (single-table design). */
+export const TaskKeys = {
+  task: (taskId: string) => ({ pk: `TASK#${taskId}`, sk: 'TASK' }),
+  progress: (taskId: string, seq: number) => ({ pk: `TASK#${taskId}`, sk: `P#${String(seq).padStart(10, '0')}` }),
+  progressPrefix: 'P#',
+  tenant: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
+  apiKey: (keyHash: string) => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),
+  /** Listing index: a tenant's tasks, newest first by ULID. */
+  byTenant: (tenantId: string, taskId: string) => ({ gsi1pk: `TENANT#${tenantId}`, gsi1sk: taskId }),
+} as const;
+
+/** Key layout of the connections table. */
+export const ConnectionKeys = {
+  connection: (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'CONN' }),
+  /** Back-reference from a connection to a task it subscribes to, for cleanup on disconnect. */
+  connectionSub: (connectionId: string, taskId: string) => ({ pk: `CONN#${connectionId}`, sk: `SUB#${taskId}` }),
+  /** The subscription itself, found by task when progress is written. */
+  subscription: (taskId: string, connectionId: string) => ({ pk: `TASK#${taskId}`, sk: `SUB#${connectionId}` }),
+} as const;
+
+/** Connections close after 2 hours on AWS; their items expire by TTL a little later. */
+export const CONNECTION_TTL_SECONDS = 3 * 60 * 60;

@@ -1,0 +1,157 @@
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { ProgressEntry, TaskError, TaskRecord, TaskStatus } from '../core/model.ts';
+import type { TaskStore } from '../core/ports.ts';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ddb as defaultClient } from './clients.ts';
+import { TaskKeys } from './keys.ts';
+
+const isConditionFailure = (error: unknown): boolean =>
+  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+
+const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'entity']);
+const toRecord = (item: Record<string, unknown>): TaskRecord =>
+  Object.fromEntries(Object.entries(item).filter(([key]) => !STRIP.has(key))) as unknown as TaskRecord;
+
+/** {@link TaskStore} on a DynamoDB table (tasks and their progress log share a partition). */
+export class DynamoTaskStore implements TaskStore {
+  public constructor(
+    private readonly tableName: string,
+    private readonly ddb: DynamoDBDocumentClient = defaultClient,
+  ) {}
+
+  public async create(task: TaskRecord): Promise<void> {
+    await this.ddb.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { ...TaskKeys.task(task.taskId), ...TaskKeys.byTenant(task.tenantId, task.taskId), entity: 'task', ...task },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  public async get(taskId: string): Promise<TaskRecord | undefined> {
+    const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: TaskKeys.task(taskId), ConsistentRead: true }));
+    return Item ? toRecord(Item) : undefined;
+  }
+
+  public async claim(taskId: string, owner: string, leaseUntil: number, now: string): Promise<TaskRecord | undefined> {
+    try {
+      const { Attributes } = await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.task(taskId),
+          UpdateExpression:
+            'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, attempts = attempts + :one, startedAt = if_not_exists(startedAt, :now), updatedAt = :now',
+          ConditionExpression: 'attribute_exists(pk) AND (#status = :queued OR (#status = :running AND leaseUntil < :nowMs))',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':running': 'running',
+            ':queued': 'queued',
+            ':owner': owner,
+            ':until': leaseUntil,
+            ':one': 1,
+            ':now': now,
+            ':nowMs': Date.now(),
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ? toRecord(Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  public async appendProgress(taskId: string, owner: string, entry: ProgressEntry): Promise<'ok' | 'lease-lost'> {
+    // Entry first (idempotent on seq), then the task's high-water mark under the lease. A crash
+    // between the two leaves an entry above progressSeq that the next attempt overwrites.
+    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.progress(taskId, entry.seq), entity: 'progress', ...entry } }));
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.task(taskId),
+          UpdateExpression: 'SET progressSeq = :seq, updatedAt = :now',
+          ConditionExpression: '#status = :running AND leaseOwner = :owner AND progressSeq < :seq',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':seq': entry.seq, ':now': entry.at, ':running': 'running', ':owner': owner },
+        }),
+      );
+      return 'ok';
+    } catch (error) {
+      if (isConditionFailure(error)) return 'lease-lost';
+      throw error;
+    }
+  }
+
+  public async finish(
+    taskId: string,
+    owner: string,
+    outcome: { status: Extract<TaskStatus, 'succeeded' | 'failed' | 'cancelled'>; result?: unknown; error?: TaskError },
+    now: string,
+  ): Promise<boolean> {
+    const sets = ['#status = :status', 'finishedAt = :now', 'updatedAt = :now'];
+    const values: Record<string, unknown> = { ':status': outcome.status, ':now': now, ':running': 'running', ':owner': owner };
+    const names: Record<string, string> = { '#status': 'status' };
+    if (outcome.result !== undefined) {
+      sets.push('#result = :result');
+      values[':result'] = outcome.result;
+      names['#result'] = 'result';
+    }
+    if (outcome.error !== undefined) {
+      sets.push('#error = :error');
+      values[':error'] = outcome.error;
+      names['#error'] = 'error';
+    }
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.task(taskId),
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE leaseOwner, leaseUntil`,
+          ConditionExpression: '#status = :running AND leaseOwner = :owner',
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  public async release(taskId: string, owner: string, error: TaskError, now: string): Promise<void> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.task(taskId),
+          UpdateExpression: 'SET #status = :queued, lastError = :error, updatedAt = :now REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: '#status = :running AND leaseOwner = :owner',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':queued': 'queued', ':running': 'running', ':owner': owner, ':error': error, ':now': now },
+        }),
+      );
+    } catch (caught) {
+      if (!isConditionFailure(caught)) throw caught;
+    }
+  }
+
+  public async listProgress(taskId: string, after: number, limit: number): Promise<ProgressEntry[]> {
+    const from = TaskKeys.progress(taskId, after + 1).sk;
+    const to = TaskKeys.progress(taskId, 9_999_999_999).sk;
+    const { Items = [] } = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk AND sk BETWEEN :from AND :to',
+        ExpressionAttributeValues: { ':pk': TaskKeys.task(taskId).pk, ':from': from, ':to': to },
+        Limit: limit,
+        ConsistentRead: true,
+      }),
+    );
+    return Items.map((item) => ({ seq: item.seq as number, data: item.data, at: item.at as string }));
+  }
+}

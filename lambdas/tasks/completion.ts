@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { defineTask } from './definition.ts';
+import type { ModelProvider, ModelUsage } from './models/model.ts';
+import { SimulatedModelProvider } from './models/simulated.ts';
+
+/** The model used when a request names none. */
+export const DEFAULT_MODEL = 'sim-1' as const;
+
+const providers: readonly ModelProvider[] = [new SimulatedModelProvider()];
+
+/** Input of a `completion` task. */
+export const CompletionInput = z.strictObject({
+  prompt: z.string().min(1).max(32_000),
+  maxTokens: z.number().int().min(1).max(4_096).optional(),
+  model: z
+    .string()
+    .min(1)
+    .max(100)
+    .refine((model) => providers.some((provider) => provider.supports(model)), { error: 'unknown model' })
+    .optional(),
+});
+export type CompletionInput = z.infer<typeof CompletionInput>;
+
+/** One progress entry of a `completion` task: the text generated since the previous entry. */
+export interface CompletionProgress {
+  readonly text: string;
+}
+
+/** Result of a `completion` task. */
+export interface CompletionResult {
+  readonly text: string;
+  readonly model: string;
+  readonly usage: ModelUsage;
+}
+
+/**
+ * `completion`: streams a model's text as progress entries `{ text }` and returns the whole text.
+ * The concatenation of all progress texts equals `result.text`.
+ */
+export const completion = defineTask<CompletionInput, CompletionProgress, CompletionResult>({
+  type: 'completion',
+  class: 'interactive',
+  input: CompletionInput,
+  timeoutSeconds: 120,
+  retry: { maxAttempts: 3 },
+  ordering: 'session',
+  sensitiveFields: ['input.prompt', 'result.text'],
+  mergeProgress: (pending, next) => ({ text: pending.text + next.text }),
+  run: async (input, ctx) => {
+    const model = input.model ?? DEFAULT_MODEL;
+    const provider = providers.find((candidate) => candidate.supports(model));
+    if (!provider) throw new UnknownModelError(model);
+    const stream = provider.stream({ model, prompt: input.prompt, maxTokens: input.maxTokens ?? 256, signal: ctx.signal });
+    let text = '';
+    for (;;) {
+      const next = await stream.next();
+      if (next.done) return { text, model, usage: next.value };
+      text += next.value.text;
+      await ctx.progress({ text: next.value.text });
+    }
+  },
+});
+
+/** The requested model is served by no configured provider. Not retried. */
+export class UnknownModelError extends Error {
+  public readonly retryable = false;
+  public constructor(model: string) {
+    super(`No provider serves model "${model}".`);
+    this.name = 'UnknownModelError';
+  }
+}

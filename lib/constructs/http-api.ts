@@ -1,0 +1,92 @@
+import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CorsHttpMethod, HttpApi, HttpMethod, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { Construct } from 'constructs';
+import { OffloadFunction } from './offload-function.ts';
+
+/** Props of {@link OffloadHttpApi}. */
+export interface OffloadHttpApiProps {
+  readonly tasksTable: ITable;
+  readonly bus: IEventBus;
+  /** Stage-wide throttling. @default { rateLimit: 1000, burstLimit: 2000 } */
+  readonly throttle?: ThrottleSettings;
+}
+
+/**
+ * The HTTP API `v1`: a Lambda authorizer resolving tenant API keys, and one small function per
+ * route so each carries only the permissions and code it needs.
+ */
+export class OffloadHttpApi extends Construct {
+  public readonly api: HttpApi;
+  public readonly authorizerFunction: OffloadFunction;
+  public readonly submitFunction: OffloadFunction;
+  public readonly getTaskFunction: OffloadFunction;
+  public readonly getEventsFunction: OffloadFunction;
+
+  public constructor(scope: Construct, id: string, props: OffloadHttpApiProps) {
+    super(scope, id);
+    const environment = { TASKS_TABLE: props.tasksTable.tableName };
+
+    this.authorizerFunction = new OffloadFunction(this, 'Authorizer', {
+      entry: 'handlers/http/authorizer.ts',
+      description: 'Offload HTTP API authorizer (tenant API keys)',
+      environment,
+    });
+    props.tasksTable.grantReadData(this.authorizerFunction);
+    // No identity source: the authorizer runs for every request and marks it authenticated or not,
+    // so that missing credentials are answered by the route as problem+json 401.
+    const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', this.authorizerFunction, {
+      responseTypes: [HttpLambdaResponseType.SIMPLE],
+      identitySource: [],
+      resultsCacheTtl: Duration.seconds(0),
+    });
+
+    this.api = new HttpApi(this, 'Api', {
+      description: 'Offload HTTP API v1',
+      createDefaultStage: true,
+      corsPreflight: {
+        allowOrigins: ['*'],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match'],
+        exposeHeaders: ['etag', 'location', 'retry-after', 'idempotent-replayed'],
+        maxAge: Duration.hours(1),
+      },
+    });
+    const throttle = props.throttle ?? { rateLimit: 1000, burstLimit: 2000 };
+    const stage = this.api.defaultStage?.node.defaultChild as import('aws-cdk-lib/aws-apigatewayv2').CfnStage;
+    stage.defaultRouteSettings = { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit };
+
+    this.submitFunction = new OffloadFunction(this, 'Submit', {
+      entry: 'handlers/http/submit.ts',
+      description: 'Offload POST /v1/tasks (ack path)',
+      environment: { ...environment, EVENT_BUS_NAME: props.bus.eventBusName },
+    });
+    props.tasksTable.grantReadWriteData(this.submitFunction);
+    props.bus.grantPutEventsTo(this.submitFunction);
+
+    this.getTaskFunction = new OffloadFunction(this, 'GetTask', {
+      entry: 'handlers/http/get-task.ts',
+      description: 'Offload GET /v1/tasks/{id}',
+      environment,
+    });
+    props.tasksTable.grantReadData(this.getTaskFunction);
+
+    this.getEventsFunction = new OffloadFunction(this, 'GetEvents', {
+      entry: 'handlers/http/get-events.ts',
+      description: 'Offload GET /v1/tasks/{id}/events',
+      environment,
+    });
+    props.tasksTable.grantReadData(this.getEventsFunction);
+
+    const route = (path: string, method: HttpMethod, fn: OffloadFunction, name: string) =>
+      this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(name, fn), authorizer });
+    route('/v1/tasks', HttpMethod.POST, this.submitFunction, 'SubmitIntegration');
+    route('/v1/tasks/{id}', HttpMethod.GET, this.getTaskFunction, 'GetTaskIntegration');
+    route('/v1/tasks/{id}/events', HttpMethod.GET, this.getEventsFunction, 'GetEventsIntegration');
+
+    new CfnOutput(this, 'HttpApiUrl', { value: this.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
+  }
+}

@@ -1,0 +1,40 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+
+/** Props of {@link OffloadStorage}. */
+export interface OffloadStorageProps {
+  /** @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * DynamoDB storage. `tasks` holds tenants, hashed API keys, task records and their progress logs
+ * (a task and its log share a partition, so a replay is one query); `GSI1` lists a tenant's tasks
+ * newest first. `connections` holds WebSocket connections and their task subscriptions, expiring
+ * by TTL. Both on demand, encrypted, with point-in-time recovery.
+ */
+export class OffloadStorage extends Construct {
+  public readonly tasksTable: Table;
+  public readonly connectionsTable: Table;
+
+  public constructor(scope: Construct, id: string, props: OffloadStorageProps = {}) {
+    super(scope, id);
+    const common = {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+      billingMode: BillingMode.PAY_PER_REQUEST,
+      encryption: TableEncryption.AWS_MANAGED,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    };
+    this.tasksTable = new Table(this, 'Tasks', { ...common, timeToLiveAttribute: 'expiresAt' });
+    this.tasksTable.addGlobalSecondaryIndex({
+      indexName: 'GSI1',
+      partitionKey: { name: 'gsi1pk', type: AttributeType.STRING },
+      sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+    this.connectionsTable = new Table(this, 'Connections', { ...common, timeToLiveAttribute: 'expiresAt' });
+  }
+}

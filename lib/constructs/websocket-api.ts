@@ -1,0 +1,81 @@
+import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { Construct } from 'constructs';
+import { OffloadFunction } from './offload-function.ts';
+
+/** Props of {@link OffloadWebSocketApi}. */
+export interface OffloadWebSocketApiProps {
+  readonly tasksTable: ITable;
+  readonly connectionsTable: ITable;
+  /** @default 'live' */
+  readonly stageName?: string;
+  /** @default { rateLimit: 500, burstLimit: 1000 } */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+}
+
+/**
+ * The WebSocket API: `$connect` behind a token authorizer, `$disconnect`, `subscribe`,
+ * `unsubscribe`, `ping` (answered through a route response) and `$default` for unknown actions.
+ */
+export class OffloadWebSocketApi extends Construct {
+  public readonly api: WebSocketApi;
+  public readonly stage: WebSocketStage;
+  /** `https://{api}.execute-api.{region}.{suffix}/{stage}`: the `@connections` endpoint. */
+  public readonly managementEndpoint: string;
+  /** ARN pattern for `execute-api:ManageConnections` on this stage. */
+  public readonly manageConnectionsArn: string;
+
+  public constructor(scope: Construct, id: string, props: OffloadWebSocketApiProps) {
+    super(scope, id);
+    const stageName = props.stageName ?? 'live';
+    const environment = { TASKS_TABLE: props.tasksTable.tableName, CONNECTIONS_TABLE: props.connectionsTable.tableName };
+    const fn = (name: string, entry: string, description: string) => new OffloadFunction(this, name, { entry, description, environment });
+
+    const authorizerFn = fn('Authorizer', 'handlers/ws/authorizer.ts', 'Offload WebSocket $connect authorizer');
+    props.tasksTable.grantReadData(authorizerFn);
+    const connect = fn('Connect', 'handlers/ws/connect.ts', 'Offload WebSocket $connect');
+    const disconnect = fn('Disconnect', 'handlers/ws/disconnect.ts', 'Offload WebSocket $disconnect');
+    const subscribe = fn('Subscribe', 'handlers/ws/subscribe.ts', 'Offload WebSocket subscribe');
+    const unsubscribe = fn('Unsubscribe', 'handlers/ws/unsubscribe.ts', 'Offload WebSocket unsubscribe');
+    const ping = fn('Ping', 'handlers/ws/ping.ts', 'Offload WebSocket ping');
+    const fallback = fn('Fallback', 'handlers/ws/default.ts', 'Offload WebSocket $default');
+
+    this.api = new WebSocketApi(this, 'Api', {
+      description: 'Offload WebSocket API',
+      routeSelectionExpression: '$request.body.action',
+      connectRouteOptions: {
+        integration: new WebSocketLambdaIntegration('ConnectIntegration', connect),
+        authorizer: new WebSocketLambdaAuthorizer('TokenAuthorizer', authorizerFn, { identitySource: ['route.request.querystring.token'] }),
+      },
+      disconnectRouteOptions: { integration: new WebSocketLambdaIntegration('DisconnectIntegration', disconnect) },
+      defaultRouteOptions: { integration: new WebSocketLambdaIntegration('DefaultIntegration', fallback) },
+    });
+    this.api.addRoute('subscribe', { integration: new WebSocketLambdaIntegration('SubscribeIntegration', subscribe) });
+    this.api.addRoute('unsubscribe', { integration: new WebSocketLambdaIntegration('UnsubscribeIntegration', unsubscribe) });
+    this.api.addRoute('ping', { integration: new WebSocketLambdaIntegration('PingIntegration', ping), returnResponse: true });
+
+    const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
+    this.stage = new WebSocketStage(this, 'Stage', {
+      webSocketApi: this.api,
+      stageName,
+      autoDeploy: true,
+      throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
+    });
+    this.managementEndpoint = this.stage.callbackUrl;
+    this.manageConnectionsArn = Stack.of(this).formatArn({
+      service: 'execute-api',
+      resource: this.api.apiId,
+      resourceName: `${stageName}/POST/@connections/*`,
+    });
+
+    for (const handler of [connect, disconnect, subscribe, unsubscribe]) props.connectionsTable.grantReadWriteData(handler);
+    props.tasksTable.grantReadData(subscribe);
+    for (const handler of [subscribe, unsubscribe, fallback, connect]) this.stage.grantManagementApiAccess(handler);
+    for (const handler of [subscribe, unsubscribe, fallback, connect]) handler.addEnvironment('WS_MANAGEMENT_ENDPOINT', this.managementEndpoint);
+
+    new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'WebSocket API URL' });
+  }
+}

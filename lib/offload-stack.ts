@@ -1,0 +1,49 @@
+import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Construct } from 'constructs';
+import { OffloadEdge } from './constructs/edge.ts';
+import { OffloadHttpApi } from './constructs/http-api.ts';
+import { OffloadStorage } from './constructs/storage.ts';
+import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
+import { WorkloadClass } from './constructs/workload-class.ts';
+
+/** Props of {@link OffloadStack}. */
+export interface OffloadStackProps extends StackProps {
+  /** Removal policy of the tables. @default RemovalPolicy.RETAIN */
+  readonly dataRemovalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The whole Offload backbone: storage, bus, workload classes with their queues and workers, the
+ * HTTP and WebSocket APIs, and CloudFront in front of the HTTP API.
+ */
+export class OffloadStack extends Stack {
+  public readonly storage: OffloadStorage;
+  public readonly bus: EventBus;
+  public readonly httpApi: OffloadHttpApi;
+  public readonly webSocketApi: OffloadWebSocketApi;
+  public readonly interactive: WorkloadClass;
+  public readonly edge: OffloadEdge;
+
+  public constructor(scope: Construct, id: string, props: OffloadStackProps = {}) {
+    super(scope, id, props);
+    this.storage = new OffloadStorage(this, 'Storage', { removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN });
+    this.bus = new EventBus(this, 'Bus', { description: 'Offload task lifecycle events' });
+    this.webSocketApi = new OffloadWebSocketApi(this, 'WebSocket', {
+      tasksTable: this.storage.tasksTable,
+      connectionsTable: this.storage.connectionsTable,
+    });
+    this.httpApi = new OffloadHttpApi(this, 'Http', { tasksTable: this.storage.tasksTable, bus: this.bus });
+    this.interactive = new WorkloadClass(this, 'Interactive', {
+      className: 'interactive',
+      bus: this.bus,
+      tasksTable: this.storage.tasksTable,
+      connectionsTable: this.storage.connectionsTable,
+      managementEndpoint: this.webSocketApi.managementEndpoint,
+      manageConnectionsArn: this.webSocketApi.manageConnectionsArn,
+      maxConcurrency: 20,
+      batchSize: 1,
+    });
+    this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
+  }
+}

@@ -1,0 +1,85 @@
+import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { mkdirSync } from 'node:fs';
+import dynalite from 'dynalite';
+import { type LocalTemplate, UnsupportedTemplateError, localArn } from '../template.ts';
+import { localCredentials } from './credentials.ts';
+
+/** A running local DynamoDB. */
+export interface LocalDynamo {
+  readonly endpoint: string;
+  readonly client: DynamoDBClient;
+  stop(): Promise<void>;
+}
+
+const SUPPORTED = new Set([
+  'AttributeDefinitions',
+  'KeySchema',
+  'GlobalSecondaryIndexes',
+  'LocalSecondaryIndexes',
+  'BillingMode',
+  'ProvisionedThroughput',
+  // Accepted and not emulated locally: they change nothing a test can observe.
+  'SSESpecification',
+  'PointInTimeRecoverySpecification',
+  'TimeToLiveSpecification',
+  'TableName',
+  'Tags',
+]);
+
+/**
+ * Starts dynalite (the DynamoDB API on LevelDB; on disk under `dataDir`, or in memory) and creates
+ * the template's tables. dynalite has conditional writes, queries and GSIs, which is everything
+ * the stack's data design uses; it has no transactions, streams or TTL expiry, so the design
+ * relies on none of them for correctness (TTL only reclaims space).
+ */
+export const startDynamo = async (template: LocalTemplate, options: { dataDir?: string; port?: number }): Promise<LocalDynamo> => {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const server = dynalite({
+    ...(options.dataDir ? { path: options.dataDir } : {}),
+    createTableMs: 0,
+    deleteTableMs: 0,
+    updateTableMs: 0,
+  }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 5 });
+
+  for (const [logicalId, resource] of template.ofType('AWS::DynamoDB::Table')) {
+    const properties = resource.Properties ?? {};
+    for (const key of Object.keys(properties)) {
+      if (!SUPPORTED.has(key)) throw new UnsupportedTemplateError(logicalId, key, 'table property not supported');
+    }
+    const tableName = (properties.TableName as string | undefined) ?? `Offload-${logicalId}`;
+    const gsis = properties.GlobalSecondaryIndexes as Record<string, unknown>[] | undefined;
+    try {
+      await client.send(
+        new CreateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: properties.AttributeDefinitions as never,
+          KeySchema: properties.KeySchema as never,
+          BillingMode: 'PAY_PER_REQUEST',
+          ...(gsis ? { GlobalSecondaryIndexes: gsis.map((gsi) => ({ IndexName: gsi.IndexName, KeySchema: gsi.KeySchema, Projection: gsi.Projection })) as never } : {}),
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ResourceInUseException)) throw error;
+    }
+    const arn = localArn('dynamodb', `table/${tableName}`);
+    template.register(logicalId, { ref: tableName, attributes: { Arn: arn, StreamArn: `${arn}/stream/local` } });
+  }
+
+  return {
+    endpoint,
+    client,
+    stop: async () => {
+      client.destroy();
+      server.closeAllConnections?.();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};

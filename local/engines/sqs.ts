@@ -1,0 +1,59 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { mkdirSync } from 'node:fs';
+import { startFauxqs, type FauxqsServer } from 'fauxqs';
+import { type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
+import { localCredentials } from './credentials.ts';
+
+/** A running local SQS. */
+export interface LocalSqs {
+  readonly endpoint: string;
+  readonly client: SQSClient;
+  readonly server: FauxqsServer;
+  /** Queue URL by ARN. */
+  readonly urlByArn: Map<string, string>;
+  stop(): Promise<void>;
+}
+
+const ATTRIBUTES = ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize', 'FifoQueue', 'ContentBasedDeduplication', 'SqsManagedSseEnabled'] as const;
+const IGNORED = new Set(['KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'Tags', 'QueueName', 'DeduplicationScope', 'FifoThroughputLimit']);
+
+/**
+ * Starts fauxqs (an SQS emulator with visibility timeouts, long polling, DLQ redrive and FIFO;
+ * persisted in SQLite under `dataDir`) and creates the template's queues, dead-letter queues
+ * first so redrive policies can name them.
+ */
+export const startSqs = async (template: LocalTemplate, options: { dataDir?: string; port?: number }): Promise<LocalSqs> => {
+  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  const server = await startFauxqs({ port: options.port ?? 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  const endpoint = `http://127.0.0.1:${server.port}`;
+  const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 5 });
+  const urlByArn = new Map<string, string>();
+
+  const queues = template.ofType('AWS::SQS::Queue');
+  const withRedrive = (id: string) => Boolean(template.resource(id).Properties?.RedrivePolicy);
+  for (const [logicalId, resource] of [...queues].sort(([a], [b]) => Number(withRedrive(a)) - Number(withRedrive(b)))) {
+    const properties = resource.Properties ?? {};
+    const attributes: Record<string, string> = {};
+    for (const [key, value] of Object.entries(properties)) {
+      if ((ATTRIBUTES as readonly string[]).includes(key)) attributes[key] = String(template.resolve(value, logicalId));
+      else if (key === 'RedrivePolicy') attributes.RedrivePolicy = JSON.stringify(template.resolve(value, logicalId));
+      else if (!IGNORED.has(key)) throw new UnsupportedTemplateError(logicalId, key, 'queue property not supported');
+    }
+    const fifo = attributes.FifoQueue === 'true';
+    const name = (properties.QueueName as string | undefined) ?? `Offload-${logicalId}${fifo ? '.fifo' : ''}`;
+    const created = server.createQueue(name, { attributes });
+    urlByArn.set(created.queueArn, created.queueUrl);
+    template.register(logicalId, { ref: created.queueUrl, attributes: { Arn: created.queueArn, QueueName: created.queueName, QueueUrl: created.queueUrl } });
+  }
+
+  return {
+    endpoint,
+    client,
+    server,
+    urlByArn,
+    stop: async () => {
+      client.destroy();
+      await server.stop();
+    },
+  };
+};

@@ -1,0 +1,262 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { close, listen, readBody, sendJson, type ApiCallCounter } from '../http-util.ts';
+import type { LocalSqs } from '../engines/sqs.ts';
+import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateError, localArn } from '../template.ts';
+import { InvalidEventPatternError, matchesEventPattern, parseEventPattern, type CompiledPattern } from './pattern.ts';
+import { applyInputTransform, type TargetInput } from './input.ts';
+
+/** A rule target the emulator can deliver to. */
+interface LocalTarget {
+  readonly id: string;
+  readonly arn: string;
+  readonly input: TargetInput;
+  readonly messageGroupId?: string;
+  readonly maxAttempts: number;
+  readonly deadLetterArn?: string;
+}
+
+interface LocalRule {
+  readonly name: string;
+  readonly busName: string;
+  readonly pattern: CompiledPattern;
+  readonly targets: readonly LocalTarget[];
+}
+
+/** The event envelope EventBridge delivers. */
+export interface BusEvent {
+  readonly version: '0';
+  readonly id: string;
+  readonly 'detail-type': string;
+  readonly source: string;
+  readonly account: string;
+  readonly time: string;
+  readonly region: string;
+  readonly resources: string[];
+  readonly detail: unknown;
+}
+
+const MAX_ENTRIES = 10;
+const MAX_REQUEST_BYTES = 256 * 1024;
+
+class ServiceError extends Error {
+  public constructor(
+    public readonly type: string,
+    message: string,
+    public readonly status = 400,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Local Amazon EventBridge: `PutEvents` and `TestEventPattern` over the AWS JSON 1.1 protocol,
+ * the template's buses and pattern rules, and delivery to SQS targets (with `Input`, `InputPath`,
+ * `InputTransformer` and `SqsParameters`), retried, then sent to the target's DLQ.
+ */
+export class LocalEventBridge {
+  public endpoint = '';
+  private readonly server: Server;
+  private readonly rules: LocalRule[] = [];
+  private readonly buses = new Set<string>(['default']);
+  private readonly inflight = new Set<Promise<void>>();
+
+  public constructor(
+    private readonly template: LocalTemplate,
+    private readonly sqs: LocalSqs,
+    private readonly counter: ApiCallCounter,
+    private readonly log: (line: string) => void,
+  ) {
+    this.server = createServer((request, response) => void this.handle(request, response));
+  }
+
+  /** Registers buses and rules from the template; throws for anything unsupported. */
+  public load(): void {
+    for (const [logicalId, resource] of this.template.ofType('AWS::Events::EventBus')) {
+      const name = String(resource.Properties?.Name ?? `Offload-${logicalId}`);
+      this.buses.add(name);
+      this.template.register(logicalId, { ref: name, attributes: { Arn: localArn('events', `event-bus/${name}`), Name: name } });
+    }
+    for (const [logicalId, resource] of this.template.ofType('AWS::Events::Rule')) {
+      const properties = resource.Properties ?? {};
+      if (properties.State === 'DISABLED') continue;
+      if (properties.ScheduleExpression) throw new UnsupportedTemplateError(logicalId, 'ScheduleExpression', 'schedule rules are not supported yet');
+      const busName = properties.EventBusName ? this.template.resolveString(properties.EventBusName, logicalId) : 'default';
+      let pattern: CompiledPattern;
+      try {
+        pattern = parseEventPattern(JSON.stringify(this.template.resolve(properties.EventPattern, logicalId)));
+      } catch (error) {
+        throw new UnsupportedTemplateError(logicalId, 'EventPattern', (error as Error).message);
+      }
+      const targets = ((properties.Targets as Record<string, unknown>[] | undefined) ?? []).map((target) => this.target(logicalId, target));
+      const name = String(properties.Name ?? `Offload-${logicalId}`);
+      this.rules.push({ name, busName: busName.split('/').pop()!, pattern, targets });
+      this.template.register(logicalId, { ref: name, attributes: { Arn: localArn('events', `rule/${busName}/${name}`) } });
+    }
+  }
+
+  public async start(port?: number): Promise<string> {
+    this.endpoint = `http://127.0.0.1:${await listen(this.server, port)}`;
+    return this.endpoint;
+  }
+
+  /** Waits until every accepted event has been delivered (or dead-lettered). */
+  public async idle(): Promise<void> {
+    while (this.inflight.size) await Promise.allSettled([...this.inflight]);
+  }
+
+  public async stop(): Promise<void> {
+    await close(this.server);
+    await this.idle();
+  }
+
+  /** Routes one event to every matching rule's targets (asynchronously, like EventBridge). */
+  public route(busName: string, event: BusEvent): void {
+    for (const rule of this.rules) {
+      if (rule.busName !== busName || !matchesEventPattern(rule.pattern, event)) continue;
+      for (const target of rule.targets) {
+        const delivery = this.deliver(rule, target, event).finally(() => this.inflight.delete(delivery));
+        this.inflight.add(delivery);
+      }
+    }
+  }
+
+  private target(ruleId: string, target: Record<string, unknown>): LocalTarget {
+    const arn = this.template.resolveString(target.Arn, ruleId);
+    if (!arn.startsWith('arn:aws:sqs:')) throw new UnsupportedTemplateError(ruleId, 'Targets.Arn', `only SQS targets are supported, got ${arn}`);
+    const retry = target.RetryPolicy as { MaximumRetryAttempts?: number } | undefined;
+    const dlq = target.DeadLetterConfig as { Arn?: unknown } | undefined;
+    const sqsParameters = target.SqsParameters as { MessageGroupId?: string } | undefined;
+    return {
+      id: String(target.Id),
+      arn,
+      input: {
+        ...(target.Input !== undefined ? { input: String(target.Input) } : {}),
+        ...(target.InputPath !== undefined ? { inputPath: String(target.InputPath) } : {}),
+        ...(target.InputTransformer !== undefined ? { inputTransformer: this.template.resolve(target.InputTransformer, ruleId) as TargetInput['inputTransformer'] } : {}),
+      },
+      ...(sqsParameters?.MessageGroupId ? { messageGroupId: sqsParameters.MessageGroupId } : {}),
+      // Local delivery retries fast and a bounded number of times; on AWS the policy spans hours.
+      maxAttempts: Math.min(1 + (retry?.MaximumRetryAttempts ?? 185), 8),
+      ...(dlq?.Arn ? { deadLetterArn: this.template.resolveString(dlq.Arn, ruleId) } : {}),
+    };
+  }
+
+  private async deliver(rule: LocalRule, target: LocalTarget, event: BusEvent): Promise<void> {
+    const body = applyInputTransform(target.input, event);
+    for (let attempt = 1; attempt <= target.maxAttempts; attempt++) {
+      try {
+        await this.send(target.arn, body, target.messageGroupId, event.id);
+        return;
+      } catch (error) {
+        if (attempt === target.maxAttempts) {
+          this.log(`rule ${rule.name} target ${target.id}: delivery failed after ${attempt} attempts: ${(error as Error).message}`);
+          if (target.deadLetterArn) await this.send(target.deadLetterArn, JSON.stringify(event), undefined, event.id).catch(() => undefined);
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async send(arn: string, body: string, messageGroupId: string | undefined, eventId: string): Promise<void> {
+    const url = this.sqs.urlByArn.get(arn);
+    if (!url) throw new Error(`no local queue for ${arn}`);
+    this.counter.add('sqs', 'SendMessage');
+    await this.sqs.client.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: body,
+        ...(messageGroupId ? { MessageGroupId: messageGroupId, MessageDeduplicationId: eventId } : {}),
+      }),
+    );
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    try {
+      const target = String(request.headers['x-amz-target'] ?? '');
+      const operation = target.startsWith('AWSEvents.') ? target.slice('AWSEvents.'.length) : '';
+      const body = JSON.parse((await readBody(request, MAX_REQUEST_BYTES + 64 * 1024)).toString('utf8') || '{}') as Record<string, unknown>;
+      this.counter.add('eventbridge', operation || 'Unknown');
+      let result: unknown;
+      if (operation === 'PutEvents') result = this.putEvents(body);
+      else if (operation === 'TestEventPattern') result = this.testEventPattern(body);
+      else if (operation === 'ListEventBuses') result = { EventBuses: [...this.buses].map((Name) => ({ Name, Arn: localArn('events', `event-bus/${Name}`) })) };
+      else if (operation === 'ListRules') result = { Rules: this.rules.map((rule) => ({ Name: rule.name, EventBusName: rule.busName, State: 'ENABLED' })) };
+      else throw new ServiceError('UnknownOperationException', `Operation ${operation || '(none)'} is not supported by the local EventBridge`);
+      sendJson(response, 200, result, { 'content-type': 'application/x-amz-json-1.1' });
+    } catch (error) {
+      const serviceError =
+        error instanceof ServiceError
+          ? error
+          : error instanceof InvalidEventPatternError
+            ? new ServiceError('InvalidEventPatternException', error.message)
+            : error instanceof SyntaxError
+              ? new ServiceError('SerializationException', 'Request body is not valid JSON')
+              : new ServiceError('InternalException', (error as Error).message, 500);
+      sendJson(response, serviceError.status, { __type: serviceError.type, message: serviceError.message }, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-errortype': serviceError.type,
+      });
+    }
+  }
+
+  private putEvents(body: Record<string, unknown>): unknown {
+    const entries = body.Entries;
+    if (!Array.isArray(entries) || entries.length < 1 || entries.length > MAX_ENTRIES) {
+      throw new ServiceError('ValidationException', `1 validation error detected: Value at 'entries' failed to satisfy constraint: Member must have length less than or equal to ${MAX_ENTRIES} and greater than or equal to 1`);
+    }
+    if (Buffer.byteLength(JSON.stringify(entries)) > MAX_REQUEST_BYTES) throw new ServiceError('ValidationException', 'Total size of the entries in the request is over the limit.');
+    let failed = 0;
+    const results = entries.map((raw: Record<string, unknown>) => {
+      const outcome = this.putEntry(raw);
+      if ('ErrorCode' in outcome) failed++;
+      return outcome;
+    });
+    return { FailedEntryCount: failed, Entries: results };
+  }
+
+  private putEntry(entry: Record<string, unknown>): { EventId: string } | { ErrorCode: string; ErrorMessage: string } {
+    const invalid = (message: string) => ({ ErrorCode: 'InvalidArgument', ErrorMessage: message });
+    if (typeof entry.Source !== 'string' || entry.Source === '') return invalid('Parameter Source is not valid. Reason: Source is a required argument.');
+    if (typeof entry.DetailType !== 'string' || entry.DetailType === '') return invalid('Parameter DetailType is not valid. Reason: DetailType is a required argument.');
+    if (typeof entry.Detail !== 'string' || entry.Detail === '') return invalid('Parameter Detail is not valid. Reason: Detail is a required argument.');
+    let detail: unknown;
+    try {
+      detail = JSON.parse(entry.Detail);
+    } catch {
+      return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    }
+    if (detail === null || typeof detail !== 'object' || Array.isArray(detail)) return { ErrorCode: 'MalformedDetail', ErrorMessage: 'Detail is malformed.' };
+    const busName = String(entry.EventBusName ?? 'default').split('/').pop()!;
+    if (!this.buses.has(busName)) return { ErrorCode: 'ResourceNotFoundException', ErrorMessage: `Event bus ${busName} does not exist.` };
+    const time = entry.Time !== undefined ? new Date(typeof entry.Time === 'number' ? entry.Time * 1000 : String(entry.Time)) : new Date();
+    const event: BusEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': entry.DetailType,
+      source: entry.Source,
+      account: LOCAL_ACCOUNT,
+      time: (Number.isNaN(time.getTime()) ? new Date() : time).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: LOCAL_REGION,
+      resources: Array.isArray(entry.Resources) ? entry.Resources.map(String) : [],
+      detail,
+    };
+    this.route(busName, event);
+    return { EventId: event.id };
+  }
+
+  private testEventPattern(body: Record<string, unknown>): unknown {
+    if (typeof body.EventPattern !== 'string' || typeof body.Event !== 'string') {
+      throw new ServiceError('ValidationException', 'EventPattern and Event are required strings.');
+    }
+    let event: unknown;
+    try {
+      event = JSON.parse(body.Event);
+    } catch {
+      throw new ServiceError('InvalidEventPatternException', 'Event is not valid JSON.');
+    }
+    return { Result: matchesEventPattern(parseEventPattern(body.EventPattern), event) };
+  }
+}

@@ -1,0 +1,83 @@
+// Runs inside a worker thread: one Lambda execution environment. Loads the bundled handler once
+// (the cold start), then serves invocations one at a time, like the Lambda runtime interface.
+import { parentPort, workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { registerHooks } from 'node:module';
+
+const { entry, handlerName, functionName, functionArn, memorySize, logGroupName, runtimeModulesFrom } = workerData;
+
+// The Lambda Node.js runtime ships the AWS SDK v3 outside the function's code; bundles therefore
+// leave `@aws-sdk/*` external. Emulate that: resolve it from the project's node_modules when the
+// asset itself does not contain it.
+const PROVIDED = /^@aws-sdk\/|^@smithy\//;
+registerHooks({
+  resolve(specifier, context, nextResolve) {
+    try {
+      return nextResolve(specifier, context);
+    } catch (error) {
+      if (!PROVIDED.test(specifier)) throw error;
+      return nextResolve(specifier, { ...context, parentURL: runtimeModulesFrom });
+    }
+  },
+});
+if ((process.env.NODE_OPTIONS ?? '').includes('--enable-source-maps')) process.setSourceMapsEnabled(true);
+
+const serializeError = (error) =>
+  error instanceof Error
+    ? { errorType: error.name || 'Error', errorMessage: error.message, stack: (error.stack ?? '').split('\n') }
+    : { errorType: 'Error', errorMessage: String(error) };
+
+let handler;
+let initError;
+const started = performance.now();
+try {
+  const module = await import(pathToFileURL(entry).href);
+  handler = module[handlerName];
+  if (typeof handler !== 'function') throw new Error(`${entry} does not export a function named ${handlerName}`);
+} catch (error) {
+  initError = serializeError(error);
+}
+parentPort.postMessage({ type: 'ready', initMs: performance.now() - started, error: initError });
+
+const invoke = (event, context) =>
+  new Promise((resolve, reject) => {
+    let settled = false;
+    const callback = (error, result) => {
+      if (settled) return;
+      settled = true;
+      error ? reject(error) : resolve(result);
+    };
+    try {
+      const returned = handler(event, context, callback);
+      if (returned && typeof returned.then === 'function') returned.then((value) => callback(null, value), (error) => callback(error));
+      else if (handler.length < 3) callback(null, returned);
+    } catch (error) {
+      callback(error);
+    }
+  });
+
+parentPort.on('message', async (message) => {
+  if (message.type !== 'invoke') return;
+  const deadline = Date.now() + message.timeoutMs;
+  const context = {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: functionArn,
+    memoryLimitInMB: String(memorySize),
+    awsRequestId: message.requestId,
+    logGroupName,
+    logStreamName: `local/${message.environmentId}`,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+  try {
+    const result = await invoke(message.event, context);
+    parentPort.postMessage({ type: 'result', id: message.id, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) });
+  } catch (error) {
+    parentPort.postMessage({ type: 'error', id: message.id, error: serializeError(error) });
+  }
+});

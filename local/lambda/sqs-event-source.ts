@@ -1,0 +1,164 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { createHash } from 'node:crypto';
+import type { LocalSqs } from '../engines/sqs.ts';
+import type { ApiCallCounter } from '../http-util.ts';
+import { LOCAL_REGION } from '../template.ts';
+import type { LocalFunction } from './lambda-service.ts';
+
+/** Settings of one SQS event source mapping, from the template. */
+export interface SqsEventSourceConfig {
+  readonly logicalId: string;
+  readonly queueArn: string;
+  readonly queueUrl: string;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  /** ScalingConfig.MaximumConcurrency (2–1000); undefined = limited only by the function. */
+  readonly maxConcurrency?: number;
+  readonly reportBatchItemFailures: boolean;
+}
+
+interface BatchResponse {
+  batchItemFailures?: { itemIdentifier?: string }[];
+}
+
+/**
+ * Polls an SQS queue and invokes a function with batches, like Lambda's event source mapping:
+ * up to `maxConcurrency` batches in flight; on success the batch is deleted; on a function error
+ * nothing is deleted (the messages reappear after the visibility timeout and go to the DLQ after
+ * `maxReceiveCount`); with `ReportBatchItemFailures` only the reported items are kept.
+ */
+export class SqsEventSource {
+  private running = false;
+  private inflight = 0;
+  private readonly loops: Promise<void>[] = [];
+  private readonly abort = new AbortController();
+
+  public constructor(
+    public readonly config: SqsEventSourceConfig,
+    private readonly fn: () => LocalFunction,
+    private readonly sqs: LocalSqs,
+    private readonly counter: ApiCallCounter,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Starts pollers: one per allowed concurrent batch. */
+  public start(): void {
+    this.running = true;
+    const pollers = Math.max(1, Math.min(this.config.maxConcurrency ?? this.fn().concurrencyLimit, this.fn().concurrencyLimit));
+    for (let i = 0; i < pollers; i++) this.loops.push(this.loop());
+  }
+
+  public async stop(): Promise<void> {
+    this.running = false;
+    this.abort.abort();
+    await Promise.allSettled(this.loops);
+  }
+
+  /** Batches currently being processed. */
+  public get inflightBatches(): number {
+    return this.inflight;
+  }
+
+  private async loop(): Promise<void> {
+    while (this.running) {
+      try {
+        const messages = await this.receive();
+        if (!this.running) return;
+        if (messages.length === 0) continue;
+        this.inflight++;
+        try {
+          await this.process(messages);
+        } finally {
+          this.inflight--;
+        }
+      } catch (error) {
+        if (!this.running) return;
+        this.log(`event source ${this.config.logicalId}: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  private async receive(): Promise<Message[]> {
+    const messages: Message[] = [];
+    const windowEnds = Date.now() + this.config.maxBatchingWindowSeconds * 1000;
+    do {
+      this.counter.add('sqs', 'ReceiveMessage');
+      const { Messages = [] } = await this.sqs.client.send(
+        new ReceiveMessageCommand({
+          QueueUrl: this.config.queueUrl,
+          MaxNumberOfMessages: Math.min(10, this.config.batchSize - messages.length),
+          WaitTimeSeconds: messages.length === 0 ? 20 : 0, // long polling, as the Lambda event source mapping does
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }),
+        { abortSignal: this.abort.signal },
+      );
+      messages.push(...Messages);
+      if (Messages.length === 0 && messages.length > 0) break;
+    } while (this.running && messages.length > 0 && messages.length < this.config.batchSize && Date.now() < windowEnds);
+    return messages;
+  }
+
+  private async process(messages: Message[]): Promise<void> {
+    const event = { Records: messages.map((message) => this.record(message)) };
+    let keep: Set<string>;
+    try {
+      const response = (await this.fn().invoke(event)) as BatchResponse | null;
+      keep = this.failedItems(response, messages);
+    } catch (error) {
+      this.log(`event source ${this.config.logicalId}: invocation failed, batch returns to the queue: ${(error as Error).message}`);
+      keep = new Set(messages.map((message) => message.MessageId!));
+    }
+    const done = messages.filter((message) => !keep.has(message.MessageId!));
+    if (done.length) {
+      this.counter.add('sqs', 'DeleteMessageBatch');
+      await this.sqs.client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.config.queueUrl,
+          Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),
+        }),
+      );
+    }
+  }
+
+  /** Messages to keep: the reported failures; everything if the response is malformed (as AWS does). */
+  private failedItems(response: BatchResponse | null, messages: Message[]): Set<string> {
+    if (!this.config.reportBatchItemFailures || !response || !Array.isArray(response.batchItemFailures)) return new Set();
+    const ids = new Set(messages.map((message) => message.MessageId!));
+    const failed = new Set<string>();
+    for (const failure of response.batchItemFailures) {
+      if (!failure?.itemIdentifier || !ids.has(failure.itemIdentifier)) return ids;
+      failed.add(failure.itemIdentifier);
+    }
+    return failed;
+  }
+
+  private record(message: Message) {
+    const attributes = message.Attributes ?? {};
+    return {
+      messageId: message.MessageId!,
+      receiptHandle: message.ReceiptHandle!,
+      body: message.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? '1',
+        SentTimestamp: attributes.SentTimestamp ?? String(Date.now()),
+        SenderId: attributes.SenderId ?? 'LOCAL',
+        ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+        ...(attributes.MessageGroupId ? { MessageGroupId: attributes.MessageGroupId } : {}),
+        ...(attributes.MessageDeduplicationId ? { MessageDeduplicationId: attributes.MessageDeduplicationId } : {}),
+        ...(attributes.SequenceNumber ? { SequenceNumber: attributes.SequenceNumber } : {}),
+      },
+      messageAttributes: Object.fromEntries(
+        Object.entries(message.MessageAttributes ?? {}).map(([name, value]) => [
+          name,
+          { stringValue: value.StringValue, binaryValue: value.BinaryValue, stringListValues: [], binaryListValues: [], dataType: value.DataType },
+        ]),
+      ),
+      md5OfBody: message.MD5OfBody ?? createHash('md5').update(message.Body ?? '').digest('hex'),
+      eventSource: 'aws:sqs',
+      eventSourceARN: this.config.queueArn,
+      awsRegion: LOCAL_REGION,
+    };
+  }
+}

@@ -1,0 +1,293 @@
+import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { LocalCdn } from './cdn.ts';
+import { ensureDevTenant, type DevTenant } from './dev-tenant.ts';
+import { startDynamo, type LocalDynamo } from './engines/dynamodb.ts';
+import { localCredentials } from './engines/credentials.ts';
+import { startSqs, type LocalSqs } from './engines/sqs.ts';
+import { LocalEventBridge } from './eventbridge/eventbridge-service.ts';
+import { ApiCallCounter } from './http-util.ts';
+import { LocalHttpApi } from './apigateway/http-api.ts';
+import { LocalWebSocketApi, DEFAULT_WS_LIMITS, type WebSocketLimits } from './apigateway/websocket-api.ts';
+import { LocalFunction } from './lambda/lambda-service.ts';
+import { SqsEventSource } from './lambda/sqs-event-source.ts';
+import { synthesize } from './synth.ts';
+import { LOCAL_REGION, LocalTemplate, UnsupportedTemplateError, localArn } from './template.ts';
+
+/** Fixed ports `npm start` uses, so URLs stay stable between runs. */
+export const DEFAULT_PORTS = { httpApi: 4700, webSocketApi: 4701, cdn: 4702, dynamodb: 4703, sqs: 4704, eventbridge: 4705 } as const;
+export type Ports = { readonly [K in keyof typeof DEFAULT_PORTS]: number };
+
+/** Options of {@link startRuntime}. */
+export interface RuntimeOptions {
+  /** State directory. @default '.offload' */
+  readonly dir?: string;
+  /** Start with empty data. @default false */
+  readonly fresh?: boolean;
+  /** Ports, or 0 for each to pick free ones. @default DEFAULT_PORTS */
+  readonly ports?: Partial<Ports> | 'dynamic';
+  /** Reuse an existing synth output directory instead of synthesizing. */
+  readonly cdkOut?: string;
+  /** Where function and runtime logs go. @default 'console' */
+  readonly logs?: 'console' | 'file' | 'silent';
+  /** WebSocket limits. @default AWS's */
+  readonly webSocketLimits?: Partial<WebSocketLimits>;
+  /** Extra environment for every function (for example a faster progress interval). */
+  readonly functionEnvironment?: Record<string, string>;
+}
+
+/** The `.offload/endpoints.json` document (SPEC §4). */
+export interface Endpoints {
+  readonly httpApi: string;
+  readonly webSocketApi: string;
+  readonly cdn: string;
+  readonly services: { readonly dynamodb: string; readonly sqs: string; readonly eventbridge: string; readonly apigatewaymanagementapi: string };
+  readonly devTenant: DevTenant;
+  readonly dashboard: string;
+}
+
+/** A running local Offload. */
+export interface Runtime {
+  readonly endpoints: Endpoints;
+  readonly template: LocalTemplate;
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  readonly eventSources: readonly SqsEventSource[];
+  readonly counter: ApiCallCounter;
+  readonly sqs: LocalSqs;
+  readonly dynamo: LocalDynamo;
+  readonly eventBridge: LocalEventBridge;
+  readonly cdn: LocalCdn;
+  readonly webSocket: LocalWebSocketApi;
+  /** A multi-line start-up summary. */
+  readonly summary: string;
+  stop(): Promise<void>;
+}
+
+const IGNORED_TYPES = new Set([
+  'AWS::IAM::Role',
+  'AWS::IAM::Policy',
+  'AWS::Logs::LogGroup',
+  'AWS::Lambda::Permission',
+  'AWS::SQS::QueuePolicy',
+  'AWS::ApiGatewayV2::Integration',
+  'AWS::ApiGatewayV2::Route',
+  'AWS::ApiGatewayV2::RouteResponse',
+  'AWS::ApiGatewayV2::Authorizer',
+  'AWS::ApiGatewayV2::Stage',
+  'AWS::CloudFront::CachePolicy',
+  'AWS::CDK::Metadata',
+]);
+const HANDLED_TYPES = new Set([
+  'AWS::DynamoDB::Table',
+  'AWS::SQS::Queue',
+  'AWS::Events::EventBus',
+  'AWS::Events::Rule',
+  'AWS::Lambda::Function',
+  'AWS::Lambda::EventSourceMapping',
+  'AWS::ApiGatewayV2::Api',
+  'AWS::CloudFront::Distribution',
+]);
+
+/**
+ * Starts the embedded local runtime: synthesizes the real stack, then runs its template on this
+ * machine — DynamoDB (dynalite), SQS (fauxqs), EventBridge, API Gateway HTTP and WebSocket APIs,
+ * CloudFront and every Lambda from its bundled asset — and writes `endpoints.json`.
+ */
+export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtime> => {
+  const dir = path.resolve(options.dir ?? '.offload');
+  if (options.fresh) rmSync(path.join(dir, 'data'), { recursive: true, force: true });
+  mkdirSync(path.join(dir, 'data'), { recursive: true });
+  const ports: Ports =
+    options.ports === 'dynamic'
+      ? { httpApi: 0, webSocketApi: 0, cdn: 0, dynamodb: 0, sqs: 0, eventbridge: 0 }
+      : { ...DEFAULT_PORTS, ...(options.ports ?? {}) };
+  const logMode = options.logs ?? 'console';
+  const logFile = path.join(dir, 'runtime.log');
+  const log = (source: string, line: string) => {
+    if (logMode === 'console') process.stdout.write(`[${source}] ${line}\n`);
+    else if (logMode === 'file') appendFileSync(logFile, `${new Date().toISOString()} [${source}] ${line}\n`);
+  };
+
+  const cdkOut = options.cdkOut ?? path.join(dir, 'cdk.out');
+  const stackName = options.cdkOut ? 'Offload' : synthesize(cdkOut);
+  const template = LocalTemplate.load(cdkOut, stackName);
+  for (const [logicalId, resource] of Object.entries(template.template.Resources)) {
+    if (!IGNORED_TYPES.has(resource.Type) && !HANDLED_TYPES.has(resource.Type)) {
+      throw new UnsupportedTemplateError(logicalId, 'Type', `${resource.Type} is not supported by the local runtime`);
+    }
+  }
+  for (const [logicalId, resource] of Object.entries(template.template.Resources)) {
+    if (resource.Type === 'AWS::IAM::Role') template.register(logicalId, { ref: logicalId, attributes: { Arn: localArn('iam', `role/${logicalId}`) } });
+    if (resource.Type === 'AWS::Logs::LogGroup') template.register(logicalId, { ref: `/aws/offload/${logicalId}`, attributes: { Arn: localArn('logs', `log-group:/aws/offload/${logicalId}`) } });
+    if (resource.Type === 'AWS::CloudFront::CachePolicy') template.register(logicalId, { ref: logicalId, attributes: { Id: logicalId } });
+  }
+
+  const counter = new ApiCallCounter();
+  const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb });
+  const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs });
+  const eventBridge = new LocalEventBridge(template, sqs, counter, (line) => log('eventbridge', line));
+  eventBridge.load();
+
+  const functions = new Map<string, LocalFunction>();
+  const functionOf = (logicalId: string): LocalFunction => {
+    const fn = functions.get(logicalId);
+    if (!fn) throw new Error(`No local function ${logicalId}`);
+    return fn;
+  };
+  for (const [logicalId] of template.ofType('AWS::Lambda::Function')) {
+    const name = `Offload-${logicalId}`;
+    template.register(logicalId, { ref: name, attributes: { Arn: localArn('lambda', `function:${name}`) } });
+  }
+  const httpApis: LocalHttpApi[] = [];
+  const webSockets: LocalWebSocketApi[] = [];
+  for (const [logicalId, resource] of template.ofType('AWS::ApiGatewayV2::Api')) {
+    if (resource.Properties?.ProtocolType === 'HTTP') httpApis.push(new LocalHttpApi(template, logicalId, functionOf, (line) => log('http-api', line)));
+    else if (resource.Properties?.ProtocolType === 'WEBSOCKET') webSockets.push(new LocalWebSocketApi(template, logicalId, functionOf, counter, { ...DEFAULT_WS_LIMITS, ...options.webSocketLimits }, (line) => log('websocket-api', line)));
+    else throw new UnsupportedTemplateError(logicalId, 'ProtocolType', String(resource.Properties?.ProtocolType));
+  }
+  if (httpApis.length !== 1 || webSockets.length !== 1) throw new Error('The local runtime expects exactly one HTTP API and one WebSocket API');
+  const httpApi = httpApis[0]!;
+  const webSocket = webSockets[0]!;
+  httpApi.registerId();
+  webSocket.registerId();
+  httpApi.load();
+  webSocket.load();
+
+  const distributions = template.ofType('AWS::CloudFront::Distribution');
+  if (distributions.length !== 1) throw new Error('The local runtime expects exactly one CloudFront distribution');
+  const cdn = new LocalCdn(template, distributions[0]![0], () => httpApi.endpoint);
+  cdn.load();
+  template.register(distributions[0]![0], { ref: 'LOCALCDN', attributes: { DomainName: 'local.cloudfront.net' } });
+
+  await httpApi.start(ports.httpApi);
+  await webSocket.start(ports.webSocketApi);
+  await cdn.start(ports.cdn);
+  await eventBridge.start(ports.eventbridge);
+
+  // Endpoints the stack addresses by AWS host name, rewritten to their local servers.
+  const rewrites: [string, string][] = [
+    [`https://${webSocket.apiId}.execute-api.${LOCAL_REGION}.amazonaws.com/${webSocket.stageName}`, webSocket.managementEndpoint],
+    [`https://${httpApi.apiId}.execute-api.${LOCAL_REGION}.amazonaws.com`, httpApi.endpoint],
+  ];
+  const awsEnvironment = {
+    AWS_REGION: LOCAL_REGION,
+    AWS_DEFAULT_REGION: LOCAL_REGION,
+    AWS_ACCESS_KEY_ID: localCredentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: localCredentials.secretAccessKey,
+    AWS_SESSION_TOKEN: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
+  };
+  for (const [logicalId, resource] of template.ofType('AWS::Lambda::Function')) {
+    const properties = resource.Properties ?? {};
+    const variables = ((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
+    const environment: Record<string, string> = {};
+    for (const [name, value] of Object.entries(variables)) {
+      let resolved = template.resolveString(value, `${logicalId}.Environment.Variables.${name}`);
+      for (const [from, to] of rewrites) if (resolved.startsWith(from)) resolved = to + resolved.slice(from.length);
+      environment[name] = resolved;
+    }
+    const name = `Offload-${logicalId}`;
+    const memorySize = Number(properties.MemorySize ?? 128);
+    const codeDir = template.assetPathOf(logicalId);
+    functions.set(
+      logicalId,
+      new LocalFunction(
+        {
+          logicalId,
+          functionName: name,
+          arn: localArn('lambda', `function:${name}`),
+          codeDir,
+          handler: String(properties.Handler ?? 'index.handler'),
+          timeoutSeconds: Number(properties.Timeout ?? 3),
+          memorySize,
+          environment: {
+            ...environment,
+            ...awsEnvironment,
+            AWS_LAMBDA_FUNCTION_NAME: name,
+            AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
+            AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',
+            AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
+            LAMBDA_TASK_ROOT: codeDir,
+            _HANDLER: String(properties.Handler ?? 'index.handler'),
+            ...options.functionEnvironment,
+          },
+          ...(properties.ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: Number(properties.ReservedConcurrentExecutions) } : {}),
+        },
+        log,
+      ),
+    );
+  }
+
+  const eventSources: SqsEventSource[] = [];
+  for (const [logicalId, resource] of template.ofType('AWS::Lambda::EventSourceMapping')) {
+    const properties = resource.Properties ?? {};
+    const queueArn = template.resolveString(properties.EventSourceArn, logicalId);
+    const queueUrl = sqs.urlByArn.get(queueArn);
+    if (!queueUrl) throw new UnsupportedTemplateError(logicalId, 'EventSourceArn', 'only SQS event sources are supported');
+    const functionId = (properties.FunctionName as { Ref?: string })?.Ref;
+    if (!functionId || !functions.has(functionId)) throw new UnsupportedTemplateError(logicalId, 'FunctionName', 'expected a Ref to a function of this stack');
+    const scaling = properties.ScalingConfig as { MaximumConcurrency?: number } | undefined;
+    const source = new SqsEventSource(
+      {
+        logicalId,
+        queueArn,
+        queueUrl,
+        batchSize: Number(properties.BatchSize ?? 10),
+        maxBatchingWindowSeconds: Number(properties.MaximumBatchingWindowInSeconds ?? 0),
+        ...(scaling?.MaximumConcurrency !== undefined ? { maxConcurrency: scaling.MaximumConcurrency } : {}),
+        reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+      },
+      () => functionOf(functionId),
+      sqs,
+      counter,
+      (line) => log('event-source', line),
+    );
+    eventSources.push(source);
+  }
+
+  const tasksTable = template.ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('StorageTasks'));
+  if (!tasksTable) throw new Error('The template has no tasks table');
+  const devTenant = await ensureDevTenant(dynamo.client, template.resolveString({ Ref: tasksTable[0] }, 'devTenant'), path.join(dir, 'dev-tenant.json'));
+  for (const source of eventSources) source.start();
+
+  const endpoints: Endpoints = {
+    httpApi: httpApi.endpoint,
+    webSocketApi: webSocket.endpoint,
+    cdn: cdn.endpoint,
+    services: { dynamodb: dynamo.endpoint, sqs: sqs.endpoint, eventbridge: eventBridge.endpoint, apigatewaymanagementapi: webSocket.managementEndpoint },
+    devTenant,
+    dashboard: `${httpApi.endpoint}/`,
+  };
+  writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
+
+  const summary = [
+    `functions (${functions.size}): ${[...functions.values()].map((fn) => fn.config.functionName.replace('Offload-', '')).join(', ')}`,
+    `HTTP routes: ${httpApi.routeKeys.join(', ')}`,
+    `WebSocket routes: ${webSocket.routeKeys.join(', ')}`,
+    `queues: ${[...sqs.urlByArn.keys()].map((arn) => arn.split(':').pop()).join(', ')}`,
+    `rules: ${template.ofType('AWS::Events::Rule').map(([id]) => id).join(', ')}`,
+  ].join('\n');
+
+  return {
+    endpoints,
+    template,
+    functions,
+    eventSources,
+    counter,
+    sqs,
+    dynamo,
+    eventBridge,
+    cdn,
+    webSocket,
+    summary,
+    stop: async () => {
+      await Promise.allSettled(eventSources.map((source) => source.stop()));
+      await Promise.allSettled([httpApi.stop(), webSocket.stop(), cdn.stop(), eventBridge.stop()]);
+      await Promise.allSettled([...functions.values()].map((fn) => fn.shutdown()));
+      await Promise.allSettled([sqs.stop(), dynamo.stop()]);
+    },
+  };
+};
