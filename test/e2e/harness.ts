@@ -1,0 +1,114 @@
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { inject } from 'vitest';
+import WebSocket from 'ws';
+import { createTenant } from '../../lambdas/core/auth.ts';
+import { DynamoTenantStore } from '../../lambdas/store/tenant-store.ts';
+import { startRuntime, type Runtime, type RuntimeOptions } from '../../local/runtime.ts';
+
+/** A runtime booted for one test file, in its own directory, on free ports. */
+export interface Harness {
+  readonly runtime: Runtime;
+  readonly dir: string;
+  /** Creates another tenant and returns its API key. */
+  newTenant(name: string): Promise<{ tenantId: string; apiKey: string }>;
+  stop(): Promise<void>;
+}
+
+export const startHarness = async (options: Partial<RuntimeOptions> = {}): Promise<Harness> => {
+  const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'offload-e2e-'));
+  const runtime = await startRuntime({ dir, ports: 'dynamic', cdkOut: inject('cdkOut'), logs: 'file', ...options });
+  const tasksTable = runtime.template.ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('StorageTasks'))![0];
+  const tenants = new DynamoTenantStore(runtime.template.resolveString({ Ref: tasksTable }, 'test'), DynamoDBDocumentClient.from(runtime.dynamo.client));
+  return {
+    runtime,
+    dir,
+    newTenant: (name) => createTenant(tenants, name),
+    stop: async () => {
+      await runtime.stop();
+      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/** A JSON HTTP call. */
+export const call = async (
+  url: string,
+  init: { method?: string; apiKey?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Headers; body: any; text: string }> => {
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.apiKey) headers.authorization = `Bearer ${init.apiKey}`;
+  if (init.body !== undefined && !headers['content-type']) headers['content-type'] = 'application/json';
+  const response = await fetch(url, {
+    method: init.method ?? (init.body !== undefined ? 'POST' : 'GET'),
+    headers,
+    ...(init.body !== undefined ? { body: typeof init.body === 'string' ? init.body : JSON.stringify(init.body) } : {}),
+  });
+  const text = await response.text();
+  let body: any;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  return { status: response.status, headers: response.headers, body, text };
+};
+
+/** A WebSocket client that records every message. */
+export class WsClient {
+  public readonly messages: any[] = [];
+  private readonly waiters: { predicate: (message: any) => boolean; resolve: (message: any) => void }[] = [];
+
+  private constructor(public readonly socket: WebSocket) {
+    socket.on('message', (data) => {
+      const message = JSON.parse(String(data));
+      this.messages.push(message);
+      for (const waiter of [...this.waiters]) {
+        if (waiter.predicate(message)) {
+          this.waiters.splice(this.waiters.indexOf(waiter), 1);
+          waiter.resolve(message);
+        }
+      }
+    });
+  }
+
+  public static connect(url: string): Promise<WsClient> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url);
+      socket.once('open', () => resolve(new WsClient(socket)));
+      socket.once('unexpected-response', (_request, response) => reject(Object.assign(new Error(`handshake ${response.statusCode}`), { statusCode: response.statusCode })));
+      socket.once('error', reject);
+    });
+  }
+
+  public send(message: unknown): void {
+    this.socket.send(JSON.stringify(message));
+  }
+
+  /** Resolves with the first message (already received or future) matching the predicate. */
+  public waitFor(predicate: (message: any) => boolean, timeoutMs = 20_000): Promise<any> {
+    const existing = this.messages.find(predicate);
+    if (existing) return Promise.resolve(existing);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out waiting; got ${JSON.stringify(this.messages).slice(-500)}`)), timeoutMs);
+      this.waiters.push({ predicate, resolve: (message) => (clearTimeout(timer), resolve(message)) });
+    });
+  }
+
+  public close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.socket.readyState === WebSocket.CLOSED) return resolve();
+      this.socket.once('close', () => resolve());
+      this.socket.close();
+    });
+  }
+}
+
+/** Progress and status messages a client received for one task. */
+export const streamOf = (client: WsClient, taskId: string) => {
+  const progress = client.messages.filter((message) => message.type === 'progress' && message.taskId === taskId);
+  const status = client.messages.filter((message) => message.type === 'status' && message.taskId === taskId);
+  return { progress, status, seqs: progress.map((message) => message.seq as number), text: progress.map((message) => message.data.text as string).join('') };
+};

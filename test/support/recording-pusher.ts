@@ -1,0 +1,25 @@
+import type { Pusher, ServerMessage } from '../../lambdas/core/ports.ts';
+
+/**
+ * An in-memory {@link Pusher} recording every message per connection. Connections listed in
+ * `gone` answer `gone` (as a 410 from `@connections` would). `delayMs` makes each post yield for a
+ * while, so concurrent drainers interleave.
+ */
+export class RecordingPusher implements Pusher {
+  public readonly sent: { connectionId: string; message: ServerMessage }[] = [];
+  public readonly gone = new Set<string>();
+
+  public constructor(private readonly delayMs = 0) {}
+
+  public async post(connectionId: string, message: ServerMessage): Promise<'ok' | 'gone'> {
+    if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.gone.has(connectionId)) return 'gone';
+    this.sent.push({ connectionId, message });
+    return 'ok';
+  }
+
+  /** Messages delivered to one connection, in order. */
+  public to(connectionId: string): ServerMessage[] {
+    return this.sent.filter((entry) => entry.connectionId === connectionId).map((entry) => entry.message);
+  }
+}
