@@ -1,0 +1,368 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Table, AttributeType } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus } from 'aws-cdk-lib/aws-events';
+import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../lib/app.ts';
+import { WorkloadClass } from '../../lib/constructs/workload-class.ts';
+
+/**
+ * CDK assertions on the synthesized Offload stack: the promises the spec makes about storage,
+ * routing, queues, workers, APIs, the edge and IAM. The template is built once for the file;
+ * `aws:cdk:bundling-stacks: []` skips esbuild bundling.
+ */
+
+const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const stack = buildApp(app);
+const template = Template.fromStack(stack);
+const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
+
+type Resource = { Type: string; Properties?: Record<string, any> };
+const resourcesOf = (type: string): [string, Resource][] => Object.entries(json.Resources).filter(([, resource]) => resource.Type === type);
+const only = <T>(items: readonly T[], what: string): T => {
+  if (items.length !== 1) throw new Error(`expected exactly one ${what}, found ${items.length}`);
+  return items[0]!;
+};
+const refOf = (value: unknown): string | undefined => (value as { Ref?: string } | undefined)?.Ref;
+const getAttOf = (value: unknown): string | undefined => ((value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'] ?? [])[0];
+const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
+
+/** The interactive worker, found through the event source mapping that feeds it. */
+const workerWiring = () => {
+  const [, mapping] = only(resourcesOf('AWS::Lambda::EventSourceMapping'), 'event source mapping');
+  const functionId = refOf(mapping.Properties!.FunctionName);
+  const queueId = getAttOf(mapping.Properties!.EventSourceArn);
+  if (!functionId || !queueId) throw new Error('event source mapping is not wired by Ref/GetAtt');
+  const fn = json.Resources[functionId] as Resource;
+  const queue = json.Resources[queueId] as Resource;
+  const roleId = getAttOf(fn.Properties!.Role);
+  return { mapping, functionId, fn, queueId, queue, roleId };
+};
+
+describe('storage', () => {
+  it('creates exactly two DynamoDB tables', () => {
+    // Prepare: the template built once for this file
+    // Act / Assess
+    template.resourceCountIs('AWS::DynamoDB::Table', 2);
+  });
+
+  it('keys both tables on pk/sk, on demand, encrypted, with PITR and the expiresAt TTL', () => {
+    // Prepare
+    const expected = {
+      KeySchema: [
+        { AttributeName: 'pk', KeyType: 'HASH' },
+        { AttributeName: 'sk', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      SSESpecification: { SSEEnabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    };
+    // Act
+    const matching = template.findResources('AWS::DynamoDB::Table', { Properties: Match.objectLike(expected) });
+    // Assess
+    expect(Object.keys(matching)).toHaveLength(2);
+  });
+
+  it('gives the tasks table the GSI1 listing index (gsi1pk/gsi1sk)', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: 'GSI1',
+          KeySchema: [
+            { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    });
+  });
+});
+
+describe('event routing', () => {
+  it('has a custom event bus', () => {
+    // Prepare / Act / Assess
+    template.resourceCountIs('AWS::Events::EventBus', 1);
+  });
+
+  it('routes interactive "Task Submitted" events on the custom bus to the interactive queue', () => {
+    // Prepare
+    const [busId] = only(resourcesOf('AWS::Events::EventBus'), 'event bus');
+    const { queueId } = workerWiring();
+    // Act / Assess
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventBusName: { Ref: busId },
+      EventPattern: { source: ['offload'], 'detail-type': ['Task Submitted'], detail: { class: ['interactive'] } },
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })]),
+    });
+  });
+});
+
+describe('queues and worker', () => {
+  it('encrypts the queue and its DLQ with SSE-SQS (EventBridge cannot use the AWS-managed KMS key)', () => {
+    // Prepare
+    const queues = resourcesOf('AWS::SQS::Queue');
+    // Act
+    const encrypted = queues.filter(([, queue]) => queue.Properties?.SqsManagedSseEnabled === true && queue.Properties?.KmsMasterKeyId === undefined);
+    // Assess
+    expect(queues.length).toBeGreaterThanOrEqual(2);
+    expect(encrypted).toHaveLength(queues.length);
+  });
+
+  it('redrives the work queue to a DLQ after a bounded number of receives', () => {
+    // Prepare
+    const { queue } = workerWiring();
+    // Act
+    const redrive = queue.Properties!.RedrivePolicy as { deadLetterTargetArn: unknown; maxReceiveCount: number };
+    const dlqId = getAttOf(redrive.deadLetterTargetArn);
+    // Assess
+    expect(redrive.maxReceiveCount).toBeGreaterThanOrEqual(1);
+    expect(redrive.maxReceiveCount).toBeLessThanOrEqual(10);
+    expect(dlqId && json.Resources[dlqId]?.Type).toBe('AWS::SQS::Queue');
+  });
+
+  it('sets the visibility timeout to at least six times the worker timeout', () => {
+    // Prepare
+    const { queue, fn } = workerWiring();
+    // Act
+    const visibility = Number(queue.Properties!.VisibilityTimeout);
+    const workerTimeout = Number(fn.Properties!.Timeout);
+    // Assess
+    expect(workerTimeout).toBeGreaterThan(0);
+    expect(visibility).toBeGreaterThanOrEqual(6 * workerTimeout);
+  });
+
+  it('denies non-TLS access in the policy of every queue', () => {
+    // Prepare
+    const queueIds = resourcesOf('AWS::SQS::Queue').map(([id]) => id);
+    const policies = resourcesOf('AWS::SQS::QueuePolicy');
+    // Act
+    const protectedQueues = queueIds.filter((queueId) =>
+      policies.some(([, policy]) => {
+        const covers = asArray(policy.Properties!.Queues).some((queue) => refOf(queue) === queueId);
+        const denies = asArray(policy.Properties!.PolicyDocument.Statement).some(
+          (statement: any) =>
+            statement.Effect === 'Deny' &&
+            statement.Condition?.Bool?.['aws:SecureTransport'] === 'false' &&
+            getAttOf(statement.Resource) === queueId,
+        );
+        return covers && denies;
+      }),
+    );
+    // Assess
+    expect(queueIds.length).toBeGreaterThanOrEqual(2);
+    expect(protectedQueues).toEqual(queueIds);
+  });
+
+  it('maps the queue to the worker with a batch size, partial batch responses and a concurrency cap', () => {
+    // Prepare
+    const { mapping } = workerWiring();
+    // Act
+    const props = mapping.Properties!;
+    const maxConcurrency = Number(props.ScalingConfig?.MaximumConcurrency);
+    // Assess
+    expect(props.BatchSize).toEqual(expect.any(Number));
+    expect(props.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(maxConcurrency).toBeGreaterThanOrEqual(2);
+    expect(maxConcurrency).toBeLessThanOrEqual(1000);
+  });
+
+  it('lets the worker post to WebSocket connections (execute-api:ManageConnections)', () => {
+    // Prepare
+    const { roleId } = workerWiring();
+    // Act / Assess
+    expect(roleId).toBeDefined();
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: Match.arrayWith([{ Ref: roleId }]),
+      PolicyDocument: {
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Allow', Action: 'execute-api:ManageConnections' })]),
+      },
+    });
+  });
+});
+
+describe('Lambda functions', () => {
+  it('runs every function on nodejs24.x, arm64, with JSON logs', () => {
+    // Prepare
+    const functions = resourcesOf('AWS::Lambda::Function');
+    // Act
+    const offenders = functions
+      .filter(
+        ([, fn]) =>
+          fn.Properties?.Runtime !== 'nodejs24.x' ||
+          JSON.stringify(fn.Properties?.Architectures) !== JSON.stringify(['arm64']) ||
+          fn.Properties?.LoggingConfig?.LogFormat !== 'JSON',
+      )
+      .map(([id]) => id);
+    // Assess
+    expect(functions.length).toBeGreaterThanOrEqual(12);
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('HTTP API', () => {
+  const [httpApiId] = only(
+    resourcesOf('AWS::ApiGatewayV2::Api').filter(([, api]) => api.Properties?.ProtocolType === 'HTTP'),
+    'HTTP API',
+  );
+
+  it.each(['POST /v1/tasks', 'GET /v1/tasks/{id}', 'GET /v1/tasks/{id}/events'])('routes %s behind the Lambda authorizer', (routeKey) => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+      ApiId: { Ref: httpApiId },
+      RouteKey: routeKey,
+      AuthorizationType: 'CUSTOM',
+      AuthorizerId: Match.anyValue(),
+    });
+  });
+
+  it('uses a REQUEST authorizer with payload 2.0 simple responses', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      ApiId: { Ref: httpApiId },
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+    });
+  });
+
+  it('throttles the HTTP stage', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: httpApiId },
+      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+    });
+  });
+});
+
+describe('WebSocket API', () => {
+  const [wsApiId] = only(
+    resourcesOf('AWS::ApiGatewayV2::Api').filter(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET'),
+    'WebSocket API',
+  );
+  const routes = resourcesOf('AWS::ApiGatewayV2::Route').filter(([, route]) => refOf(route.Properties?.ApiId) === wsApiId);
+  const route = (key: string): [string, Resource] => only(routes.filter(([, r]) => r.Properties?.RouteKey === key), `route ${key}`);
+
+  it('selects routes by $request.body.action', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
+  });
+
+  it('has the $connect, $disconnect, $default, subscribe, unsubscribe and ping routes', () => {
+    // Prepare
+    const expected = ['$connect', '$disconnect', '$default', 'subscribe', 'unsubscribe', 'ping'];
+    // Act
+    const keys = routes.map(([, r]) => r.Properties?.RouteKey as string);
+    // Assess
+    expect([...keys].sort()).toEqual([...expected].sort());
+  });
+
+  it('guards $connect with a REQUEST authorizer reading the token query parameter', () => {
+    // Prepare
+    const [, connect] = route('$connect');
+    const authorizerId = refOf(connect.Properties!.AuthorizerId);
+    // Act
+    const authorizer = authorizerId ? (json.Resources[authorizerId] as Resource) : undefined;
+    // Assess
+    expect(connect.Properties!.AuthorizationType).toBe('CUSTOM');
+    expect(authorizer?.Type).toBe('AWS::ApiGatewayV2::Authorizer');
+    expect(authorizer?.Properties).toMatchObject({ AuthorizerType: 'REQUEST', IdentitySource: ['route.request.querystring.token'] });
+  });
+
+  it('answers ping through a route response', () => {
+    // Prepare
+    const [pingId] = route('ping');
+    // Act / Assess
+    template.hasResourceProperties('AWS::ApiGatewayV2::RouteResponse', { ApiId: { Ref: wsApiId }, RouteId: { Ref: pingId } });
+  });
+
+  it('throttles the WebSocket stage', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      ApiId: { Ref: wsApiId },
+      DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
+    });
+  });
+});
+
+describe('CloudFront edge', () => {
+  it('serves HTTPS only, never forwards Host, caches only GET/HEAD, under the task-read cache policy', () => {
+    // Prepare
+    const [cachePolicyId] = only(resourcesOf('AWS::CloudFront::CachePolicy'), 'cache policy');
+    // Act / Assess
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        DefaultCacheBehavior: Match.objectLike({
+          ViewerProtocolPolicy: 'https-only',
+          OriginRequestPolicyId: 'b689b0a8-53d0-40ab-baf2-68738e2966ac',
+          CachedMethods: ['GET', 'HEAD'],
+          CachePolicyId: { Ref: cachePolicyId },
+        }),
+      }),
+    });
+  });
+
+  it('puts the Authorization header in the cache key (reads are cached per credential)', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({
+        ParametersInCacheKeyAndForwardedToOrigin: Match.objectLike({
+          HeadersConfig: { HeaderBehavior: 'whitelist', Headers: Match.arrayWith(['Authorization']) },
+        }),
+      }),
+    });
+  });
+});
+
+describe('IAM', () => {
+  it('grants no wildcard action on DynamoDB or SQS in any IAM policy', () => {
+    // Prepare
+    const policies = resourcesOf('AWS::IAM::Policy');
+    const isWildcard = (action: string) => action === '*' || /^(dynamodb|sqs):.*\*/i.test(action);
+    // Act
+    const offenders = policies.flatMap(([id, policy]) =>
+      asArray(policy.Properties!.PolicyDocument.Statement).flatMap((statement: any) =>
+        asArray<string>(statement.Action)
+          .filter((action) => typeof action === 'string' && isWildcard(action))
+          .map((action) => `${id}: ${action}`),
+      ),
+    );
+    // Assess
+    expect(policies.length).toBeGreaterThan(0);
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('WorkloadClass', () => {
+  const build = (maxConcurrency: number) => {
+    const scratch = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Scratch');
+    const table = new Table(scratch, 'T', {
+      partitionKey: { name: 'pk', type: AttributeType.STRING },
+      sortKey: { name: 'sk', type: AttributeType.STRING },
+    });
+    return new WorkloadClass(scratch, 'Batch', {
+      className: 'batch',
+      bus: new EventBus(scratch, 'Bus'),
+      tasksTable: table,
+      connectionsTable: table,
+      managementEndpoint: 'https://example.execute-api.us-east-1.amazonaws.com/live',
+      manageConnectionsArn: 'arn:aws:execute-api:us-east-1:123456789012:example/live/POST/@connections/*',
+      maxConcurrency,
+    });
+  };
+
+  it.each([1, 0, 1001, 5000])('rejects maxConcurrency %i (event source maxConcurrency is 2-1000)', (value) => {
+    // Prepare / Act / Assess
+    expect(() => build(value)).toThrow(/maxConcurrency/);
+  });
+
+  it.each([2, 1000])('accepts maxConcurrency %i at the bounds', (value) => {
+    // Prepare / Act
+    const workload = build(value);
+    // Assess
+    const mapping = Template.fromStack(Stack.of(workload));
+    mapping.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: value } });
+  });
+});
