@@ -11,7 +11,7 @@ import { LocalHttpApi } from './apigateway/http-api.ts';
 import { LocalWebSocketApi, DEFAULT_WS_LIMITS, type WebSocketLimits } from './apigateway/websocket-api.ts';
 import { LocalFunction } from './lambda/lambda-service.ts';
 import { SqsEventSource } from './lambda/sqs-event-source.ts';
-import { synthesize } from './synth.ts';
+import { PROJECT_DIR, synthesizeInChild } from './synth-child.ts';
 import { LOCAL_REGION, LocalTemplate, UnsupportedTemplateError, localArn } from './template.ts';
 
 /** Fixed ports `npm start` uses, so URLs stay stable between runs. */
@@ -28,10 +28,14 @@ export interface RuntimeOptions {
   readonly ports?: Partial<Ports> | 'dynamic';
   /** Reuse an existing synth output directory instead of synthesizing. */
   readonly cdkOut?: string;
+  /** Project whose app is synthesized. @default this repository */
+  readonly projectDir?: string;
   /** Where function and runtime logs go. @default 'console' */
   readonly logs?: 'console' | 'file' | 'silent';
   /** WebSocket limits. @default AWS's */
   readonly webSocketLimits?: Partial<WebSocketLimits>;
+  /** Start polling the queues. Off only to hold messages in the queues (tests of persistence). @default true */
+  readonly eventSources?: boolean;
   /** Extra environment for every function (for example a faster progress interval). */
   readonly functionEnvironment?: Record<string, string>;
 }
@@ -109,7 +113,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   };
 
   const cdkOut = options.cdkOut ?? path.join(dir, 'cdk.out');
-  const stackName = options.cdkOut ? 'Offload' : synthesize(cdkOut);
+  const stackName = options.cdkOut ? 'Offload' : await synthesizeInChild(cdkOut, options.projectDir ?? PROJECT_DIR);
   const template = LocalTemplate.load(cdkOut, stackName);
   for (const [logicalId, resource] of Object.entries(template.template.Resources)) {
     if (!IGNORED_TYPES.has(resource.Type) && !HANDLED_TYPES.has(resource.Type)) {
@@ -251,7 +255,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   const tasksTable = template.ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('StorageTasks'));
   if (!tasksTable) throw new Error('The template has no tasks table');
   const devTenant = await ensureDevTenant(dynamo.client, template.resolveString({ Ref: tasksTable[0] }, 'devTenant'), path.join(dir, 'dev-tenant.json'));
-  for (const source of eventSources) source.start();
+  if (options.eventSources !== false) for (const source of eventSources) source.start();
 
   const endpoints: Endpoints = {
     httpApi: httpApi.endpoint,
@@ -284,8 +288,11 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     webSocket,
     summary,
     stop: async () => {
+      // Stop taking work, let what runs finish (bounded), then end environments, then the engines.
       await Promise.allSettled(eventSources.map((source) => source.stop()));
-      await Promise.allSettled([httpApi.stop(), webSocket.stop(), cdn.stop(), eventBridge.stop()]);
+      await Promise.allSettled([cdn.stop(), httpApi.stop(), webSocket.stop()]);
+      await Promise.allSettled([...functions.values()].map((fn) => fn.drain(5_000)));
+      await eventBridge.stop();
       await Promise.allSettled([...functions.values()].map((fn) => fn.shutdown()));
       await Promise.allSettled([sqs.stop(), dynamo.stop()]);
     },

@@ -11,3 +11,4 @@ export const synthesize = (outdir: string): string => {
   app.synth();
   return STACK_NAME;
 };
+

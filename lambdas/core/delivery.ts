@@ -82,10 +82,11 @@ export const drainSubscription = async (
       if (pushed === 'gone') return gone(deps, connectionId);
       state = { ...state, statusSent: true };
     }
-    const released = await deps.connections.release(taskId, connectionId, owner, state);
+    const released = await deps.connections.release(taskId, connectionId, owner, state, { leaseMs });
     if (released !== 'dirty') return 'done';
   }
-  await deps.connections.release(taskId, connectionId, owner, state);
+  // Out of rounds: let go anyway, so the next notification (not a lease expiry) delivers the rest.
+  await deps.connections.release(taskId, connectionId, owner, state, { force: true });
   return 'done';
 };
 
@@ -104,7 +105,13 @@ export const notifySubscribers = async (
   onError: (error: unknown, connectionId: string) => void,
   options: Partial<DeliveryOptions> = {},
 ): Promise<void> => {
-  const subscribers = await deps.connections.listSubscribers(taskId);
+  let subscribers: string[];
+  try {
+    subscribers = await deps.connections.listSubscribers(taskId);
+  } catch (error) {
+    onError(error, '*');
+    return;
+  }
   await Promise.all(
     subscribers.map((connectionId) =>
       drainSubscription(deps, taskId, connectionId, options).catch((error: unknown) => onError(error, connectionId)),

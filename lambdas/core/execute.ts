@@ -90,6 +90,8 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   }
   if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running' }));
 
+  const previous = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];
+  const notify = (id: string) => deps.notify(id).catch((error: unknown) => deps.logger.warn('delivery failed; subscribers can resume', { taskId: id, error: String(error) }));
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new TaskTimeoutError(definition.timeoutSeconds)), budgetMs);
   const writer = new ProgressWriter<unknown>(
@@ -100,7 +102,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
         controller.abort(new LeaseLostError(taskId));
         throw new LeaseLostError(taskId);
       }
-      await deps.notify(taskId);
+      await notify(taskId);
     },
     definition.mergeProgress ?? ((_pending, next) => next),
     { intervalMs: options.progressIntervalMs },
@@ -114,6 +116,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
       attempt: claimed.attempts,
       signal: controller.signal,
       logger: deps.logger,
+      previous,
       progress: (data) => writer.report(data),
     });
     if (controller.signal.aborted) throw controller.signal.reason;
@@ -121,7 +124,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     const now = new Date().toISOString();
     if (!(await deps.tasks.finish(taskId, options.owner, { status: 'succeeded', result }, now))) return settleLostLease(deps, taskId);
     await deps.events.publish(DetailType.succeeded, lifecycleEvent(claimed, { status: 'succeeded' }));
-    await deps.notify(taskId);
+    await notify(taskId);
     return { kind: 'done' };
   } catch (thrown) {
     const error = controller.signal.aborted ? controller.signal.reason : thrown;
@@ -138,7 +141,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     }
     if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
       await deps.events.publish(DetailType.failed, lifecycleEvent(claimed, { status: 'failed' }));
-      await deps.notify(taskId);
+      await notify(taskId);
     }
     return { kind: 'done' };
   } finally {
@@ -146,9 +149,22 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   }
 };
 
+/** Every committed progress entry's data (seq 1..upTo), oldest first. */
+const loadProgress = async (tasks: TaskStore, taskId: string, upTo: number): Promise<unknown[]> => {
+  const data: unknown[] = [];
+  let after = 0;
+  while (after < upTo) {
+    const page = (await tasks.listProgress(taskId, after, 500)).filter((entry) => entry.seq <= upTo);
+    if (page.length === 0) break;
+    data.push(...page.map((entry) => entry.data));
+    after = page.at(-1)!.seq;
+  }
+  return data;
+};
+
 /** The lease was lost: if the task was cancelled, tell subscribers; otherwise another worker owns it. */
 const settleLostLease = async (deps: ExecuteDeps, taskId: string): Promise<ExecuteOutcome> => {
   const latest = await deps.tasks.get(taskId);
-  if (latest?.status === 'cancelled') await deps.notify(taskId);
+  if (latest?.status === 'cancelled') await deps.notify(taskId).catch(() => undefined);
   return { kind: 'done' };
 };

@@ -67,9 +67,16 @@ export interface ConnectionStore {
   advance(taskId: string, connectionId: string, owner: string, state: SubscriptionState): Promise<boolean>;
   /**
    * Releases the lease unless the dirty flag was raised meanwhile, in which case the lease is kept,
-   * the flag cleared, and `dirty` returned so the holder delivers again. `lost` if the lease is gone.
+   * the flag cleared, and `dirty` returned so the holder delivers again (for `leaseMs` more).
+   * `force` releases regardless of the flag. `lost` if the lease is gone.
    */
-  release(taskId: string, connectionId: string, owner: string, state: SubscriptionState): Promise<'released' | 'dirty' | 'lost'>;
+  release(
+    taskId: string,
+    connectionId: string,
+    owner: string,
+    state: SubscriptionState,
+    options?: { readonly force?: boolean; readonly leaseMs?: number },
+  ): Promise<'released' | 'dirty' | 'lost'>;
 }
 
 /** Server-to-client WebSocket messages. */

@@ -30,14 +30,21 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   public async removeConnection(connectionId: string): Promise<void> {
-    const { Items = [] } = await this.ddb.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': ConnectionKeys.connection(connectionId).pk },
-        ProjectionExpression: 'pk, sk, taskId',
-      }),
-    );
+    const Items: Record<string, unknown>[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': ConnectionKeys.connection(connectionId).pk },
+          ProjectionExpression: 'pk, sk, taskId',
+          ExclusiveStartKey,
+        }),
+      );
+      Items.push(...(page.Items ?? []));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
     const keys = Items.flatMap((item) => {
       const own = { pk: item.pk as string, sk: item.sk as string };
       return typeof item.taskId === 'string' ? [own, ConnectionKeys.subscription(item.taskId, connectionId)] : [own];
@@ -144,7 +151,13 @@ export class DynamoConnectionStore implements ConnectionStore {
     }
   }
 
-  public async release(taskId: string, connectionId: string, owner: string, state: SubscriptionState): Promise<'released' | 'dirty' | 'lost'> {
+  public async release(
+    taskId: string,
+    connectionId: string,
+    owner: string,
+    state: SubscriptionState,
+    options: { readonly force?: boolean; readonly leaseMs?: number } = {},
+  ): Promise<'released' | 'dirty' | 'lost'> {
     const Key = ConnectionKeys.subscription(taskId, connectionId);
     try {
       await this.ddb.send(
@@ -152,14 +165,15 @@ export class DynamoConnectionStore implements ConnectionStore {
           TableName: this.tableName,
           Key,
           UpdateExpression: 'SET #cursor = :cursor, statusSent = :sent REMOVE leaseOwner, leaseUntil',
-          ConditionExpression: 'leaseOwner = :owner AND dirty = :false',
+          ConditionExpression: options.force ? 'leaseOwner = :owner' : 'leaseOwner = :owner AND dirty = :false',
           ExpressionAttributeNames: { '#cursor': 'cursor' },
-          ExpressionAttributeValues: { ':cursor': state.cursor, ':sent': state.statusSent, ':owner': owner, ':false': false },
+          ExpressionAttributeValues: { ':cursor': state.cursor, ':sent': state.statusSent, ':owner': owner, ...(options.force ? {} : { ':false': false }) },
         }),
       );
       return 'released';
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      if (options.force) return 'lost';
     }
     try {
       await this.ddb.send(
@@ -169,7 +183,7 @@ export class DynamoConnectionStore implements ConnectionStore {
           UpdateExpression: 'SET #cursor = :cursor, statusSent = :sent, dirty = :false, leaseUntil = :until',
           ConditionExpression: 'leaseOwner = :owner',
           ExpressionAttributeNames: { '#cursor': 'cursor' },
-          ExpressionAttributeValues: { ':cursor': state.cursor, ':sent': state.statusSent, ':owner': owner, ':false': false, ':until': Date.now() + 10_000 },
+          ExpressionAttributeValues: { ':cursor': state.cursor, ':sent': state.statusSent, ':owner': owner, ':false': false, ':until': Date.now() + (options.leaseMs ?? 10_000) },
         }),
       );
       return 'dirty';

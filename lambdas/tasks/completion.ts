@@ -50,8 +50,15 @@ export const completion = defineTask<CompletionInput, CompletionProgress, Comple
     const model = input.model ?? DEFAULT_MODEL;
     const provider = providers.find((candidate) => candidate.supports(model));
     if (!provider) throw new UnknownModelError(model);
-    const stream = provider.stream({ model, prompt: input.prompt, maxTokens: input.maxTokens ?? 256, signal: ctx.signal });
-    let text = '';
+    // A retried attempt continues after the text earlier attempts already streamed.
+    let text = ctx.previous.map((entry) => entry.text).join('');
+    const stream = provider.stream({
+      model,
+      prompt: input.prompt,
+      maxTokens: input.maxTokens ?? 256,
+      signal: ctx.signal,
+      ...(text ? { resumeAfter: text } : {}),
+    });
     for (;;) {
       const next = await stream.next();
       if (next.done) return { text, model, usage: next.value };

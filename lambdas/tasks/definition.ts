@@ -19,6 +19,11 @@ export interface TaskContext<P> {
   readonly signal: AbortSignal;
   readonly logger: TaskLogger;
   /**
+   * Progress an earlier attempt of this task already recorded (and clients may have seen), oldest
+   * first; empty on a first attempt. A retried task must continue after it, not repeat it.
+   */
+  readonly previous: readonly P[];
+  /**
    * Reports progress. Entries are coalesced (see {@link TaskDefinition.mergeProgress}) and written
    * at a bounded rate, so calling this per token is fine. Rejects once the task was cancelled or
    * its lease lost.

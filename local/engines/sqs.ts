@@ -1,4 +1,4 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync } from 'node:fs';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
@@ -41,7 +41,13 @@ export const startSqs = async (template: LocalTemplate, options: { dataDir?: str
     }
     const fifo = attributes.FifoQueue === 'true';
     const name = (properties.QueueName as string | undefined) ?? `Offload-${logicalId}${fifo ? '.fifo' : ''}`;
-    const created = server.createQueue(name, { attributes });
+    // A persisted queue keeps its messages: update its attributes instead of re-creating it.
+    const existing = server.inspectQueue(name);
+    const created = existing ? { queueUrl: existing.url, queueArn: existing.arn, queueName: existing.name } : server.createQueue(name, { attributes });
+    if (existing) {
+      const { FifoQueue: _fifo, ...mutable } = attributes;
+      if (Object.keys(mutable).length) await client.send(new SetQueueAttributesCommand({ QueueUrl: existing.url, Attributes: mutable }));
+    }
     urlByArn.set(created.queueArn, created.queueUrl);
     template.register(logicalId, { ref: created.queueUrl, attributes: { Arn: created.queueArn, QueueName: created.queueName, QueueUrl: created.queueUrl } });
   }

@@ -38,6 +38,8 @@ export type LogSink = (functionName: string, line: string) => void;
 interface Environment {
   readonly id: string;
   readonly worker: Worker;
+  /** Code generation the environment was created with; older ones are retired when released. */
+  readonly generation: number;
   busy: boolean;
   dead: boolean;
   pending?: { id: string; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
@@ -59,6 +61,7 @@ export class LocalFunction {
   private readonly environments: Environment[] = [];
   private readonly waiters: (() => void)[] = [];
   private creating = 0;
+  private generation = 0;
 
   public constructor(
     public config: LocalFunctionConfig,
@@ -107,8 +110,25 @@ export class LocalFunction {
     } finally {
       environment.pending = undefined;
       environment.busy = false;
+      if (environment.generation !== this.generation) this.kill(environment);
       this.waiters.shift()?.();
     }
+  }
+
+  /**
+   * Swaps in new code (hot reload): idle environments end now, busy ones when their invocation
+   * finishes; the next invocation cold-starts on the new code.
+   */
+  public replaceCode(codeDir: string): void {
+    this.config = { ...this.config, codeDir };
+    this.generation++;
+    for (const environment of [...this.environments]) if (!environment.busy) this.kill(environment);
+  }
+
+  /** Waits until no invocation is running, or `timeoutMs` passed. */
+  public async drain(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.busyCount > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /** Ends every environment (used on reload and shutdown). */
@@ -119,7 +139,7 @@ export class LocalFunction {
   private async checkout(): Promise<Environment> {
     const started = Date.now();
     for (;;) {
-      const idle = this.environments.find((environment) => !environment.busy && !environment.dead);
+      const idle = this.environments.find((environment) => !environment.busy && !environment.dead && environment.generation === this.generation);
       if (idle) {
         idle.busy = true;
         return idle;
@@ -168,7 +188,7 @@ export class LocalFunction {
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: Math.max(64, this.config.memorySize) },
     });
-    const environment: Environment = { id: randomUUID().slice(0, 8), worker, busy: false, dead: false };
+    const environment: Environment = { id: randomUUID().slice(0, 8), worker, generation: this.generation, busy: false, dead: false };
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => this.log(this.config.functionName, line));
     }

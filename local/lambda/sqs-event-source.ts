@@ -48,10 +48,13 @@ export class SqsEventSource {
     for (let i = 0; i < pollers; i++) this.loops.push(this.loop());
   }
 
-  public async stop(): Promise<void> {
+  /** Stops polling; waits up to `graceMs` for batches in flight (their messages stay in the queue otherwise). */
+  public async stop(graceMs = 5_000): Promise<void> {
     this.running = false;
     this.abort.abort();
-    await Promise.allSettled(this.loops);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(this.loops), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
   }
 
   /** Batches currently being processed. */

@@ -9,10 +9,14 @@ export class RecordingPusher implements Pusher {
   public readonly sent: { connectionId: string; message: ServerMessage }[] = [];
   public readonly gone = new Set<string>();
 
+  /** Runs before each post is recorded (for example to write more progress mid-delivery). */
+  public onPost: ((connectionId: string, message: ServerMessage) => Promise<void>) | undefined;
+
   public constructor(private readonly delayMs = 0) {}
 
   public async post(connectionId: string, message: ServerMessage): Promise<'ok' | 'gone'> {
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
+    if (this.onPost) await this.onPost(connectionId, message);
     if (this.gone.has(connectionId)) return 'gone';
     this.sent.push({ connectionId, message });
     return 'ok';

@@ -1,5 +1,5 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { authenticateApiKey, bearerToken } from '../../core/auth.ts';
+import { authenticateApiKey, bearerToken, looksLikeApiKey } from '../../core/auth.ts';
 import type { HttpAuthorizerContext } from './http.ts';
 import { logger, tenantStore } from '../runtime.ts';
 
@@ -15,7 +15,8 @@ const cache = new Map<string, { tenantId: string | undefined; until: number }>()
  */
 export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<HttpAuthorizerContext>> => {
   const credential = bearerToken(event.headers?.authorization);
-  if (!credential) return { isAuthorized: true, context: { authenticated: 'false' } };
+  // Malformed credentials are refused before any lookup and never enter the cache.
+  if (!credential || !looksLikeApiKey(credential)) return { isAuthorized: true, context: { authenticated: 'false' } };
   const now = Date.now();
   let entry = cache.get(credential);
   if (!entry || entry.until < now) {

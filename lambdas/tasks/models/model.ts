@@ -16,6 +16,11 @@ export interface ModelRequest {
   readonly prompt: string;
   readonly maxTokens: number;
   readonly signal: AbortSignal;
+  /**
+   * Text already produced by an interrupted earlier attempt: the provider continues after it and
+   * streams only the rest.
+   */
+  readonly resumeAfter?: string;
 }
 
 /** A streaming text-generation provider. */

@@ -70,6 +70,24 @@ export const simulatedTokens = (model: string, prompt: string, maxTokens: number
   return tokens;
 };
 
+/** How many leading tokens `resumeAfter` covers; it must be a token-aligned prefix of the output. */
+const resumedTokenCount = (tokens: readonly string[], resumeAfter: string): number => {
+  let text = '';
+  let count = 0;
+  while (text.length < resumeAfter.length && count < tokens.length) text += tokens[count++];
+  if (text !== resumeAfter) throw new ResumeMismatchError();
+  return count;
+};
+
+/** The text to resume after is not what this model produces for the prompt. Not retryable. */
+export class ResumeMismatchError extends Error {
+  public readonly retryable = false;
+  public constructor() {
+    super('Cannot resume: the earlier output is not a prefix of this model\'s output.');
+    this.name = 'ResumeMismatchError';
+  }
+}
+
 /**
  * A model provider that needs no network: deterministic text derived from the prompt, emitted with
  * realistic variable per-token timing (log-normal gaps plus occasional pauses).
@@ -89,7 +107,8 @@ export class SimulatedModelProvider implements ModelProvider {
 
   public async *stream(request: ModelRequest): AsyncGenerator<ModelChunk, ModelUsage, void> {
     const timing: SimulatedTiming = SIMULATED_MODELS[request.model as keyof typeof SIMULATED_MODELS] ?? SIMULATED_MODELS['sim-1'];
-    const tokens = simulatedTokens(request.model, request.prompt, request.maxTokens);
+    const all = simulatedTokens(request.model, request.prompt, request.maxTokens);
+    const tokens = all.slice(resumedTokenCount(all, request.resumeAfter ?? ''));
     // Timing jitter is random per run; only the text is deterministic.
     const jitter = prng((Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0);
     await sleep(timing.firstTokenMs, undefined, { signal: request.signal });
@@ -103,6 +122,6 @@ export class SimulatedModelProvider implements ModelProvider {
       yield { text: token };
     }
     const promptTokens = countTokens(request.prompt);
-    return { promptTokens, completionTokens: tokens.length, totalTokens: promptTokens + tokens.length };
+    return { promptTokens, completionTokens: all.length, totalTokens: promptTokens + all.length };
   }
 }

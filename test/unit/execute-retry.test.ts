@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { executeTask } from '../../lambdas/core/execute.ts';
+import type { DetailType, TaskEventDetail } from '../../lambdas/core/model.ts';
+import type { EventPublisher } from '../../lambdas/core/ports.ts';
+import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
+import { simulatedTokens } from '../../lambdas/tasks/models/simulated.ts';
+import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
+import { taskRecord } from '../support/tasks.ts';
+
+const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
+
+class RecordingPublisher implements EventPublisher {
+  public readonly events: { detailType: DetailType; detail: TaskEventDetail }[] = [];
+  public async publish(detailType: DetailType, detail: TaskEventDetail): Promise<void> {
+    this.events.push({ detailType, detail });
+  }
+}
+
+describe('executeTask: retries continue, they never repeat delivered progress', () => {
+  let dynamo: LocalDynamo;
+  let tasks: DynamoTaskStore;
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+    tasks = new DynamoTaskStore(dynamo.tasksTable, dynamo.docClient);
+  });
+  afterAll(async () => dynamo?.stop());
+
+  const options = (owner: string) => ({ owner, remainingMs: () => 60_000, safetyMarginMs: 1_000, progressIntervalMs: 5 });
+
+  it('continues from earlier progress so the concatenated progress equals the result', async () => {
+    // Prepare: a task whose first attempt wrote 2 entries of real model output, then crashed.
+    const input = { prompt: 'continue me', maxTokens: 50, model: 'sim-fast' };
+    const tokens = simulatedTokens('sim-fast', input.prompt, input.maxTokens);
+    const task = taskRecord({ input, type: 'completion', class: 'interactive' });
+    await tasks.create(task);
+    const claimed = await tasks.claim(task.taskId, 'crashed-worker', Date.now() - 1, new Date().toISOString());
+    expect(claimed?.attempts).toBe(1);
+    await tasks.appendProgress(task.taskId, 'crashed-worker', { seq: 1, data: { text: tokens.slice(0, 3).join('') }, at: new Date().toISOString() });
+    await tasks.appendProgress(task.taskId, 'crashed-worker', { seq: 2, data: { text: tokens.slice(3, 7).join('') }, at: new Date().toISOString() });
+    const events = new RecordingPublisher();
+
+    // Act: the redelivered message reaches another worker; the old lease has expired.
+    const outcome = await executeTask({ tasks, events, logger: silent, notify: async () => undefined }, task.taskId, options('w2'));
+
+    // Assess
+    expect(outcome).toEqual({ kind: 'done' });
+    const done = await tasks.get(task.taskId);
+    const entries = await tasks.listProgress(task.taskId, 0, 1000);
+    const streamed = entries.map((entry) => (entry.data as { text: string }).text).join('');
+    expect(done?.status).toBe('succeeded');
+    expect(done?.attempts).toBe(2);
+    expect(entries.map((entry) => entry.seq)).toEqual(entries.map((_, i) => i + 1));
+    expect(streamed).toBe((done?.result as { text: string }).text);
+    expect(streamed).toBe(tokens.join(''));
+    expect(events.events.map((event) => event.detailType)).toEqual(['Task Succeeded']);
+  });
+
+  it('a delivery failure never fails the task', async () => {
+    // Prepare
+    const task = taskRecord({ input: { prompt: 'deliver me', maxTokens: 20, model: 'sim-fast' }, type: 'completion', class: 'interactive' });
+    await tasks.create(task);
+    const events = new RecordingPublisher();
+    // Act
+    const outcome = await executeTask(
+      { tasks, events, logger: silent, notify: async () => Promise.reject(new Error('DynamoDB throttled the subscriber query')) },
+      task.taskId,
+      options('w3'),
+    );
+    // Assess
+    expect(outcome).toEqual({ kind: 'done' });
+    expect((await tasks.get(task.taskId))?.status).toBe('succeeded');
+    expect(events.events.map((event) => event.detailType)).toEqual(['Task Started', 'Task Succeeded']);
+  });
+});
