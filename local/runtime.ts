@@ -36,6 +36,8 @@ export interface RuntimeOptions {
   readonly webSocketLimits?: Partial<WebSocketLimits>;
   /** Start polling the queues. Off only to hold messages in the queues (tests of persistence). @default true */
   readonly eventSources?: boolean;
+  /** Multiplies schedule intervals (see LocalEventBridgeOptions). @default 1 */
+  readonly scheduleTimeScale?: number;
   /** Extra environment for every function (for example a faster progress interval). */
   readonly functionEnvironment?: Record<string, string>;
 }
@@ -129,9 +131,6 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   const counter = new ApiCallCounter();
   const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb });
   const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs });
-  const eventBridge = new LocalEventBridge(template, sqs, counter, (line) => log('eventbridge', line));
-  eventBridge.load();
-
   const functions = new Map<string, LocalFunction>();
   const functionOf = (logicalId: string): LocalFunction => {
     const fn = functions.get(logicalId);
@@ -142,6 +141,25 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     const name = `Offload-${logicalId}`;
     template.register(logicalId, { ref: name, attributes: { Arn: localArn('lambda', `function:${name}`) } });
   }
+  const eventBridge = new LocalEventBridge(template, sqs, counter, (line) => log('eventbridge', line), {
+    // Asynchronous invocation: accepted at once; Lambda retries a failing function twice.
+    invokeFunction: async (arn, event) => {
+      const fn = functionOf(arn.split(':function:')[1]!.replace(/^Offload-/, ''));
+      void (async () => {
+        for (let attempt = 1; attempt <= 3; attempt++) {
+          try {
+            await fn.invoke(event);
+            return;
+          } catch (error) {
+            log('lambda', `${fn.config.functionName} async invocation attempt ${attempt} failed: ${(error as Error).message}`);
+            await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+          }
+        }
+      })();
+    },
+    ...(options.scheduleTimeScale !== undefined ? { scheduleTimeScale: options.scheduleTimeScale } : {}),
+  });
+  eventBridge.load();
   const httpApis: LocalHttpApi[] = [];
   const webSockets: LocalWebSocketApi[] = [];
   for (const [logicalId, resource] of template.ofType('AWS::ApiGatewayV2::Api')) {
@@ -273,6 +291,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     `WebSocket routes: ${webSocket.routeKeys.join(', ')}`,
     `queues: ${[...sqs.urlByArn.keys()].map((arn) => arn.split(':').pop()).join(', ')}`,
     `rules: ${template.ofType('AWS::Events::Rule').map(([id]) => id).join(', ')}`,
+    ...(eventBridge.schedules.length ? [`schedules: ${eventBridge.schedules.map((schedule) => `${schedule.name} next ${schedule.next.toISOString()}`).join(', ')}`] : []),
   ].join('\n');
 
   return {

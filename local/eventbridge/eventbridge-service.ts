@@ -6,6 +6,7 @@ import type { LocalSqs } from '../engines/sqs.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateError, localArn } from '../template.ts';
 import { InvalidEventPatternError, matchesEventPattern, parseEventPattern, type CompiledPattern } from './pattern.ts';
 import { applyInputTransform, type TargetInput } from './input.ts';
+import { parseSchedule, type Schedule } from './schedule.ts';
 
 /** A rule target the emulator can deliver to. */
 interface LocalTarget {
@@ -19,9 +20,20 @@ interface LocalTarget {
 
 interface LocalRule {
   readonly name: string;
+  readonly arn: string;
   readonly busName: string;
-  readonly pattern: CompiledPattern;
+  /** Event pattern rules match events; schedule rules fire on their schedule instead. */
+  readonly pattern?: CompiledPattern;
+  readonly schedule?: Schedule;
   readonly targets: readonly LocalTarget[];
+}
+
+/** Options of {@link LocalEventBridge}. */
+export interface LocalEventBridgeOptions {
+  /** Invokes a Lambda function target asynchronously (by ARN). */
+  readonly invokeFunction?: (arn: string, event: unknown) => Promise<unknown>;
+  /** Multiplies schedule intervals (0.001 turns a minute into 60 ms), for tests and demos. @default 1 */
+  readonly scheduleTimeScale?: number;
 }
 
 /** The event envelope EventBridge delivers. */
@@ -61,12 +73,15 @@ export class LocalEventBridge {
   private readonly rules: LocalRule[] = [];
   private readonly buses = new Set<string>(['default']);
   private readonly inflight = new Set<Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private stopped = false;
 
   public constructor(
     private readonly template: LocalTemplate,
     private readonly sqs: LocalSqs,
     private readonly counter: ApiCallCounter,
     private readonly log: (line: string) => void,
+    private readonly options: LocalEventBridgeOptions = {},
   ) {
     this.server = createServer((request, response) => void this.handle(request, response));
   }
@@ -81,24 +96,66 @@ export class LocalEventBridge {
     for (const [logicalId, resource] of this.template.ofType('AWS::Events::Rule')) {
       const properties = resource.Properties ?? {};
       if (properties.State === 'DISABLED') continue;
-      if (properties.ScheduleExpression) throw new UnsupportedTemplateError(logicalId, 'ScheduleExpression', 'schedule rules are not supported yet');
-      const busName = properties.EventBusName ? this.template.resolveString(properties.EventBusName, logicalId) : 'default';
-      let pattern: CompiledPattern;
-      try {
-        pattern = parseEventPattern(JSON.stringify(this.template.resolve(properties.EventPattern, logicalId)));
-      } catch (error) {
-        throw new UnsupportedTemplateError(logicalId, 'EventPattern', (error as Error).message);
-      }
-      const targets = ((properties.Targets as Record<string, unknown>[] | undefined) ?? []).map((target) => this.target(logicalId, target));
+      const busName = (properties.EventBusName ? this.template.resolveString(properties.EventBusName, logicalId) : 'default').split('/').pop()!;
       const name = String(properties.Name ?? `Offload-${logicalId}`);
-      this.rules.push({ name, busName: busName.split('/').pop()!, pattern, targets });
-      this.template.register(logicalId, { ref: name, attributes: { Arn: localArn('events', `rule/${busName}/${name}`) } });
+      const arn = localArn('events', busName === 'default' ? `rule/${name}` : `rule/${busName}/${name}`);
+      let pattern: CompiledPattern | undefined;
+      let schedule: Schedule | undefined;
+      try {
+        if (properties.EventPattern !== undefined) pattern = parseEventPattern(JSON.stringify(this.template.resolve(properties.EventPattern, logicalId)));
+        if (properties.ScheduleExpression !== undefined) schedule = parseSchedule(this.template.resolveString(properties.ScheduleExpression, logicalId));
+      } catch (error) {
+        throw new UnsupportedTemplateError(logicalId, properties.ScheduleExpression !== undefined ? 'ScheduleExpression' : 'EventPattern', (error as Error).message);
+      }
+      if (!pattern && !schedule) throw new UnsupportedTemplateError(logicalId, 'EventPattern', 'a rule needs an EventPattern or a ScheduleExpression');
+      const targets = ((properties.Targets as Record<string, unknown>[] | undefined) ?? []).map((target) => this.target(logicalId, target));
+      this.rules.push({ name, arn, busName, ...(pattern ? { pattern } : {}), ...(schedule ? { schedule } : {}), targets });
+      this.template.register(logicalId, { ref: name, attributes: { Arn: arn } });
     }
   }
 
   public async start(port?: number): Promise<string> {
     this.endpoint = `http://127.0.0.1:${await listen(this.server, port)}`;
+    for (const rule of this.rules) if (rule.schedule) this.arm(rule);
     return this.endpoint;
+  }
+
+  /** Fires a schedule rule now (as its schedule would), returning the event it sent. */
+  public fire(ruleName: string): BusEvent {
+    const rule = this.rules.find((candidate) => candidate.name === ruleName && candidate.schedule);
+    if (!rule) throw new Error(`No schedule rule ${ruleName}`);
+    const event: BusEvent = {
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Scheduled Event',
+      source: 'aws.events',
+      account: LOCAL_ACCOUNT,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: LOCAL_REGION,
+      resources: [rule.arn],
+      detail: {},
+    };
+    this.dispatch(rule, event);
+    return event;
+  }
+
+  /** Schedule rules, with their next fire time. */
+  public get schedules(): { name: string; next: Date }[] {
+    return this.rules.filter((rule) => rule.schedule).map((rule) => ({ name: rule.name, next: rule.schedule!.next(new Date()) }));
+  }
+
+  private arm(rule: LocalRule): void {
+    if (this.stopped) return;
+    const scale = this.options.scheduleTimeScale ?? 1;
+    const now = Date.now();
+    const delay = Math.max(0, (rule.schedule!.next(new Date(now)).getTime() - now) * scale);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.fire(rule.name);
+      this.arm(rule);
+    }, delay);
+    timer.unref();
+    this.timers.add(timer);
   }
 
   /** Waits until every accepted event has been delivered (or dead-lettered). */
@@ -107,6 +164,9 @@ export class LocalEventBridge {
   }
 
   public async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
     await close(this.server);
     await this.idle();
   }
@@ -114,17 +174,28 @@ export class LocalEventBridge {
   /** Routes one event to every matching rule's targets (asynchronously, like EventBridge). */
   public route(busName: string, event: BusEvent): void {
     for (const rule of this.rules) {
-      if (rule.busName !== busName || !matchesEventPattern(rule.pattern, event)) continue;
-      for (const target of rule.targets) {
-        const delivery = this.deliver(rule, target, event).finally(() => this.inflight.delete(delivery));
-        this.inflight.add(delivery);
-      }
+      if (rule.busName !== busName || !rule.pattern || !matchesEventPattern(rule.pattern, event)) continue;
+      this.dispatch(rule, event);
+    }
+  }
+
+  private dispatch(rule: LocalRule, event: BusEvent): void {
+    for (const target of rule.targets) {
+      const delivery = this.deliver(rule, target, event).finally(() => this.inflight.delete(delivery));
+      this.inflight.add(delivery);
     }
   }
 
   private target(ruleId: string, target: Record<string, unknown>): LocalTarget {
     const arn = this.template.resolveString(target.Arn, ruleId);
-    if (!arn.startsWith('arn:aws:sqs:')) throw new UnsupportedTemplateError(ruleId, 'Targets.Arn', `only SQS targets are supported, got ${arn}`);
+    if (!arn.startsWith('arn:aws:sqs:') && !arn.startsWith('arn:aws:lambda:')) {
+      throw new UnsupportedTemplateError(ruleId, 'Targets.Arn', `only SQS and Lambda targets are supported, got ${arn}`);
+    }
+    for (const key of Object.keys(target)) {
+      if (!['Arn', 'Id', 'Input', 'InputPath', 'InputTransformer', 'SqsParameters', 'RetryPolicy', 'DeadLetterConfig'].includes(key)) {
+        throw new UnsupportedTemplateError(ruleId, `Targets.${key}`, 'target property not supported');
+      }
+    }
     const retry = target.RetryPolicy as { MaximumRetryAttempts?: number } | undefined;
     const dlq = target.DeadLetterConfig as { Arn?: unknown } | undefined;
     const sqsParameters = target.SqsParameters as { MessageGroupId?: string } | undefined;
@@ -161,6 +232,12 @@ export class LocalEventBridge {
   }
 
   private async send(arn: string, body: string, messageGroupId: string | undefined, eventId: string): Promise<void> {
+    if (arn.startsWith('arn:aws:lambda:')) {
+      if (!this.options.invokeFunction) throw new Error('no Lambda service to invoke');
+      this.counter.add('lambda', 'Invoke');
+      await this.options.invokeFunction(arn, JSON.parse(body));
+      return;
+    }
     const url = this.sqs.urlByArn.get(arn);
     if (!url) throw new Error(`no local queue for ${arn}`);
     this.counter.add('sqs', 'SendMessage');

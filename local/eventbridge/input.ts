@@ -26,16 +26,43 @@ export const applyInputTransform = (target: TargetInput, event: unknown): string
   if (target.input !== undefined) return target.input;
   if (target.inputPath !== undefined) return JSON.stringify(selectPath(event, target.inputPath) ?? null);
   if (target.inputTransformer) {
-    const values = Object.fromEntries(
+    const values: Record<string, unknown> = Object.fromEntries(
       Object.entries(target.inputTransformer.InputPathsMap ?? {}).map(([name, jsonPath]) => [name, selectPath(event, jsonPath)]),
     );
-    return target.inputTransformer.InputTemplate.replace(/(")?<([A-Za-z0-9_.-]+)>(")?/g, (whole, open: string | undefined, name: string, end: string | undefined) => {
-      if (!(name in values) && name !== 'aws.events.event.json' && name !== 'aws.events.event') return whole;
-      const value = name.startsWith('aws.events.event') ? event : values[name];
-      if (open && end) return typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(JSON.stringify(value ?? null));
-      const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
-      return (open ?? '') + text + (end ?? '');
-    });
+    values['aws.events.event'] = event;
+    values['aws.events.event.json'] = event;
+    return fillTemplate(target.inputTransformer.InputTemplate, values);
   }
   return JSON.stringify(event);
+};
+
+/**
+ * Fills `<name>` placeholders the way EventBridge does: in a JSON template, a placeholder outside a
+ * string literal becomes the value's JSON (strings quoted) and one inside a string literal is
+ * spliced in as text; in a plain-text template every value is spliced in as text.
+ */
+export const fillTemplate = (template: string, values: Record<string, unknown>): string => {
+  const isJson = /^\s*[[{]/.test(template);
+  let out = '';
+  let inString = false;
+  for (let i = 0; i < template.length; i++) {
+    const char = template[i]!;
+    if (char === '"' && template[i - 1] !== '\\') inString = !inString;
+    if (char === '<') {
+      const end = template.indexOf('>', i);
+      const name = end > i ? template.slice(i + 1, end) : '';
+      if (name && Object.hasOwn(values, name)) {
+        const value = values[name];
+        if (isJson && !inString) out += JSON.stringify(value ?? null);
+        else {
+          const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
+          out += isJson ? JSON.stringify(text).slice(1, -1) : text;
+        }
+        i = end;
+        continue;
+      }
+    }
+    out += char;
+  }
+  return out;
 };

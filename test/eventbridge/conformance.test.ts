@@ -1,20 +1,20 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stripJson5, topLevelMembers } from '../local/eventbridge/json5.ts';
+import { stripJson5, topLevelMembers } from '../../local/eventbridge/json5.ts';
 import {
   InvalidEventPatternError,
   matchesEventPattern,
   parseEventPattern,
   testEventPattern,
-} from '../local/eventbridge/pattern.ts';
+} from '../../local/eventbridge/pattern.ts';
 
 /**
  * EventBridge pattern conformance: every case in the shared folder is an event, a pattern and the
  * answer real EventBridge gave to TestEventPattern (recorded by LocalStack).
  */
 
-const CASES_DIR = path.resolve(import.meta.dirname, '../../shared/conformance/eventbridge-patterns');
+const CASES_DIR = path.resolve(import.meta.dirname, '../../../shared/conformance/eventbridge-patterns');
 
 type Expected = 'MATCH' | 'NO_MATCH' | 'EXCEPTION';
 
