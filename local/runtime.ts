@@ -129,7 +129,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   }
 
   const counter = new ApiCallCounter();
-  const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb });
+  const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb, counter });
   const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs });
   const functions = new Map<string, LocalFunction>();
   const functionOf = (logicalId: string): LocalFunction => {

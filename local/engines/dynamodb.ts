@@ -1,6 +1,7 @@
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { ApiCallCounter } from '../http-util.ts';
 import { mkdirSync } from 'node:fs';
 import dynalite from 'dynalite';
 import { type LocalTemplate, UnsupportedTemplateError, localArn } from '../template.ts';
@@ -34,7 +35,10 @@ const SUPPORTED = new Set([
  * the stack's data design uses; it has no transactions, streams or TTL expiry, so the design
  * relies on none of them for correctness (TTL only reclaims space).
  */
-export const startDynamo = async (template: LocalTemplate, options: { dataDir?: string; port?: number }): Promise<LocalDynamo> => {
+export const startDynamo = async (
+  template: LocalTemplate,
+  options: { dataDir?: string; port?: number; counter?: ApiCallCounter },
+): Promise<LocalDynamo> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const server = dynalite({
     ...(options.dataDir ? { path: options.dataDir } : {}),
@@ -42,6 +46,11 @@ export const startDynamo = async (template: LocalTemplate, options: { dataDir?: 
     deleteTableMs: 0,
     updateTableMs: 0,
   }) as Server;
+  // Count every API call by operation (`X-Amz-Target: DynamoDB_20120810.PutItem`), for the cost model.
+  server.on('request', (request: IncomingMessage) => {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    options.counter?.add('dynamodb', target.split('.')[1] ?? 'Unknown');
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
