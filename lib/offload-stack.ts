@@ -6,6 +6,7 @@ import { OffloadHttpApi } from './constructs/http-api.ts';
 import { OffloadStorage } from './constructs/storage.ts';
 import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
 import { WorkloadClass } from './constructs/workload-class.ts';
+import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
 
 /** Props of {@link OffloadStack}. */
 export interface OffloadStackProps extends StackProps {
@@ -22,7 +23,8 @@ export class OffloadStack extends Stack {
   public readonly bus: EventBus;
   public readonly httpApi: OffloadHttpApi;
   public readonly webSocketApi: OffloadWebSocketApi;
-  public readonly interactive: WorkloadClass;
+  /** One queue, DLQ and worker per workload class. */
+  public readonly workloads: Readonly<Record<keyof typeof WORKLOAD_CLASS_SIZING, WorkloadClass>>;
   public readonly edge: OffloadEdge;
 
   public constructor(scope: Construct, id: string, props: OffloadStackProps = {}) {
@@ -33,17 +35,35 @@ export class OffloadStack extends Stack {
       tasksTable: this.storage.tasksTable,
       connectionsTable: this.storage.connectionsTable,
     });
-    this.httpApi = new OffloadHttpApi(this, 'Http', { tasksTable: this.storage.tasksTable, bus: this.bus });
-    this.interactive = new WorkloadClass(this, 'Interactive', {
-      className: 'interactive',
-      bus: this.bus,
+    this.httpApi = new OffloadHttpApi(this, 'Http', {
       tasksTable: this.storage.tasksTable,
       connectionsTable: this.storage.connectionsTable,
+      bus: this.bus,
       managementEndpoint: this.webSocketApi.managementEndpoint,
       manageConnectionsArn: this.webSocketApi.manageConnectionsArn,
-      maxConcurrency: 20,
-      batchSize: 1,
     });
+    const workload = (className: keyof typeof WORKLOAD_CLASS_SIZING) => {
+      const sizing = WORKLOAD_CLASS_SIZING[className];
+      return new WorkloadClass(this, sizing.id, {
+        className,
+        bus: this.bus,
+        tasksTable: this.storage.tasksTable,
+        connectionsTable: this.storage.connectionsTable,
+        managementEndpoint: this.webSocketApi.managementEndpoint,
+        manageConnectionsArn: this.webSocketApi.manageConnectionsArn,
+        timeout: sizing.timeout,
+        memorySize: sizing.memorySize,
+        maxConcurrency: sizing.maxConcurrency,
+        batchSize: sizing.batchSize,
+        maxReceiveCount: sizing.maxReceiveCount,
+      });
+    };
+    this.workloads = {
+      interactive: workload('interactive'),
+      batch: workload('batch'),
+      integrations: workload('integrations'),
+      analytics: workload('analytics'),
+    };
     this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
   }
 }

@@ -24,6 +24,13 @@ export interface TaskStore {
   ): Promise<boolean>;
   /** Gives a lease back after a retryable failure so the next delivery can claim the task at once. */
   release(taskId: string, owner: string, error: TaskError, now: string): Promise<void>;
+  /** Marks a queued or running task cancelled (dropping any lease); undefined if it was neither. */
+  cancel(taskId: string, now: string): Promise<TaskRecord | undefined>;
+  /**
+   * A tenant's tasks, newest first, optionally of one status. `cursor` is opaque; an invalid or
+   * foreign cursor throws a ValidationError.
+   */
+  listByTenant(tenantId: string, options: { limit: number; status?: TaskStatus; cursor?: string }): Promise<{ items: TaskRecord[]; nextCursor?: string }>;
   /** Progress entries with `seq > after`, ascending, at most `limit`. */
   listProgress(taskId: string, after: number, limit: number): Promise<ProgressEntry[]>;
 }

@@ -1,5 +1,6 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ValidationError } from '../core/errors.ts';
 import type { ProgressEntry, TaskError, TaskRecord, TaskStatus } from '../core/model.ts';
 import type { TaskStore } from '../core/ports.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -8,6 +9,25 @@ import { TaskKeys } from './keys.ts';
 
 const isConditionFailure = (error: unknown): boolean =>
   error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
+
+/** Decodes a listing cursor, accepting only a key of the caller's own partition. */
+const decodeCursor = (cursor: string, partition: string): Record<string, unknown> => {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch (error) {
+    throw new ValidationError('cursor is invalid.', { cause: error });
+  }
+  const fields = key as Record<string, unknown> | null;
+  const valid =
+    fields !== null &&
+    typeof fields === 'object' &&
+    Object.keys(fields).sort().join(',') === 'gsi1pk,gsi1sk,pk,sk' &&
+    fields.gsi1pk === partition &&
+    Object.values(fields).every((value) => typeof value === 'string' && value.length < 200);
+  if (!valid) throw new ValidationError('cursor is invalid.');
+  return fields;
+};
 
 const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'entity']);
 const toRecord = (item: Record<string, unknown>): TaskRecord =>
@@ -138,6 +158,54 @@ export class DynamoTaskStore implements TaskStore {
     } catch (caught) {
       if (!isConditionFailure(caught)) throw caught;
     }
+  }
+
+  public async cancel(taskId: string, now: string): Promise<TaskRecord | undefined> {
+    try {
+      const { Attributes } = await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.task(taskId),
+          UpdateExpression: 'SET #status = :cancelled, finishedAt = :now, updatedAt = :now REMOVE leaseOwner, leaseUntil',
+          ConditionExpression: '#status IN (:queued, :running)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':running': 'running', ':now': now },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return Attributes ? toRecord(Attributes) : undefined;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  public async listByTenant(
+    tenantId: string,
+    options: { limit: number; status?: TaskStatus; cursor?: string },
+  ): Promise<{ items: TaskRecord[]; nextCursor?: string }> {
+    const partition = TaskKeys.byTenant(tenantId, '').gsi1pk;
+    let start = options.cursor ? decodeCursor(options.cursor, partition) : undefined;
+    const items: TaskRecord[] = [];
+    // A status filter may leave pages short; read on (bounded) until the page is full.
+    for (let round = 0; round < 5 && items.length < options.limit; round++) {
+      const page = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'gsi1pk = :pk',
+          ExpressionAttributeValues: { ':pk': partition, ...(options.status ? { ':status': options.status } : {}) },
+          ...(options.status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
+          ScanIndexForward: false,
+          Limit: options.limit - items.length,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...(page.Items ?? []).map(toRecord));
+      start = page.LastEvaluatedKey;
+      if (!start) break;
+    }
+    return { items, ...(start ? { nextCursor: Buffer.from(JSON.stringify(start)).toString('base64url') } : {}) };
   }
 
   public async listProgress(taskId: string, after: number, limit: number): Promise<ProgressEntry[]> {

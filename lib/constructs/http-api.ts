@@ -4,13 +4,19 @@ import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-ap
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { OffloadFunction } from './offload-function.ts';
 
 /** Props of {@link OffloadHttpApi}. */
 export interface OffloadHttpApiProps {
   readonly tasksTable: ITable;
+  readonly connectionsTable: ITable;
   readonly bus: IEventBus;
+  /** The WebSocket `@connections` endpoint, for routes that push (cancel). */
+  readonly managementEndpoint: string;
+  /** ARN pattern for `execute-api:ManageConnections`. */
+  readonly manageConnectionsArn: string;
   /** Stage-wide throttling. @default { rateLimit: 1000, burstLimit: 2000 } */
   readonly throttle?: ThrottleSettings;
 }
@@ -25,6 +31,8 @@ export class OffloadHttpApi extends Construct {
   public readonly submitFunction: OffloadFunction;
   public readonly getTaskFunction: OffloadFunction;
   public readonly getEventsFunction: OffloadFunction;
+  public readonly listFunction: OffloadFunction;
+  public readonly cancelFunction: OffloadFunction;
 
   public constructor(scope: Construct, id: string, props: OffloadHttpApiProps) {
     super(scope, id);
@@ -81,11 +89,35 @@ export class OffloadHttpApi extends Construct {
     });
     props.tasksTable.grantReadData(this.getEventsFunction);
 
+    this.listFunction = new OffloadFunction(this, 'ListTasks', {
+      entry: 'handlers/http/list-tasks.ts',
+      description: 'Offload GET /v1/tasks',
+      environment,
+    });
+    props.tasksTable.grantReadData(this.listFunction);
+
+    this.cancelFunction = new OffloadFunction(this, 'CancelTask', {
+      entry: 'handlers/http/cancel-task.ts',
+      description: 'Offload POST /v1/tasks/{id}/cancel',
+      environment: {
+        ...environment,
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        CONNECTIONS_TABLE: props.connectionsTable.tableName,
+        WS_MANAGEMENT_ENDPOINT: props.managementEndpoint,
+      },
+    });
+    props.tasksTable.grantReadWriteData(this.cancelFunction);
+    props.connectionsTable.grantReadWriteData(this.cancelFunction);
+    props.bus.grantPutEventsTo(this.cancelFunction);
+    this.cancelFunction.addToRolePolicy(new PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: [props.manageConnectionsArn] }));
+
     const route = (path: string, method: HttpMethod, fn: OffloadFunction, name: string) =>
       this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(name, fn), authorizer });
     route('/v1/tasks', HttpMethod.POST, this.submitFunction, 'SubmitIntegration');
     route('/v1/tasks/{id}', HttpMethod.GET, this.getTaskFunction, 'GetTaskIntegration');
     route('/v1/tasks/{id}/events', HttpMethod.GET, this.getEventsFunction, 'GetEventsIntegration');
+    route('/v1/tasks', HttpMethod.GET, this.listFunction, 'ListTasksIntegration');
+    route('/v1/tasks/{id}/cancel', HttpMethod.POST, this.cancelFunction, 'CancelTaskIntegration');
 
     new CfnOutput(this, 'HttpApiUrl', { value: this.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
   }

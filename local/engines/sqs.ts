@@ -1,5 +1,7 @@
 import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
 import { localCredentials } from './credentials.ts';
@@ -11,6 +13,11 @@ export interface LocalSqs {
   readonly server: FauxqsServer;
   /** Queue URL by ARN. */
   readonly urlByArn: Map<string, string>;
+  /**
+   * A dedicated client with its own connection pool. Long polls hold a socket for up to 20 s, so
+   * pollers must never share a pool with senders (a full pool would stall every SendMessage).
+   */
+  newClient(maxSockets: number): SQSClient;
   stop(): Promise<void>;
 }
 
@@ -26,7 +33,19 @@ export const startSqs = async (template: LocalTemplate, options: { dataDir?: str
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const server = await startFauxqs({ port: options.port ?? 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   const endpoint = `http://127.0.0.1:${server.port}`;
-  const client = new SQSClient({ endpoint, region: 'us-east-1', credentials: localCredentials, maxAttempts: 5 });
+  const clients: SQSClient[] = [];
+  const newClient = (maxSockets: number): SQSClient => {
+    const created = new SQSClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: localCredentials,
+      maxAttempts: 5,
+      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets }) }),
+    });
+    clients.push(created);
+    return created;
+  };
+  const client = newClient(256);
   const urlByArn = new Map<string, string>();
 
   const queues = template.ofType('AWS::SQS::Queue');
@@ -57,8 +76,9 @@ export const startSqs = async (template: LocalTemplate, options: { dataDir?: str
     client,
     server,
     urlByArn,
+    newClient,
     stop: async () => {
-      client.destroy();
+      for (const created of clients) created.destroy();
       await server.stop();
     },
   };

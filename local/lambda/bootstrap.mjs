@@ -28,6 +28,11 @@ const serializeError = (error) =>
     ? { errorType: error.name || 'Error', errorMessage: error.message, stack: (error.stack ?? '').split('\n') }
     : { errorType: 'Error', errorMessage: String(error) };
 
+/** Runtimes that still accept `(event, context, callback)` handlers; the default (nodejs24.x) refuses them. */
+const CALLBACK_RUNTIMES = /_nodejs(1\d|20|22)\.x$/;
+const CALLBACK_REMOVED =
+  'ERROR: AWS Lambda has removed support for callback-based function handlers starting with Node.js 24. You need to modify this function to use a supported handler signature to use Node.js 24 or later.';
+
 let handler;
 let initError;
 const started = performance.now();
@@ -35,6 +40,10 @@ try {
   const module = await import(pathToFileURL(entry).href);
   handler = module[handlerName];
   if (typeof handler !== 'function') throw new Error(`${entry} does not export a function named ${handlerName}`);
+  // nodejs24.x removed callback-style handlers: a handler declaring a third parameter fails init.
+  if (handler.length >= 3 && !CALLBACK_RUNTIMES.test(process.env.AWS_EXECUTION_ENV ?? '')) {
+    throw Object.assign(new Error(CALLBACK_REMOVED), { name: 'Runtime.CallbackHandlerDeprecated' });
+  }
 } catch (error) {
   initError = serializeError(error);
 }

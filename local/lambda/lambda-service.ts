@@ -49,6 +49,8 @@ const BOOTSTRAP = path.join(import.meta.dirname, 'bootstrap.mjs');
 /** The project's package.json: where the emulated runtime's provided modules (AWS SDK) resolve from. */
 const RUNTIME_MODULES_FROM = pathToFileURL(path.resolve(import.meta.dirname, '../../package.json')).href;
 const DEFAULT_CONCURRENCY = 50;
+/** Lambda's Init phase limit; a cold start gets it on top of the function timeout before it fails. */
+const INIT_LIMIT_MS = 10_000;
 
 /**
  * One function's execution environments: worker threads, each running the bundled handler with its
@@ -194,11 +196,21 @@ export class LocalFunction {
     }
     this.stats.coldStarts++;
     return new Promise((resolve, reject) => {
+      // Until the module has loaded, an exit, a crash or a hang fails the cold start (instead of never settling).
+      let ready = false;
+      const initFailed = (errorType: string, message: string) => {
+        clearTimeout(initTimer);
+        void worker.terminate();
+        reject(new LambdaInvocationError(this.config.functionName, errorType, message));
+      };
+      const initTimer = setTimeout(() => initFailed('Sandbox.Timedout', `Init timed out after ${(INIT_LIMIT_MS / 1000 + this.config.timeoutSeconds).toFixed(2)} seconds`), INIT_LIMIT_MS + this.config.timeoutSeconds * 1000);
       worker.once('message', (message: { type: string; initMs: number; error?: { errorType: string; errorMessage: string } }) => {
+        ready = true;
+        clearTimeout(initTimer);
         this.stats.initMsTotal += message.initMs;
         if (message.error) {
-          void worker.terminate();
-          reject(new LambdaInvocationError(this.config.functionName, `Runtime.${message.error.errorType}`, message.error.errorMessage));
+          const { errorType } = message.error;
+          initFailed(errorType.startsWith('Runtime.') ? errorType : `Runtime.${errorType}`, message.error.errorMessage);
           return;
         }
         worker.on('message', (reply: { type: string; id: string; result?: unknown; error?: { errorType: string; errorMessage: string; stack?: string[] } }) => {
@@ -210,8 +222,8 @@ export class LocalFunction {
         });
         resolve(environment);
       });
-      worker.on('error', (error) => this.crash(environment, 'Runtime.UnhandledError', error.message));
-      worker.on('exit', (code) => this.crash(environment, 'Runtime.ExitError', `Runtime exited with code ${code}`));
+      worker.on('error', (error) => (ready ? this.crash(environment, 'Runtime.UnhandledError', error.message) : initFailed('Runtime.UnhandledError', error.message)));
+      worker.on('exit', (code) => (ready ? this.crash(environment, 'Runtime.ExitError', `Runtime exited with code ${code}`) : initFailed('Runtime.ExitError', `Runtime exited with code ${code}`)));
     });
   }
 

@@ -1,4 +1,4 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { createHash } from 'node:crypto';
 import type { LocalSqs } from '../engines/sqs.ts';
 import type { ApiCallCounter } from '../http-util.ts';
@@ -32,6 +32,7 @@ export class SqsEventSource {
   private inflight = 0;
   private readonly loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
+  private client: SQSClient | undefined;
 
   public constructor(
     public readonly config: SqsEventSourceConfig,
@@ -45,6 +46,7 @@ export class SqsEventSource {
   public start(): void {
     this.running = true;
     const pollers = Math.max(1, Math.min(this.config.maxConcurrency ?? this.fn().concurrencyLimit, this.fn().concurrencyLimit));
+    this.client ??= this.sqs.newClient(pollers + 4);
     for (let i = 0; i < pollers; i++) this.loops.push(this.loop());
   }
 
@@ -87,7 +89,7 @@ export class SqsEventSource {
     const windowEnds = Date.now() + this.config.maxBatchingWindowSeconds * 1000;
     do {
       this.counter.add('sqs', 'ReceiveMessage');
-      const { Messages = [] } = await this.sqs.client.send(
+      const { Messages = [] } = await this.client!.send(
         new ReceiveMessageCommand({
           QueueUrl: this.config.queueUrl,
           MaxNumberOfMessages: Math.min(10, this.config.batchSize - messages.length),
@@ -116,7 +118,7 @@ export class SqsEventSource {
     const done = messages.filter((message) => !keep.has(message.MessageId!));
     if (done.length) {
       this.counter.add('sqs', 'DeleteMessageBatch');
-      await this.sqs.client.send(
+      await this.client!.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.config.queueUrl,
           Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle! })),

@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { call, startHarness, streamOf, WsClient, type Harness } from './harness.ts';
+
+const completion = (prompt: string, maxTokens = 20, model = 'sim-fast') => ({ type: 'completion', input: { prompt, maxTokens, model } });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('task lifecycle: listing and cancel', () => {
+  let harness: Harness;
+  let http: string;
+  let apiKey: string;
+  beforeAll(async () => {
+    harness = await startHarness();
+    http = harness.runtime.endpoints.httpApi;
+    apiKey = harness.runtime.endpoints.devTenant.apiKey;
+  });
+  afterAll(async () => harness?.stop());
+
+  it('lists the tenant\u2019s tasks newest first with cursor pagination and a status filter', async () => {
+    // Prepare
+    const tenant = await harness.newTenant('lister');
+    const ids: string[] = [];
+    for (const i of [1, 2, 3]) ids.push((await call(`${http}/v1/tasks`, { apiKey: tenant.apiKey, body: completion(`list ${i}`, 5) })).body.taskId);
+    // Act
+    const first = await call(`${http}/v1/tasks?limit=2`, { apiKey: tenant.apiKey });
+    const second = await call(`${http}/v1/tasks?limit=2&cursor=${first.body.nextCursor}`, { apiKey: tenant.apiKey });
+    let succeeded = await call(`${http}/v1/tasks?status=succeeded`, { apiKey: tenant.apiKey });
+    for (let i = 0; i < 50 && succeeded.body.items.length < 3; i++) {
+      await sleep(200);
+      succeeded = await call(`${http}/v1/tasks?status=succeeded`, { apiKey: tenant.apiKey });
+    }
+    const cancelledOnly = await call(`${http}/v1/tasks?status=cancelled`, { apiKey: tenant.apiKey });
+    const foreignCursor = await call(`${http}/v1/tasks?limit=2&cursor=${first.body.nextCursor}`, { apiKey });
+    const badStatus = await call(`${http}/v1/tasks?status=done`, { apiKey: tenant.apiKey });
+    // Assess
+    expect(first.status).toBe(200);
+    expect(first.body.items.map((task: { taskId: string }) => task.taskId)).toEqual([ids[2], ids[1]]);
+    expect(second.body.items.map((task: { taskId: string }) => task.taskId)).toEqual([ids[0]]);
+    expect(succeeded.body.items.map((task: { taskId: string }) => task.taskId)).toEqual([...ids].reverse());
+    expect(succeeded.body.items[0]).not.toHaveProperty('result');
+    expect(cancelledOnly.body.items).toEqual([]);
+    expect(foreignCursor.status).toBe(400);
+    expect(badStatus.status).toBe(400);
+    expect(badStatus.headers.get('content-type')).toBe('application/problem+json');
+  });
+
+  it('cancels a running task: it stops at its next progress write and subscribers see cancelled', async () => {
+    // Prepare: a long streaming task, watched from the start.
+    const { body: task } = await call(`${http}/v1/tasks`, { apiKey, body: completion('cancel me while I talk', 1000, 'sim-1') });
+    const client = await WsClient.connect(`${harness.runtime.endpoints.webSocketApi}?token=${apiKey}`);
+    client.send({ action: 'subscribe', taskId: task.taskId });
+    await client.waitFor((message) => message.type === 'progress' && message.seq >= 2);
+    // Act
+    const cancelled = await call(`${http}/v1/tasks/${task.taskId}/cancel`, { apiKey, method: 'POST' });
+    const status = await client.waitFor((message) => message.type === 'status');
+    const seqAtCancel = (await call(`${http}/v1/tasks/${task.taskId}`, { apiKey })).body.progress.seq;
+    await sleep(1_000);
+    const later = await call(`${http}/v1/tasks/${task.taskId}`, { apiKey });
+    const again = await call(`${http}/v1/tasks/${task.taskId}/cancel`, { apiKey, method: 'POST' });
+    await client.close();
+    // Assess
+    expect(cancelled.status).toBe(202);
+    expect(cancelled.body.status).toBe('cancelled');
+    expect(status.status).toBe('cancelled');
+    expect(later.body.status).toBe('cancelled');
+    expect(later.body.progress.seq).toBe(seqAtCancel);
+    expect(later.body.progress.seq).toBeLessThan(100);
+    expect(again.status).toBe(200);
+    const stream = streamOf(client, task.taskId);
+    expect(stream.seqs).toEqual(stream.seqs.map((_, i) => i + 1));
+    expect(stream.status).toHaveLength(1);
+  });
+
+  it('refuses to cancel a finished task (409) and hides other tenants\u2019 tasks (404)', async () => {
+    // Prepare
+    const { body: task } = await call(`${http}/v1/tasks`, { apiKey, body: completion('finish first', 3) });
+    let read = await call(`${http}/v1/tasks/${task.taskId}`, { apiKey });
+    for (let i = 0; i < 50 && read.body.status !== 'succeeded'; i++) {
+      await sleep(100);
+      read = await call(`${http}/v1/tasks/${task.taskId}`, { apiKey });
+    }
+    const other = await harness.newTenant('canceller');
+    // Act
+    const conflict = await call(`${http}/v1/tasks/${task.taskId}/cancel`, { apiKey, method: 'POST' });
+    const foreign = await call(`${http}/v1/tasks/${task.taskId}/cancel`, { apiKey: other.apiKey, method: 'POST' });
+    // Assess
+    expect(conflict.status).toBe(409);
+    expect(conflict.body.detail).toContain('succeeded');
+    expect(foreign.status).toBe(404);
+  });
+});
+
+describe('task lifecycle: a queued task cancelled before any worker polls never starts', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({ eventSources: false });
+  });
+  afterAll(async () => harness?.stop());
+
+  it('stays cancelled, with no attempt and no progress, once workers drain the queue', async () => {
+    // Prepare
+    const { httpApi, devTenant } = harness.runtime.endpoints;
+    const { body: task } = await call(`${httpApi}/v1/tasks`, { apiKey: devTenant.apiKey, body: completion('never run', 10) });
+    // Act
+    const cancelled = await call(`${httpApi}/v1/tasks/${task.taskId}/cancel`, { apiKey: devTenant.apiKey, method: 'POST' });
+    await harness.runtime.eventBridge.idle();
+    for (const source of harness.runtime.eventSources) source.start();
+    const worker = [...harness.runtime.functions.values()].find((fn) => fn.config.logicalId.startsWith('InteractiveWorker'))!;
+    for (let i = 0; i < 100 && worker.stats.invocations === 0; i++) await sleep(100);
+    await worker.drain(5_000);
+    const read = await call(`${httpApi}/v1/tasks/${task.taskId}`, { apiKey: devTenant.apiKey });
+    // Assess
+    expect(cancelled.status).toBe(202);
+    expect(worker.stats.invocations).toBeGreaterThan(0);
+    expect(read.body).toMatchObject({ status: 'cancelled', attempts: 0, progress: { seq: 0 } });
+    expect(read.body.startedAt).toBeUndefined();
+  });
+});
