@@ -27,9 +27,15 @@ const refOf = (value: unknown): string | undefined => (value as { Ref?: string }
 const getAttOf = (value: unknown): string | undefined => ((value as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'] ?? [])[0];
 const asArray = <T>(value: T | T[] | undefined): T[] => (value === undefined ? [] : Array.isArray(value) ? value : [value]);
 
-/** The interactive worker, found through the event source mapping that feeds it. */
-const workerWiring = () => {
-  const [, mapping] = only(resourcesOf('AWS::Lambda::EventSourceMapping'), 'event source mapping');
+/** The workload classes: each has its own queue, DLQ, rule and worker. */
+const CLASSES = ['interactive', 'batch', 'integrations', 'analytics'] as const;
+
+/** A class's worker, found through the event source mapping that feeds it. */
+const workerWiring = (className: (typeof CLASSES)[number] = 'interactive') => {
+  const mappings = resourcesOf('AWS::Lambda::EventSourceMapping').filter(
+    ([, candidate]) => (json.Resources[refOf(candidate.Properties!.FunctionName)!] as Resource | undefined)?.Properties?.Environment?.Variables?.WORKLOAD_CLASS === className,
+  );
+  const [, mapping] = only(mappings, `event source mapping for ${className}`);
   const functionId = refOf(mapping.Properties!.FunctionName);
   const queueId = getAttOf(mapping.Properties!.EventSourceArn);
   if (!functionId || !queueId) throw new Error('event source mapping is not wired by Ref/GetAtt');
@@ -87,14 +93,14 @@ describe('event routing', () => {
     template.resourceCountIs('AWS::Events::EventBus', 1);
   });
 
-  it('routes interactive "Task Submitted" events on the custom bus to the interactive queue', () => {
+  it.each(CLASSES)('routes %s "Task Submitted" events on the custom bus to that class\'s own queue', (className) => {
     // Prepare
     const [busId] = only(resourcesOf('AWS::Events::EventBus'), 'event bus');
-    const { queueId } = workerWiring();
+    const { queueId } = workerWiring(className);
     // Act / Assess
     template.hasResourceProperties('AWS::Events::Rule', {
       EventBusName: { Ref: busId },
-      EventPattern: { source: ['offload'], 'detail-type': ['Task Submitted'], detail: { class: ['interactive'] } },
+      EventPattern: { source: ['offload'], 'detail-type': ['Task Submitted'], detail: { class: [className] } },
       Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })]),
     });
   });
@@ -111,9 +117,9 @@ describe('queues and worker', () => {
     expect(encrypted).toHaveLength(queues.length);
   });
 
-  it('redrives the work queue to a DLQ after a bounded number of receives', () => {
+  it.each(CLASSES)('redrives the work queue to a DLQ after a bounded number of receives (%s)', (className) => {
     // Prepare
-    const { queue } = workerWiring();
+    const { queue } = workerWiring(className);
     // Act
     const redrive = queue.Properties!.RedrivePolicy as { deadLetterTargetArn: unknown; maxReceiveCount: number };
     const dlqId = getAttOf(redrive.deadLetterTargetArn);
@@ -123,9 +129,9 @@ describe('queues and worker', () => {
     expect(dlqId && json.Resources[dlqId]?.Type).toBe('AWS::SQS::Queue');
   });
 
-  it('sets the visibility timeout to at least six times the worker timeout', () => {
+  it.each(CLASSES)('sets the visibility timeout to at least six times the worker timeout (%s)', (className) => {
     // Prepare
-    const { queue, fn } = workerWiring();
+    const { queue, fn } = workerWiring(className);
     // Act
     const visibility = Number(queue.Properties!.VisibilityTimeout);
     const workerTimeout = Number(fn.Properties!.Timeout);
@@ -156,9 +162,9 @@ describe('queues and worker', () => {
     expect(protectedQueues).toEqual(queueIds);
   });
 
-  it('maps the queue to the worker with a batch size, partial batch responses and a concurrency cap', () => {
+  it.each(CLASSES)('maps the queue to the worker with a batch size, partial batch responses and a concurrency cap (%s)', (className) => {
     // Prepare
-    const { mapping } = workerWiring();
+    const { mapping } = workerWiring(className);
     // Act
     const props = mapping.Properties!;
     const maxConcurrency = Number(props.ScalingConfig?.MaximumConcurrency);
@@ -169,9 +175,9 @@ describe('queues and worker', () => {
     expect(maxConcurrency).toBeLessThanOrEqual(1000);
   });
 
-  it('lets the worker post to WebSocket connections (execute-api:ManageConnections)', () => {
+  it.each(CLASSES)('lets the worker post to WebSocket connections (execute-api:ManageConnections) (%s)', (className) => {
     // Prepare
-    const { roleId } = workerWiring();
+    const { roleId } = workerWiring(className);
     // Act / Assess
     expect(roleId).toBeDefined();
     template.hasResourceProperties('AWS::IAM::Policy', {
