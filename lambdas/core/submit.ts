@@ -4,6 +4,7 @@ import { ValidationError } from './errors.ts';
 import { newTaskId, ulid } from './ids.ts';
 import { DetailType, type Principal, type TaskRecord, type TaskView, toTaskView } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
+import { fingerprint, hashIdempotencyKey, IdempotencyInProgressError, IdempotencyMismatchError, type IdempotencyStore } from './idempotency.ts';
 
 /** The submit envelope (`POST /v1/tasks` body, WebSocket `submit` message). */
 export const SubmitRequest = z.strictObject({
@@ -38,24 +39,59 @@ export const validateSubmit = (body: unknown): { request: SubmitRequest; input: 
 export interface SubmitDeps {
   readonly tasks: TaskStore;
   readonly events: EventPublisher;
+  readonly idempotency?: IdempotencyStore;
   readonly now?: () => Date;
 }
 
+/** The outcome of a submit. */
+export interface SubmitResult {
+  readonly task: TaskView;
+  /** True when an Idempotency-Key replay answered with the original task. */
+  readonly replayed: boolean;
+}
+
 /**
- * The acknowledgement path: validate, record, emit. Nothing slow, nothing external.
+ * The acknowledgement path: validate, record, emit. Nothing slow, nothing external. With an
+ * `Idempotency-Key` (IETF draft semantics): the same key and body within 24 hours answers the
+ * original task (`replayed`); a different body `422`; a concurrent request with the key `409`. The
+ * task id is fixed when the key is first claimed, so a request that crashed midway and is retried
+ * completes the same task instead of creating a second one.
  *
  * @example
  * ```ts
- * const view = await submitTask(deps, principal, { type: 'completion', input: { prompt: 'hi' } });
+ * const { task } = await submitTask(deps, principal, { type: 'completion', input: { prompt: 'hi' } });
  * ```
  */
-export const submitTask = async (deps: SubmitDeps, principal: Principal, body: unknown): Promise<TaskView> => {
+export const submitTask = async (deps: SubmitDeps, principal: Principal, body: unknown, idempotencyKey?: string): Promise<SubmitResult> => {
   const { request, input } = validateSubmit(body);
-  const definition = findTaskDefinition(request.type)!;
   const now = (deps.now ?? (() => new Date()))();
+  if (idempotencyKey === undefined) return { task: await record(deps, principal, request, input, newTaskId(now.getTime()), now), replayed: false };
+  if (!deps.idempotency) throw new Error('idempotency store not configured');
+  const keyHash = hashIdempotencyKey(idempotencyKey);
+  const claim = await deps.idempotency.claim(principal.tenantId, keyHash, fingerprint(request), newTaskId(now.getTime()));
+  if (claim.kind === 'in-progress') throw new IdempotencyInProgressError();
+  if (claim.kind === 'mismatch') throw new IdempotencyMismatchError();
+  if (claim.kind === 'replay') {
+    const original = await deps.tasks.get(claim.taskId);
+    if (original) return { task: toTaskView(original), replayed: true };
+  }
+  try {
+    const existing = await deps.tasks.get(claim.taskId);
+    const task = existing ? toTaskView(existing) : await record(deps, principal, request, input, claim.taskId, now);
+    if (existing?.status === 'queued' && existing.attempts === 0) await emitSubmitted(deps, existing, now);
+    await deps.idempotency.complete(principal.tenantId, keyHash);
+    return { task, replayed: false };
+  } catch (error) {
+    await deps.idempotency.release(principal.tenantId, keyHash).catch(() => undefined);
+    throw error;
+  }
+};
+
+const record = async (deps: SubmitDeps, principal: Principal, request: SubmitRequest, input: unknown, taskId: string, now: Date): Promise<TaskView> => {
+  const definition = findTaskDefinition(request.type)!;
   const iso = now.toISOString();
   const task: TaskRecord = {
-    taskId: newTaskId(now.getTime()),
+    taskId,
     tenantId: principal.tenantId,
     type: definition.type,
     class: definition.class,
@@ -68,6 +104,12 @@ export const submitTask = async (deps: SubmitDeps, principal: Principal, body: u
     updatedAt: iso,
   };
   await deps.tasks.create(task);
+  await emitSubmitted(deps, task, now);
+  return toTaskView(task);
+};
+
+/** Emits "Task Submitted"; consumers deduplicate by task id, so emitting twice is harmless. */
+const emitSubmitted = async (deps: SubmitDeps, task: TaskRecord, now: Date): Promise<void> => {
   await deps.events.publish(DetailType.submitted, {
     eventId: `evt_${ulid(now.getTime())}`,
     taskId: task.taskId,
@@ -77,5 +119,4 @@ export const submitTask = async (deps: SubmitDeps, principal: Principal, body: u
     ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
     status: 'queued',
   });
-  return toTaskView(task);
 };

@@ -5,6 +5,8 @@ export const TaskKeys = {
   progressPrefix: 'P#',
   tenant: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
   apiKey: (keyHash: string) => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),
+  /** An Idempotency-Key, scoped to its tenant (the key itself is stored only as a hash). */
+  idempotency: (tenantId: string, keyHash: string) => ({ pk: `IDEMP#${tenantId}#${keyHash}`, sk: 'IDEMP' }),
   /** Listing index: a tenant's tasks, newest first by ULID. */
   byTenant: (tenantId: string, taskId: string) => ({ gsi1pk: `TENANT#${tenantId}`, gsi1sk: taskId }),
 } as const;

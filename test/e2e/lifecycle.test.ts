@@ -89,6 +89,42 @@ describe('task lifecycle: listing and cancel', () => {
   });
 });
 
+describe('task lifecycle: Idempotency-Key', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness();
+  });
+  afterAll(async () => harness?.stop());
+
+  it('replays the original task for the same key and body, per tenant; 422 for another body; 400 for a bad key', async () => {
+    // Prepare
+    const { httpApi, devTenant } = harness.runtime.endpoints;
+    const other = await harness.newTenant('idem-other');
+    const body = completion('exactly once', 5);
+    const headers = { 'idempotency-key': 'order-42' };
+    // Act
+    const first = await call(`${httpApi}/v1/tasks`, { apiKey: devTenant.apiKey, body, headers });
+    const retry = await call(`${httpApi}/v1/tasks`, { apiKey: devTenant.apiKey, body: { input: body.input, type: body.type }, headers });
+    const otherBody = await call(`${httpApi}/v1/tasks`, { apiKey: devTenant.apiKey, body: completion('something else', 5), headers });
+    const otherTenant = await call(`${httpApi}/v1/tasks`, { apiKey: other.apiKey, body, headers });
+    const badKey = await call(`${httpApi}/v1/tasks`, { apiKey: devTenant.apiKey, body, headers: { 'idempotency-key': 'x'.repeat(300) } });
+    const listed = await call(`${httpApi}/v1/tasks`, { apiKey: devTenant.apiKey });
+    // Assess
+    expect(first.status).toBe(202);
+    expect(first.headers.get('idempotent-replayed')).toBeNull();
+    expect(retry.status).toBe(202);
+    expect(retry.headers.get('idempotent-replayed')).toBe('true');
+    expect(retry.body.taskId).toBe(first.body.taskId);
+    expect(retry.headers.get('location')).toBe(first.headers.get('location'));
+    expect(otherBody.status).toBe(422);
+    expect(otherBody.headers.get('content-type')).toBe('application/problem+json');
+    expect(otherTenant.status).toBe(202);
+    expect(otherTenant.body.taskId).not.toBe(first.body.taskId);
+    expect(badKey.status).toBe(400);
+    expect(listed.body.items.filter((task: { taskId: string }) => task.taskId === first.body.taskId)).toHaveLength(1);
+  });
+});
+
 describe('task lifecycle: a queued task cancelled before any worker polls never starts', () => {
   let harness: Harness;
   beforeAll(async () => {

@@ -1,12 +1,20 @@
 import { submitTask } from '../../core/submit.ts';
-import { eventPublisher, taskStore } from '../runtime.ts';
+import { eventPublisher, idempotencyStore, taskStore } from '../runtime.ts';
 import { json, jsonBody, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
 
-/** `POST /v1/tasks`: validate, record, emit, answer `202` — nothing slow on this path. */
+/**
+ * `POST /v1/tasks`: validate, record, emit, answer `202` — nothing slow on this path. An
+ * `Idempotency-Key` header makes retries safe (replays carry `Idempotent-Replayed: true`).
+ */
 export const handler = httpHandler(async (event) => {
   const principal = principalOf(event);
   const body = jsonBody(event);
-  const view = await submitTask({ tasks: taskStore(), events: eventPublisher() }, principal, body);
-  return json(202, view, { location: `/v1/tasks/${view.taskId}` });
+  const { task, replayed } = await submitTask(
+    { tasks: taskStore(), events: eventPublisher(), idempotency: idempotencyStore() },
+    principal,
+    body,
+    event.headers['idempotency-key'],
+  );
+  return json(202, task, { location: `/v1/tasks/${task.taskId}`, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
 });
