@@ -1,3 +1,4 @@
+import type { AdmissionStore } from './admission.ts';
 import { ConflictError } from './errors.ts';
 import { ulid } from './ids.ts';
 import { DetailType, isTerminal, type Principal, type TaskView, toTaskView } from './model.ts';
@@ -10,6 +11,8 @@ export interface CancelDeps {
   readonly events: EventPublisher;
   /** Pushes the new state to subscribers; failures never fail the cancel. */
   readonly notify: (taskId: string) => Promise<void>;
+  /** Frees the task's admission slot. */
+  readonly admission?: AdmissionStore;
 }
 
 /**
@@ -35,6 +38,7 @@ export const cancelTask = async (deps: CancelDeps, principal: Principal, taskId:
     ...(cancelled.sessionId !== undefined ? { sessionId: cancelled.sessionId } : {}),
     status: 'cancelled',
   });
+  await deps.admission?.release(cancelled.tenantId, cancelled.taskId).catch(() => undefined);
   await deps.notify(cancelled.taskId).catch(() => undefined);
   return { task: toTaskView(cancelled), changed: true };
 };

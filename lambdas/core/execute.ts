@@ -4,6 +4,7 @@ import { ulid } from './ids.ts';
 import { DetailType, type TaskError, type TaskEventDetail, type TaskRecord } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { ProgressWriter } from './progress-writer.ts';
+import type { AdmissionStore } from './admission.ts';
 
 /** Dependencies of task execution. */
 export interface ExecuteDeps {
@@ -12,6 +13,8 @@ export interface ExecuteDeps {
   readonly logger: TaskLogger;
   /** Called after progress or a terminal state is stored, to push it to subscribers. */
   readonly notify: (taskId: string) => Promise<void>;
+  /** Frees the task's admission slot once it is terminal. */
+  readonly admission?: AdmissionStore;
 }
 
 /** Tunables of execution. */
@@ -123,6 +126,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     await writer.flush();
     const now = new Date().toISOString();
     if (!(await deps.tasks.finish(taskId, options.owner, { status: 'succeeded', result }, now))) return settleLostLease(deps, taskId);
+    await releaseSlot(deps, claimed);
     await deps.events.publish(DetailType.succeeded, lifecycleEvent(claimed, { status: 'succeeded' }));
     await notify(taskId);
     return { kind: 'done' };
@@ -140,6 +144,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
       return { kind: 'retry', reason: taskError.message };
     }
     if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
+      await releaseSlot(deps, claimed);
       await deps.events.publish(DetailType.failed, lifecycleEvent(claimed, { status: 'failed' }));
       await notify(taskId);
     }
@@ -147,6 +152,11 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   } finally {
     clearTimeout(timer);
   }
+};
+
+/** Frees the admission slot; a failure only delays it until the next admission repair. */
+const releaseSlot = async (deps: ExecuteDeps, task: TaskRecord): Promise<void> => {
+  await deps.admission?.release(task.tenantId, task.taskId).catch((error: unknown) => deps.logger.warn('slot release failed; admission repair will free it', { taskId: task.taskId, error: String(error) }));
 };
 
 /** Every committed progress entry's data (seq 1..upTo), oldest first. */

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { findTaskDefinition } from '../tasks/registry.ts';
 import { ValidationError } from './errors.ts';
 import { newTaskId, ulid } from './ids.ts';
-import { DetailType, type Principal, type TaskRecord, type TaskView, toTaskView } from './model.ts';
+import { admit, type AdmissionStore } from './admission.ts';
+import { DetailType, isTerminal, type Principal, type TaskRecord, type TaskView, toTaskView } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { fingerprint, hashIdempotencyKey, IdempotencyInProgressError, IdempotencyMismatchError, type IdempotencyStore } from './idempotency.ts';
 
@@ -40,6 +41,8 @@ export interface SubmitDeps {
   readonly tasks: TaskStore;
   readonly events: EventPublisher;
   readonly idempotency?: IdempotencyStore;
+  /** Per-tenant in-flight limit; absent = unlimited. */
+  readonly admission?: { readonly store: AdmissionStore; readonly limit: number };
   readonly now?: () => Date;
 }
 
@@ -89,6 +92,10 @@ export const submitTask = async (deps: SubmitDeps, principal: Principal, body: u
 
 const record = async (deps: SubmitDeps, principal: Principal, request: SubmitRequest, input: unknown, taskId: string, now: Date): Promise<TaskView> => {
   const definition = findTaskDefinition(request.type)!;
+  if (deps.admission) {
+    const { store, limit } = deps.admission;
+    await admit(store, principal.tenantId, taskId, limit, (ids) => terminalAmong(deps.tasks, ids));
+  }
   const iso = now.toISOString();
   const task: TaskRecord = {
     taskId,
@@ -103,9 +110,24 @@ const record = async (deps: SubmitDeps, principal: Principal, request: SubmitReq
     createdAt: iso,
     updatedAt: iso,
   };
-  await deps.tasks.create(task);
+  try {
+    await deps.tasks.create(task);
+  } catch (error) {
+    await deps.admission?.store.release(principal.tenantId, taskId).catch(() => undefined);
+    throw error;
+  }
   await emitSubmitted(deps, task, now);
   return toTaskView(task);
+};
+
+/** Which of these tasks are terminal (or gone): their admission slots can be freed. */
+export const terminalAmong = async (tasks: TaskStore, taskIds: readonly string[]): Promise<ReadonlySet<string>> => {
+  const done = new Set<string>();
+  for (const taskId of taskIds) {
+    const task = await tasks.get(taskId);
+    if (!task || isTerminal(task.status)) done.add(taskId);
+  }
+  return done;
 };
 
 /** Emits "Task Submitted"; consumers deduplicate by task id, so emitting twice is harmless. */

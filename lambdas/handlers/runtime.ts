@@ -3,6 +3,7 @@ import { DynamoConnectionStore } from '../store/connection-store.ts';
 import { requireEnv } from '../store/clients.ts';
 import { EventBridgePublisher } from '../store/publisher.ts';
 import { DynamoIdempotencyStore } from '../store/idempotency-store.ts';
+import { DynamoAdmissionStore } from '../store/admission-store.ts';
 import { ConnectionsPusher } from '../store/pusher.ts';
 import { DynamoTaskStore } from '../store/task-store.ts';
 import { DynamoTenantStore } from '../store/tenant-store.ts';
@@ -19,10 +20,14 @@ let connections: DynamoConnectionStore | undefined;
 let publisher: EventBridgePublisher | undefined;
 let pusher: ConnectionsPusher | undefined;
 let idempotency: DynamoIdempotencyStore | undefined;
+let admission: DynamoAdmissionStore | undefined;
 
 export const taskStore = (): DynamoTaskStore => (tasks ??= new DynamoTaskStore(requireEnv('TASKS_TABLE')));
 export const tenantStore = (): DynamoTenantStore => (tenants ??= new DynamoTenantStore(requireEnv('TASKS_TABLE')));
 export const connectionStore = (): DynamoConnectionStore => (connections ??= new DynamoConnectionStore(requireEnv('CONNECTIONS_TABLE')));
 export const eventPublisher = (): EventBridgePublisher => (publisher ??= new EventBridgePublisher(requireEnv('EVENT_BUS_NAME')));
 export const idempotencyStore = (): DynamoIdempotencyStore => (idempotency ??= new DynamoIdempotencyStore(requireEnv('TASKS_TABLE')));
+export const admissionStore = (): DynamoAdmissionStore => (admission ??= new DynamoAdmissionStore(requireEnv('TASKS_TABLE')));
+/** Per-tenant in-flight limit (stack configuration). */
+export const inflightLimit = (): number => Number(process.env.TENANT_INFLIGHT_LIMIT ?? 100);
 export const connectionsPusher = (): ConnectionsPusher => (pusher ??= new ConnectionsPusher(requireEnv('WS_MANAGEMENT_ENDPOINT')));

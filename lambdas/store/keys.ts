@@ -5,6 +5,10 @@ export const TaskKeys = {
   progressPrefix: 'P#',
   tenant: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
   apiKey: (keyHash: string) => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),
+  /** The tenant's in-flight counter. */
+  inflight: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'INFLIGHT' }),
+  /** One in-flight task's admission slot. */
+  slot: (tenantId: string, taskId: string) => ({ pk: `TENANT#${tenantId}`, sk: `SLOT#${taskId}` }),
   /** An Idempotency-Key, scoped to its tenant (the key itself is stored only as a hash). */
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `IDEMP#${tenantId}#${keyHash}`, sk: 'IDEMP' }),
   /** Listing index: a tenant's tasks, newest first by ULID. */

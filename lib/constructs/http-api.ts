@@ -17,6 +17,8 @@ export interface OffloadHttpApiProps {
   readonly managementEndpoint: string;
   /** ARN pattern for `execute-api:ManageConnections`. */
   readonly manageConnectionsArn: string;
+  /** Tasks a tenant may have queued or running at once; more answer `429`. @default 100 */
+  readonly tenantInflightLimit?: number;
   /** Stage-wide throttling. @default { rateLimit: 1000, burstLimit: 2000 } */
   readonly throttle?: ThrottleSettings;
 }
@@ -70,7 +72,7 @@ export class OffloadHttpApi extends Construct {
     this.submitFunction = new OffloadFunction(this, 'Submit', {
       entry: 'handlers/http/submit.ts',
       description: 'Offload POST /v1/tasks (ack path)',
-      environment: { ...environment, EVENT_BUS_NAME: props.bus.eventBusName },
+      environment: { ...environment, EVENT_BUS_NAME: props.bus.eventBusName, TENANT_INFLIGHT_LIMIT: String(props.tenantInflightLimit ?? 100) },
     });
     props.tasksTable.grantReadWriteData(this.submitFunction);
     props.bus.grantPutEventsTo(this.submitFunction);

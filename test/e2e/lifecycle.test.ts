@@ -125,6 +125,37 @@ describe('task lifecycle: Idempotency-Key', () => {
   });
 });
 
+describe('task lifecycle: per-tenant admission control', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({ functionEnvironment: { TENANT_INFLIGHT_LIMIT: '2' } });
+  });
+  afterAll(async () => harness?.stop());
+
+  it('answers 429 with Retry-After at the limit, frees slots as tasks end, and never starves another tenant', async () => {
+    // Prepare
+    const { httpApi, devTenant } = harness.runtime.endpoints;
+    const apiKey = devTenant.apiKey;
+    const other = await harness.newTenant('admission-other');
+    const long = completion('hold a slot', 2000, 'sim-1');
+    const a = await call(`${httpApi}/v1/tasks`, { apiKey, body: long });
+    const b = await call(`${httpApi}/v1/tasks`, { apiKey, body: long });
+    // Act
+    const refused = await call(`${httpApi}/v1/tasks`, { apiKey, body: long });
+    const otherTenant = await call(`${httpApi}/v1/tasks`, { apiKey: other.apiKey, body: completion('independent', 3) });
+    await call(`${httpApi}/v1/tasks/${a.body.taskId}/cancel`, { apiKey, method: 'POST' });
+    const afterCancel = await call(`${httpApi}/v1/tasks`, { apiKey, body: completion('fits again', 3) });
+    await call(`${httpApi}/v1/tasks/${b.body.taskId}/cancel`, { apiKey, method: 'POST' });
+    // Assess
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(refused.headers.get('content-type')).toBe('application/problem+json');
+    expect(otherTenant.status).toBe(202);
+    expect(afterCancel.status).toBe(202);
+  });
+});
+
 describe('task lifecycle: a queued task cancelled before any worker polls never starts', () => {
   let harness: Harness;
   beforeAll(async () => {

@@ -1,6 +1,6 @@
 import { cancelTask } from '../../core/cancel.ts';
 import { notifySubscribers } from '../../core/delivery.ts';
-import { connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from '../runtime.ts';
+import { admissionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from '../runtime.ts';
 import { json, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
 
@@ -12,6 +12,7 @@ export const handler = httpHandler(async (event) => {
     {
       tasks: taskStore(),
       events: eventPublisher(),
+      admission: admissionStore(),
       notify: (taskId) => notifySubscribers(delivery, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error })),
     },
     principal,

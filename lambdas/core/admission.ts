@@ -1,0 +1,48 @@
+import { OffloadError } from './errors.ts';
+
+/** The tenant has as many tasks in flight as it may (`429`). */
+export class TooManyInFlightError extends OffloadError {
+  public constructor(limit: number, retryAfterSeconds: number) {
+    super(429, 'too-many-in-flight', 'Too many tasks in flight', `At most ${limit} tasks may be queued or running at once; retry later.`, {
+      headers: { 'Retry-After': String(retryAfterSeconds) },
+    });
+    this.name = 'TooManyInFlightError';
+  }
+}
+
+/**
+ * Per-tenant in-flight accounting. Each admitted task holds a slot (an item named after the task)
+ * and a counter makes admission a single conditional write. Releasing deletes the slot and, only
+ * if it existed, decrements the counter, so duplicate releases are harmless. The counter can only
+ * drift upwards (a crash between the two writes); when admission is refused, the counter is
+ * recomputed from the slots, after dropping slots whose tasks are already terminal, so a leaked
+ * slot or a stale count never keeps a tenant locked out.
+ */
+export interface AdmissionStore {
+  /** Takes a slot if the counter is below `limit`; false when at the limit. */
+  tryAdmit(tenantId: string, taskId: string, limit: number): Promise<boolean>;
+  /** Frees a task's slot; idempotent. */
+  release(tenantId: string, taskId: string): Promise<void>;
+  /**
+   * Recounts the tenant's slots, releasing those for which `isDone(taskId)` holds, and resets the
+   * counter to the true number. Returns it.
+   */
+  repair(tenantId: string, isDone: (taskIds: readonly string[]) => Promise<ReadonlySet<string>>): Promise<number>;
+}
+
+/**
+ * Admits a task or throws {@link TooManyInFlightError}. On refusal it repairs the count once and
+ * tries again, so drift never turns into a false `429`.
+ */
+export const admit = async (
+  store: AdmissionStore,
+  tenantId: string,
+  taskId: string,
+  limit: number,
+  isDone: (taskIds: readonly string[]) => Promise<ReadonlySet<string>>,
+): Promise<void> => {
+  if (await store.tryAdmit(tenantId, taskId, limit)) return;
+  await store.repair(tenantId, isDone);
+  if (await store.tryAdmit(tenantId, taskId, limit)) return;
+  throw new TooManyInFlightError(limit, 2);
+};
