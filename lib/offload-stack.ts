@@ -34,6 +34,7 @@ export class OffloadStack extends Stack {
     this.webSocketApi = new OffloadWebSocketApi(this, 'WebSocket', {
       tasksTable: this.storage.tasksTable,
       connectionsTable: this.storage.connectionsTable,
+      bus: this.bus,
     });
     this.httpApi = new OffloadHttpApi(this, 'Http', {
       tasksTable: this.storage.tasksTable,

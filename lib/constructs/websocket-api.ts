@@ -3,6 +3,7 @@ import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import { OffloadFunction } from './offload-function.ts';
 
@@ -10,6 +11,10 @@ import { OffloadFunction } from './offload-function.ts';
 export interface OffloadWebSocketApiProps {
   readonly tasksTable: ITable;
   readonly connectionsTable: ITable;
+  /** The bus `submit` emits to. */
+  readonly bus: IEventBus;
+  /** Tasks a tenant may have in flight. @default 100 */
+  readonly tenantInflightLimit?: number;
   /** @default 'live' */
   readonly stageName?: string;
   /** @default { rateLimit: 500, burstLimit: 1000 } */
@@ -41,6 +46,11 @@ export class OffloadWebSocketApi extends Construct {
     const subscribe = fn('Subscribe', 'handlers/ws/subscribe.ts', 'Offload WebSocket subscribe');
     const unsubscribe = fn('Unsubscribe', 'handlers/ws/unsubscribe.ts', 'Offload WebSocket unsubscribe');
     const ping = fn('Ping', 'handlers/ws/ping.ts', 'Offload WebSocket ping');
+    const submit = fn('Submit', 'handlers/ws/submit.ts', 'Offload WebSocket submit');
+    submit.addEnvironment('EVENT_BUS_NAME', props.bus.eventBusName);
+    submit.addEnvironment('TENANT_INFLIGHT_LIMIT', String(props.tenantInflightLimit ?? 100));
+    props.tasksTable.grantReadWriteData(submit);
+    props.bus.grantPutEventsTo(submit);
     const fallback = fn('Fallback', 'handlers/ws/default.ts', 'Offload WebSocket $default');
 
     this.api = new WebSocketApi(this, 'Api', {
@@ -55,6 +65,7 @@ export class OffloadWebSocketApi extends Construct {
     });
     this.api.addRoute('subscribe', { integration: new WebSocketLambdaIntegration('SubscribeIntegration', subscribe) });
     this.api.addRoute('unsubscribe', { integration: new WebSocketLambdaIntegration('UnsubscribeIntegration', unsubscribe) });
+    this.api.addRoute('submit', { integration: new WebSocketLambdaIntegration('SubmitIntegration', submit) });
     this.api.addRoute('ping', { integration: new WebSocketLambdaIntegration('PingIntegration', ping), returnResponse: true });
 
     const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
@@ -73,8 +84,8 @@ export class OffloadWebSocketApi extends Construct {
 
     for (const handler of [connect, disconnect, subscribe, unsubscribe]) props.connectionsTable.grantReadWriteData(handler);
     props.tasksTable.grantReadData(subscribe);
-    for (const handler of [subscribe, unsubscribe, fallback, connect]) this.stage.grantManagementApiAccess(handler);
-    for (const handler of [subscribe, unsubscribe, fallback, connect]) handler.addEnvironment('WS_MANAGEMENT_ENDPOINT', this.managementEndpoint);
+    for (const handler of [subscribe, unsubscribe, submit, fallback, connect]) this.stage.grantManagementApiAccess(handler);
+    for (const handler of [subscribe, unsubscribe, submit, fallback, connect]) handler.addEnvironment('WS_MANAGEMENT_ENDPOINT', this.managementEndpoint);
 
     new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'WebSocket API URL' });
   }

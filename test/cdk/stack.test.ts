@@ -257,9 +257,9 @@ describe('WebSocket API', () => {
     template.hasResourceProperties('AWS::ApiGatewayV2::Api', { ProtocolType: 'WEBSOCKET', RouteSelectionExpression: '$request.body.action' });
   });
 
-  it('has the $connect, $disconnect, $default, subscribe, unsubscribe and ping routes', () => {
+  it('has the $connect, $disconnect, $default, subscribe, unsubscribe, submit and ping routes', () => {
     // Prepare
-    const expected = ['$connect', '$disconnect', '$default', 'subscribe', 'unsubscribe', 'ping'];
+    const expected = ['$connect', '$disconnect', '$default', 'subscribe', 'unsubscribe', 'submit', 'ping'];
     // Act
     const keys = routes.map(([, r]) => r.Properties?.RouteKey as string);
     // Assess

@@ -177,6 +177,24 @@ describe('foundation: submit over HTTP, stream over WebSocket, under the local r
   });
 
   describe('WebSocket API', () => {
+    it('submits over the socket: ack with the request id, then the stream, same as HTTP', async () => {
+      // Prepare
+      const client = await WsClient.connect(`${ws}?token=${apiKey}`);
+      // Act
+      client.send({ action: 'submit', type: 'completion', input: { prompt: 'over the socket', maxTokens: 15, model: 'sim-fast' }, requestId: 'r-1' });
+      const ack = await client.waitFor((message) => message.type === 'ack');
+      client.send({ action: 'subscribe', taskId: ack.taskId });
+      const status = await client.waitFor((message) => message.type === 'status');
+      client.send({ action: 'submit', type: 'completion', input: { prompt: 7 }, requestId: 'r-2' });
+      const rejected = await client.waitFor((message) => message.type === 'error' && message.requestId === 'r-2');
+      await client.close();
+      // Assess
+      expect(ack).toEqual({ type: 'ack', requestId: 'r-1', taskId: expect.stringMatching(/^tsk_/) });
+      expect(status.status).toBe('succeeded');
+      expect(streamOf(client, ack.taskId).text).toBe(status.result.text);
+      expect(rejected.status).toBe(400);
+    });
+
     it('rejects the handshake without a token (401) and with a bad one (403)', async () => {
       await expect(WsClient.connect(ws)).rejects.toMatchObject({ statusCode: 401 });
       await expect(WsClient.connect(`${ws}?token=ofk_bad`)).rejects.toMatchObject({ statusCode: 403 });

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { submitTask } from '../../core/submit.ts';
+import { admissionStore, connectionsPusher, eventPublisher, idempotencyStore, inflightLimit, taskStore } from '../runtime.ts';
+import { errorMessage, parseMessage, principalOfConnection, wsHandler } from './ws.ts';
+
+const SubmitMessage = z.strictObject({
+  action: z.literal('submit'),
+  type: z.string(),
+  input: z.unknown(),
+  sessionId: z.string().optional(),
+  idempotencyKey: z.string().optional(),
+  requestId: z.string().max(128).optional(),
+});
+
+/**
+ * `submit {type, input, sessionId?, idempotencyKey?, requestId?}`: the same acknowledgement path
+ * as `POST /v1/tasks`, answered with `ack {requestId, taskId}` (or `error {requestId, ...}`).
+ */
+export const handler = wsHandler(async (event) => {
+  const message = parseMessage(event, SubmitMessage);
+  const { action: _action, idempotencyKey, requestId, ...body } = message;
+  const connectionId = event.requestContext.connectionId;
+  try {
+    const { task } = await submitTask(
+      { tasks: taskStore(), events: eventPublisher(), idempotency: idempotencyStore(), admission: { store: admissionStore(), limit: inflightLimit() } },
+      principalOfConnection(event),
+      body,
+      idempotencyKey,
+    );
+    await connectionsPusher().post(connectionId, { type: 'ack', ...(requestId !== undefined ? { requestId } : {}), taskId: task.taskId });
+  } catch (error) {
+    await connectionsPusher().post(connectionId, errorMessage(error, requestId));
+  }
+});
