@@ -4,6 +4,7 @@ import { Construct } from 'constructs';
 import { OffloadEdge } from './constructs/edge.ts';
 import { OffloadHttpApi } from './constructs/http-api.ts';
 import { OffloadStorage } from './constructs/storage.ts';
+import { Reconciler } from './constructs/reconciler.ts';
 import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
 import { WorkloadClass } from './constructs/workload-class.ts';
 import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
@@ -26,6 +27,7 @@ export class OffloadStack extends Stack {
   /** One queue, DLQ and worker per workload class. */
   public readonly workloads: Readonly<Record<keyof typeof WORKLOAD_CLASS_SIZING, WorkloadClass>>;
   public readonly edge: OffloadEdge;
+  public readonly reconciler: Reconciler;
 
   public constructor(scope: Construct, id: string, props: OffloadStackProps = {}) {
     super(scope, id, props);
@@ -65,6 +67,7 @@ export class OffloadStack extends Stack {
       integrations: workload('integrations'),
       analytics: workload('analytics'),
     };
+    this.reconciler = new Reconciler(this, 'Reconciler', { tasksTable: this.storage.tasksTable, bus: this.bus });
     this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
   }
 }

@@ -86,11 +86,9 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   }
   const budgetMs = Math.min(definition.timeoutSeconds * 1000, options.remainingMs() - options.safetyMarginMs);
   const claimed = await deps.tasks.claim(taskId, options.owner, Date.now() + budgetMs + options.safetyMarginMs, new Date().toISOString());
-  if (!claimed) {
-    const latest = await deps.tasks.get(taskId);
-    if (latest?.status === 'running') return { kind: 'retry', reason: 'leased by another worker' };
-    return { kind: 'done' };
-  }
+  // Not claimable: terminal, cancelled, or running under another worker's live lease. Drop this
+  // duplicate delivery; if that worker dies, its lease expires and the reconciler re-dispatches.
+  if (!claimed) return { kind: 'done' };
   if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running' }));
 
   const previous = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];

@@ -48,6 +48,8 @@ export interface TaskRecord {
   /** Current worker lease, while running. */
   readonly leaseOwner?: string;
   readonly leaseUntil?: number;
+  /** How often the reconciler re-dispatched it. */
+  readonly redispatches?: number;
 }
 
 /** One progress log entry. */

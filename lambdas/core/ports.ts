@@ -31,6 +31,13 @@ export interface TaskStore {
    * foreign cursor throws a ValidationError.
    */
   listByTenant(tenantId: string, options: { limit: number; status?: TaskStatus; cursor?: string }): Promise<{ items: TaskRecord[]; nextCursor?: string }>;
+  /**
+   * Non-terminal tasks overdue for progress (queued past the grace period, or running with an
+   * expired lease), at most `limit` per index shard.
+   */
+  listDue(now: number, limit: number): Promise<TaskRecord[]>;
+  /** Moves a task's due time (after the reconciler re-dispatched it). */
+  postpone(taskId: string, until: number): Promise<void>;
   /** Progress entries with `seq > after`, ascending, at most `limit`. */
   listProgress(taskId: string, after: number, limit: number): Promise<ProgressEntry[]>;
 }

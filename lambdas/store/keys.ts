@@ -1,3 +1,5 @@
+const dueShard = (taskId: string): string => `DUE#${[...taskId].reduce((sum, char) => sum + char.charCodeAt(0), 0) % 4}`;
+
 /** Key layout of the tasks table (single-table design). */
 export const TaskKeys = {
   task: (taskId: string) => ({ pk: `TASK#${taskId}`, sk: 'TASK' }),
@@ -11,6 +13,12 @@ export const TaskKeys = {
   slot: (tenantId: string, taskId: string) => ({ pk: `TENANT#${tenantId}`, sk: `SLOT#${taskId}` }),
   /** An Idempotency-Key, scoped to its tenant (the key itself is stored only as a hash). */
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `IDEMP#${tenantId}#${keyHash}`, sk: 'IDEMP' }),
+  /**
+   * Reconciliation index (sparse: only non-terminal tasks have it): tasks by the time they are due
+   * to have progressed, spread over shards so no partition gets hot.
+   */
+  due: (taskId: string, dueAt: number) => ({ gsi2pk: dueShard(taskId), gsi2sk: `${new Date(dueAt).toISOString()}#${taskId}` }),
+  dueShards: ['DUE#0', 'DUE#1', 'DUE#2', 'DUE#3'] as readonly string[],
   /** Listing index: a tenant's tasks, newest first by ULID. */
   byTenant: (tenantId: string, taskId: string) => ({ gsi1pk: `TENANT#${tenantId}`, gsi1sk: taskId }),
 } as const;

@@ -29,7 +29,10 @@ const decodeCursor = (cursor: string, partition: string): Record<string, unknown
   return fields;
 };
 
-const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'entity']);
+const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'entity']);
+
+/** How long a queued task may wait before the reconciler re-dispatches it. */
+export const QUEUED_GRACE_MS = 2 * 60_000;
 const toRecord = (item: Record<string, unknown>): TaskRecord =>
   Object.fromEntries(Object.entries(item).filter(([key]) => !STRIP.has(key))) as unknown as TaskRecord;
 
@@ -44,7 +47,13 @@ export class DynamoTaskStore implements TaskStore {
     await this.ddb.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { ...TaskKeys.task(task.taskId), ...TaskKeys.byTenant(task.tenantId, task.taskId), entity: 'task', ...task },
+        Item: {
+          ...TaskKeys.task(task.taskId),
+          ...TaskKeys.byTenant(task.tenantId, task.taskId),
+          ...TaskKeys.due(task.taskId, Date.parse(task.createdAt) + QUEUED_GRACE_MS),
+          entity: 'task',
+          ...task,
+        },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -62,7 +71,7 @@ export class DynamoTaskStore implements TaskStore {
           TableName: this.tableName,
           Key: TaskKeys.task(taskId),
           UpdateExpression:
-            'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, attempts = attempts + :one, startedAt = if_not_exists(startedAt, :now), updatedAt = :now',
+            'SET #status = :running, leaseOwner = :owner, leaseUntil = :until, attempts = attempts + :one, startedAt = if_not_exists(startedAt, :now), updatedAt = :now, gsi2sk = :due',
           ConditionExpression: 'attribute_exists(pk) AND (#status = :queued OR (#status = :running AND leaseUntil < :nowMs))',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -73,6 +82,7 @@ export class DynamoTaskStore implements TaskStore {
             ':one': 1,
             ':now': now,
             ':nowMs': Date.now(),
+            ':due': TaskKeys.due(taskId, leaseUntil).gsi2sk,
           },
           ReturnValues: 'ALL_NEW',
         }),
@@ -130,7 +140,7 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: TaskKeys.task(taskId),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE leaseOwner, leaseUntil`,
+          UpdateExpression: `SET ${sets.join(', ')} REMOVE leaseOwner, leaseUntil, gsi2pk, gsi2sk`,
           ConditionExpression: '#status = :running AND leaseOwner = :owner',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -149,10 +159,10 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: TaskKeys.task(taskId),
-          UpdateExpression: 'SET #status = :queued, lastError = :error, updatedAt = :now REMOVE leaseOwner, leaseUntil',
+          UpdateExpression: 'SET #status = :queued, lastError = :error, updatedAt = :now, gsi2sk = :due REMOVE leaseOwner, leaseUntil',
           ConditionExpression: '#status = :running AND leaseOwner = :owner',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':queued': 'queued', ':running': 'running', ':owner': owner, ':error': error, ':now': now },
+          ExpressionAttributeValues: { ':queued': 'queued', ':running': 'running', ':owner': owner, ':error': error, ':now': now, ':due': TaskKeys.due(taskId, Date.now() + QUEUED_GRACE_MS).gsi2sk },
         }),
       );
     } catch (caught) {
@@ -166,7 +176,7 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: TaskKeys.task(taskId),
-          UpdateExpression: 'SET #status = :cancelled, finishedAt = :now, updatedAt = :now REMOVE leaseOwner, leaseUntil',
+          UpdateExpression: 'SET #status = :cancelled, finishedAt = :now, updatedAt = :now REMOVE leaseOwner, leaseUntil, gsi2pk, gsi2sk',
           ConditionExpression: '#status IN (:queued, :running)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':running': 'running', ':now': now },
@@ -206,6 +216,37 @@ export class DynamoTaskStore implements TaskStore {
       if (!start) break;
     }
     return { items, ...(start ? { nextCursor: Buffer.from(JSON.stringify(start)).toString('base64url') } : {}) };
+  }
+
+  public async listDue(now: number, limit: number): Promise<TaskRecord[]> {
+    const due: TaskRecord[] = [];
+    for (const shard of TaskKeys.dueShards) {
+      const { Items = [] } = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: 'GSI2',
+          KeyConditionExpression: 'gsi2pk = :shard AND gsi2sk < :now',
+          ExpressionAttributeValues: { ':shard': shard, ':now': new Date(now).toISOString() },
+          Limit: limit,
+        }),
+      );
+      due.push(...Items.map(toRecord));
+    }
+    return due;
+  }
+
+  public async postpone(taskId: string, until: number): Promise<void> {
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: TaskKeys.task(taskId),
+        UpdateExpression: 'SET gsi2sk = :due ADD redispatches :one',
+        ConditionExpression: 'attribute_exists(gsi2pk)',
+        ExpressionAttributeValues: { ':due': TaskKeys.due(taskId, until).gsi2sk, ':one': 1 },
+      }),
+    ).catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
   }
 
   public async listProgress(taskId: string, after: number, limit: number): Promise<ProgressEntry[]> {

@@ -11,7 +11,8 @@ export interface OffloadStorageProps {
 /**
  * DynamoDB storage. `tasks` holds tenants, hashed API keys, task records and their progress logs
  * (a task and its log share a partition, so a replay is one query); `GSI1` lists a tenant's tasks
- * newest first. `connections` holds WebSocket connections and their task subscriptions, expiring
+ * newest first; `GSI2` (sparse) holds only non-terminal tasks by the time they are due to progress,
+ * for the reconciler. `connections` holds WebSocket connections and their task subscriptions, expiring
  * by TTL. Both on demand, encrypted, with point-in-time recovery.
  */
 export class OffloadStorage extends Construct {
@@ -33,6 +34,12 @@ export class OffloadStorage extends Construct {
       indexName: 'GSI1',
       partitionKey: { name: 'gsi1pk', type: AttributeType.STRING },
       sortKey: { name: 'gsi1sk', type: AttributeType.STRING },
+      projectionType: ProjectionType.ALL,
+    });
+    this.tasksTable.addGlobalSecondaryIndex({
+      indexName: 'GSI2',
+      partitionKey: { name: 'gsi2pk', type: AttributeType.STRING },
+      sortKey: { name: 'gsi2sk', type: AttributeType.STRING },
       projectionType: ProjectionType.ALL,
     });
     this.connectionsTable = new Table(this, 'Connections', { ...common, timeToLiveAttribute: 'expiresAt' });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeTask } from '../../lambdas/core/execute.ts';
+import { reconcile } from '../../lambdas/core/reconcile.ts';
 import type { DetailType, TaskEventDetail } from '../../lambdas/core/model.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
@@ -70,5 +71,46 @@ describe('executeTask: retries continue, they never repeat delivered progress', 
     expect(outcome).toEqual({ kind: 'done' });
     expect((await tasks.get(task.taskId))?.status).toBe('succeeded');
     expect(events.events.map((event) => event.detailType)).toEqual(['Task Started', 'Task Succeeded']);
+  });
+});
+
+describe('reconcile: overdue tasks are re-dispatched with backoff', () => {
+  let dynamo: LocalDynamo;
+  let tasks: DynamoTaskStore;
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+    tasks = new DynamoTaskStore(dynamo.tasksTable, dynamo.docClient);
+  });
+  afterAll(async () => dynamo?.stop());
+
+  it('emits Task Submitted again for an overdue task, then not again until its backoff passes', async () => {
+    // Prepare
+    const old = new Date(Date.now() - 10 * 60_000).toISOString();
+    const task = taskRecord({ createdAt: old, updatedAt: old });
+    const fresh = taskRecord();
+    await tasks.create(task);
+    await tasks.create(fresh);
+    const events = new RecordingPublisher();
+    // Act
+    const first = await reconcile({ tasks, events });
+    const second = await reconcile({ tasks, events });
+    const later = await reconcile({ tasks, events, now: () => Date.now() + 3 * 60_000 });
+    // Assess
+    expect(first.redispatched).toEqual([task.taskId]);
+    expect(events.events[0]).toMatchObject({ detailType: 'Task Submitted', detail: { taskId: task.taskId, class: 'interactive' } });
+    expect(second.redispatched).toEqual([]);
+    expect([...later.redispatched].sort()).toEqual([task.taskId, fresh.taskId].sort());
+  });
+
+  it('drops terminal tasks from the index', async () => {
+    // Prepare
+    const old = new Date(Date.now() - 10 * 60_000).toISOString();
+    const task = taskRecord({ createdAt: old, updatedAt: old });
+    await tasks.create(task);
+    await tasks.cancel(task.taskId, new Date().toISOString());
+    // Act
+    const due = await tasks.listDue(Date.now(), 100);
+    // Assess
+    expect(due.map((entry) => entry.taskId)).not.toContain(task.taskId);
   });
 });

@@ -1,0 +1,50 @@
+import { ulid } from './ids.ts';
+import { DetailType, type TaskRecord } from './model.ts';
+import type { EventPublisher, TaskStore } from './ports.ts';
+
+/** Dependencies of the reconciler. */
+export interface ReconcileDeps {
+  readonly tasks: TaskStore;
+  readonly events: EventPublisher;
+  readonly now?: () => number;
+}
+
+/** What one reconciliation pass did. */
+export interface ReconcileReport {
+  readonly examined: number;
+  readonly redispatched: readonly string[];
+}
+
+/** Base delay before a re-dispatched task is looked at again; doubles per re-dispatch, capped. */
+const BACKOFF_MS = 2 * 60_000;
+const MAX_BACKOFF_MS = 60 * 60_000;
+
+/**
+ * The safety net behind "no acknowledged task is ever lost". A task whose `Task Submitted` event
+ * never reached a queue (PutEvents failed after the record was written, a Lambda died between the
+ * two), or whose worker died holding the lease, is overdue in the reconciliation index; the
+ * reconciler emits `Task Submitted` for it again. Workers claim tasks with a lease, so a task that
+ * was merely slow is not run twice: the extra message is dropped.
+ */
+export const reconcile = async (deps: ReconcileDeps, limit = 100): Promise<ReconcileReport> => {
+  const now = (deps.now ?? Date.now)();
+  const due = await deps.tasks.listDue(now, limit);
+  const redispatched: string[] = [];
+  for (const task of due) {
+    await deps.events.publish(DetailType.submitted, submittedAgain(task));
+    const redispatches = task.redispatches ?? 0;
+    await deps.tasks.postpone(task.taskId, now + Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** redispatches));
+    redispatched.push(task.taskId);
+  }
+  return { examined: due.length, redispatched };
+};
+
+const submittedAgain = (task: TaskRecord) => ({
+  eventId: `evt_${ulid()}`,
+  taskId: task.taskId,
+  tenantId: task.tenantId,
+  type: task.type,
+  class: task.class,
+  ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
+  status: task.status,
+});

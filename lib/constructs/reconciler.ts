@@ -1,0 +1,42 @@
+import { Duration } from 'aws-cdk-lib';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { Construct } from 'constructs';
+import { OffloadFunction } from './offload-function.ts';
+
+/** Props of {@link Reconciler}. */
+export interface ReconcilerProps {
+  readonly tasksTable: ITable;
+  readonly bus: IEventBus;
+  /** @default Duration.minutes(1) */
+  readonly every?: Duration;
+}
+
+/**
+ * A scheduled function that re-dispatches tasks overdue for progress: the net under "no
+ * acknowledged task is ever lost" (a failed emit after the record, a worker that died holding its
+ * lease).
+ */
+export class Reconciler extends Construct {
+  public readonly function: OffloadFunction;
+  public readonly rule: Rule;
+
+  public constructor(scope: Construct, id: string, props: ReconcilerProps) {
+    super(scope, id);
+    this.function = new OffloadFunction(this, 'Function', {
+      entry: 'handlers/reconciler.ts',
+      description: 'Offload reconciler: re-dispatch overdue tasks',
+      timeout: Duration.seconds(60),
+      reservedConcurrentExecutions: 1,
+      environment: { TASKS_TABLE: props.tasksTable.tableName, EVENT_BUS_NAME: props.bus.eventBusName },
+    });
+    props.tasksTable.grantReadWriteData(this.function);
+    props.bus.grantPutEventsTo(this.function);
+    this.rule = new Rule(this, 'Schedule', {
+      description: 'Runs the Offload reconciler',
+      schedule: Schedule.rate(props.every ?? Duration.minutes(1)),
+      targets: [new LambdaFunction(this.function, { retryAttempts: 2 })],
+    });
+  }
+}
