@@ -138,7 +138,8 @@ export class LocalCdn {
 
   private store(request: IncomingMessage, response: ServerResponse, key: string, upstream: { status: number; headers: Record<string, string>; body: Buffer }): void {
     this.stats.misses++;
-    const ttlMs = upstream.status === 200 ? this.ttlOf(upstream.headers) : 0;
+    // A HEAD response has no body: storing it would serve empty bodies to later GETs of the same key.
+    const ttlMs = upstream.status === 200 && request.method !== 'HEAD' ? this.ttlOf(upstream.headers) : 0;
     if (ttlMs > 0) {
       if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
       const entry = { ...upstream, storedAt: Date.now(), ttlMs };
@@ -155,7 +156,8 @@ export class LocalCdn {
       const { 'content-length': _length, 'content-type': _type, ...rest } = cached.headers;
       return this.reply(response, 304, rest, Buffer.alloc(0), xCache, cached.storedAt);
     }
-    this.reply(response, cached.status, cached.headers, request.method === 'HEAD' ? Buffer.alloc(0) : cached.body, xCache, cached.storedAt);
+    // Node sends no body for HEAD; passing it keeps Content-Length that of the GET, as HEAD requires.
+    this.reply(response, cached.status, cached.headers, cached.body, xCache, cached.storedAt);
   }
 
   private reply(response: ServerResponse, status: number, headers: Record<string, string>, body: Buffer, xCache: string, storedAt?: number): void {

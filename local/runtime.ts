@@ -200,7 +200,6 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
-    AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
   };
   for (const [logicalId, resource] of template.ofType('AWS::Lambda::Function')) {
     const properties = resource.Properties ?? {};
@@ -228,6 +227,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
           environment: {
             ...environment,
             ...awsEnvironment,
+            AWS_EXECUTION_ENV: `AWS_Lambda_${String(properties.Runtime ?? 'nodejs24.x')}`,
             AWS_LAMBDA_FUNCTION_NAME: name,
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
             AWS_LAMBDA_FUNCTION_VERSION: '$LATEST',

@@ -6,6 +6,7 @@ import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { accessLogs } from './access-log.ts';
 import { OffloadFunction } from './offload-function.ts';
 
 /** Props of {@link OffloadHttpApi}. */
@@ -68,6 +69,7 @@ export class OffloadHttpApi extends Construct {
     const throttle = props.throttle ?? { rateLimit: 1000, burstLimit: 2000 };
     const stage = this.api.defaultStage?.node.defaultChild as import('aws-cdk-lib/aws-apigatewayv2').CfnStage;
     stage.defaultRouteSettings = { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit };
+    stage.accessLogSettings = accessLogs(this, 'AccessLogs');
 
     this.submitFunction = new OffloadFunction(this, 'Submit', {
       entry: 'handlers/http/submit.ts',

@@ -1,10 +1,11 @@
 import { CfnOutput, Stack } from 'aws-cdk-lib';
-import { WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnStage, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
+import { accessLogs } from './access-log.ts';
 import { OffloadFunction } from './offload-function.ts';
 
 /** Props of {@link OffloadWebSocketApi}. */
@@ -75,6 +76,7 @@ export class OffloadWebSocketApi extends Construct {
       autoDeploy: true,
       throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
     });
+    (this.stage.node.defaultChild as CfnStage).accessLogSettings = accessLogs(this, 'AccessLogs');
     this.managementEndpoint = this.stage.callbackUrl;
     this.manageConnectionsArn = Stack.of(this).formatArn({
       service: 'execute-api',

@@ -148,13 +148,14 @@ export class LocalHttpApi {
   private buildEvent(request: IncomingMessage, url: URL, method: string, routeKey: string, pathParameters: Record<string, string>, body: Buffer, started: number) {
     const headers: Record<string, string> = {};
     let cookies: string[] | undefined;
-    for (const [name, value] of Object.entries(request.headers)) {
-      if (value === undefined) continue;
+    // headersDistinct keeps repeated headers apart: API Gateway joins them with a bare comma (Node's `headers` uses ', ').
+    for (const [name, values] of Object.entries(request.headersDistinct)) {
+      if (values === undefined) continue;
       if (name === 'cookie') {
-        cookies = (Array.isArray(value) ? value.join('; ') : value).split(/;\s*/).filter(Boolean);
+        cookies = values.join('; ').split(/;\s*/).filter(Boolean);
         continue;
       }
-      headers[name] = Array.isArray(value) ? value.join(',') : value;
+      headers[name] = values.join(',');
     }
     const query: Record<string, string> = {};
     for (const [name, value] of url.searchParams) query[name] = name in query ? `${query[name]},${value}` : value;
@@ -194,9 +195,11 @@ export class LocalHttpApi {
     const cached = cacheKey ? this.authCache.get(cacheKey) : undefined;
     if (cached && cached.until > Date.now()) return cached.allowed ? { status: 200, ...(cached.context ? { context: cached.context } : {}) } : { status: 403, message: 'Forbidden' };
     let result: Record<string, unknown>;
+    // The 2.0 authorizer payload is the request without its body.
+    const { body: _body, isBase64Encoded: _isBase64Encoded, ...request } = event;
     try {
       result = ((await this.functionOf(authorizer.functionId).invoke({
-        ...event,
+        ...request,
         type: 'REQUEST',
         routeArn: `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${this.apiId}/$default/${(event.requestContext.http as { method: string }).method}${event.rawPath}`,
         identitySource: identity,
@@ -260,7 +263,7 @@ export class LocalHttpApi {
 }
 
 /** `23/Nov/2026:13:45:01 +0000`, as API Gateway writes `requestContext.time`. */
-const formatRequestTime = (date: Date): string => {
+export const formatRequestTime = (date: Date): string => {
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${pad(date.getUTCDate())}/${months[date.getUTCMonth()]}/${date.getUTCFullYear()}:${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;

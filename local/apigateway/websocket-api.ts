@@ -5,6 +5,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { close, listen, readBody, sendJson, type ApiCallCounter } from '../http-util.ts';
 import type { LocalFunction } from '../lambda/lambda-service.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
+import { formatRequestTime } from './http-api.ts';
 import { functionOfUri, integrationOfTarget, TokenBucket } from './routes.ts';
 
 interface WsRoute {
@@ -153,7 +154,8 @@ export class LocalWebSocketApi {
       const query = Object.fromEntries(url.searchParams);
       const headers = Object.fromEntries(Object.entries(request.headers).map(([name, value]) => [name, Array.isArray(value) ? value.join(',') : (value ?? '')]));
       const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
-      const requestContext = this.requestContext(connectionId, '$connect', 'CONNECT', sourceIp, headers['user-agent'] ?? '');
+      const connectedAt = Date.now();
+      const requestContext = this.requestContext(connectionId, '$connect', 'CONNECT', sourceIp, headers['user-agent'] ?? '', connectedAt);
       const route = this.routes.get('$connect');
       let authorizerContext: Record<string, unknown> = {};
       if (route?.authorizer) {
@@ -196,17 +198,17 @@ export class LocalWebSocketApi {
           return reject(500, 'Internal Server Error');
         }
       }
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, connectionId, sourceIp, headers['user-agent'] ?? '', authorizerContext));
+      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, connectionId, connectedAt, sourceIp, headers['user-agent'] ?? '', authorizerContext));
     } catch {
       reject(500, 'Internal Server Error');
     }
   }
 
-  private accept(socket: WebSocket, id: string, sourceIp: string, userAgent: string, authorizer: Record<string, unknown>): void {
+  private accept(socket: WebSocket, id: string, connectedAt: number, sourceIp: string, userAgent: string, authorizer: Record<string, unknown>): void {
     const connection: Connection = {
       id,
       socket,
-      connectedAt: Date.now(),
+      connectedAt,
       lastActiveAt: Date.now(),
       sourceIp,
       userAgent,
@@ -249,7 +251,7 @@ export class LocalWebSocketApi {
       return;
     }
     const requestContext = {
-      ...this.requestContext(connection.id, key, 'MESSAGE', connection.sourceIp, connection.userAgent),
+      ...this.requestContext(connection.id, key, 'MESSAGE', connection.sourceIp, connection.userAgent, connection.connectedAt),
       messageId: randomBytes(8).toString('base64url'),
       authorizer: connection.authorizer,
     };
@@ -275,7 +277,7 @@ export class LocalWebSocketApi {
     await this.functionOf(route.functionId)
       .invoke({
         requestContext: {
-          ...this.requestContext(connection.id, '$disconnect', 'DISCONNECT', connection.sourceIp, connection.userAgent),
+          ...this.requestContext(connection.id, '$disconnect', 'DISCONNECT', connection.sourceIp, connection.userAgent, connection.connectedAt),
           disconnectStatusCode: code,
           disconnectReason: reason,
           authorizer: connection.authorizer,
@@ -289,16 +291,17 @@ export class LocalWebSocketApi {
     if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(text);
   }
 
-  private requestContext(connectionId: string, routeKey: string, eventType: string, sourceIp: string, userAgent: string) {
+  /** `connectedAt` is the handshake time, the same in every event of a connection (also in `$disconnect`, after it left the map). */
+  private requestContext(connectionId: string, routeKey: string, eventType: string, sourceIp: string, userAgent: string, connectedAt: number) {
     const now = Date.now();
     return {
       routeKey,
       eventType,
       extendedRequestId: randomUUID(),
-      requestTime: new Date(now).toUTCString(),
+      requestTime: formatRequestTime(new Date(now)),
       messageDirection: 'IN',
       stage: this.stageName,
-      connectedAt: this.connections.get(connectionId)?.connectedAt ?? now,
+      connectedAt,
       requestTimeEpoch: now,
       identity: { sourceIp, userAgent },
       requestId: randomUUID(),
@@ -333,10 +336,11 @@ export class LocalWebSocketApi {
     if (method === 'GET') {
       this.counter.add('apigatewaymanagementapi', 'GetConnection');
       if (!connection) return gone();
+      // REST-JSON wire names (the SDKs and the CLI map them to ConnectedAt, Identity.SourceIp, …).
       return sendJson(response, 200, {
-        ConnectedAt: new Date(connection.connectedAt).toISOString(),
-        Identity: { SourceIp: connection.sourceIp, UserAgent: connection.userAgent },
-        LastActiveAt: new Date(connection.lastActiveAt).toISOString(),
+        connectedAt: new Date(connection.connectedAt).toISOString(),
+        identity: { sourceIp: connection.sourceIp, userAgent: connection.userAgent },
+        lastActiveAt: new Date(connection.lastActiveAt).toISOString(),
       });
     }
     if (method === 'DELETE') {

@@ -260,7 +260,7 @@ export class LocalEventBridge {
       if (operation === 'PutEvents') result = this.putEvents(body);
       else if (operation === 'TestEventPattern') result = this.testEventPattern(body);
       else if (operation === 'ListEventBuses') result = { EventBuses: [...this.buses].map((Name) => ({ Name, Arn: localArn('events', `event-bus/${Name}`) })) };
-      else if (operation === 'ListRules') result = { Rules: this.rules.map((rule) => ({ Name: rule.name, EventBusName: rule.busName, State: 'ENABLED' })) };
+      else if (operation === 'ListRules') result = this.listRules(body);
       else throw new ServiceError('UnknownOperationException', `Operation ${operation || '(none)'} is not supported by the local EventBridge`);
       sendJson(response, 200, result, { 'content-type': 'application/x-amz-json-1.1' });
     } catch (error) {
@@ -322,6 +322,18 @@ export class LocalEventBridge {
     };
     this.route(busName, event);
     return { EventId: event.id };
+  }
+
+  /** `ListRules` of one bus (`EventBusName` name or ARN, default `default`), optionally by `NamePrefix`. */
+  private listRules(body: Record<string, unknown>): unknown {
+    const busName = String(body.EventBusName ?? 'default').split('/').pop()!;
+    if (!this.buses.has(busName)) throw new ServiceError('ResourceNotFoundException', `Event bus ${busName} does not exist.`);
+    const prefix = typeof body.NamePrefix === 'string' ? body.NamePrefix : '';
+    return {
+      Rules: this.rules
+        .filter((rule) => rule.busName === busName && rule.name.startsWith(prefix))
+        .map((rule) => ({ Name: rule.name, Arn: rule.arn, EventBusName: rule.busName, State: 'ENABLED' })),
+    };
   }
 
   private testEventPattern(body: Record<string, unknown>): unknown {
