@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { findTaskDefinition } from '../tasks/registry.ts';
 import { ValidationError } from './errors.ts';
 import { newTaskId, ulid } from './ids.ts';
@@ -9,17 +9,14 @@ import { fingerprint, hashIdempotencyKey, IdempotencyInProgressError, Idempotenc
 
 /** The submit envelope (`POST /v1/tasks` body, WebSocket `submit` message). */
 export const SubmitRequest = z.strictObject({
-  type: z.string().min(1).max(64),
+  type: z.string().check(z.minLength(1), z.maxLength(64)),
   input: z.record(z.string(), z.unknown()),
-  sessionId: z
-    .string()
-    .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'sessionId must be 1-128 characters of [A-Za-z0-9._:-]')
-    .optional(),
+  sessionId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9._:-]{1,128}$/, 'sessionId must be 1-128 characters of [A-Za-z0-9._:-]'))),
 });
 export type SubmitRequest = z.infer<typeof SubmitRequest>;
 
 /** Renders a zod failure as one readable sentence naming the offending paths. */
-export const describeIssues = (error: z.ZodError): string =>
+export const describeIssues = (error: z.core.$ZodError): string =>
   error.issues
     .slice(0, 5)
     .map((issue) => `${issue.path.length ? issue.path.join('.') : '(body)'}: ${issue.message}`)

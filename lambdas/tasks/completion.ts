@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { defineTask } from './definition.ts';
 import type { ModelProvider, ModelUsage } from './models/model.ts';
 import { SimulatedModelProvider } from './models/simulated.ts';
@@ -10,14 +10,15 @@ const providers: readonly ModelProvider[] = [new SimulatedModelProvider()];
 
 /** Input of a `completion` task. */
 export const CompletionInput = z.strictObject({
-  prompt: z.string().min(1).max(32_000),
-  maxTokens: z.number().int().min(1).max(4_096).optional(),
-  model: z
-    .string()
-    .min(1)
-    .max(100)
-    .refine((model) => providers.some((provider) => provider.supports(model)), { error: 'unknown model' })
-    .optional(),
+  prompt: z.string().check(z.minLength(1), z.maxLength(32_000)),
+  maxTokens: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(4_096))),
+  model: z.optional(
+    z.string().check(
+      z.minLength(1),
+      z.maxLength(100),
+      z.refine((model) => providers.some((provider) => provider.supports(model)), { error: 'unknown model' }),
+    ),
+  ),
 });
 export type CompletionInput = z.infer<typeof CompletionInput>;
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { WorkloadClass } from '../core/model.ts';
 
 /** Minimal structured logger handed to task code. */
@@ -45,7 +45,7 @@ export interface RetryPolicy {
  * export const resize = defineTask({
  *   type: 'resize',
  *   class: 'batch',
- *   input: z.object({ url: z.url() }),
+ *   input: z.strictObject({ url: z.url() }),
  *   timeoutSeconds: 120,
  *   retry: { maxAttempts: 3 },
  *   ordering: 'none',
@@ -60,7 +60,7 @@ export interface TaskDefinition<I = unknown, P = unknown, R = unknown> {
   /** The workload class whose queue and worker run it. */
   readonly class: WorkloadClass;
   /** Schema of the submitted input; unknown keys are rejected. */
-  readonly input: z.ZodType<I>;
+  readonly input: z.ZodMiniType<I>;
   /** Wall-clock limit of one attempt; `ctx.signal` aborts shortly before it. */
   readonly timeoutSeconds: number;
   readonly retry: RetryPolicy;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { submitTask } from '../../core/submit.ts';
 import { admissionStore, connectionsPusher, eventPublisher, idempotencyStore, inflightLimit, taskStore } from '../runtime.ts';
 import { errorMessage, parseMessage, principalOfConnection, wsHandler } from './ws.ts';
@@ -7,9 +7,9 @@ const SubmitMessage = z.strictObject({
   action: z.literal('submit'),
   type: z.string(),
   input: z.unknown(),
-  sessionId: z.string().optional(),
-  idempotencyKey: z.string().optional(),
-  requestId: z.string().max(128).optional(),
+  sessionId: z.optional(z.string()),
+  idempotencyKey: z.optional(z.string()),
+  requestId: z.optional(z.string().check(z.maxLength(128))),
 });
 
 /**

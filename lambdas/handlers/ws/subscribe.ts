@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { drainSubscription } from '../../core/delivery.ts';
 import { getVisibleTask } from '../../core/read.ts';
 import { connectionStore, connectionsPusher, taskStore } from '../runtime.ts';
@@ -6,8 +6,8 @@ import { parseMessage, principalOfConnection, wsHandler } from './ws.ts';
 
 const SubscribeMessage = z.strictObject({
   action: z.literal('subscribe'),
-  taskId: z.string().max(64),
-  after: z.number().int().min(0).max(10_000_000).optional(),
+  taskId: z.string().check(z.maxLength(64)),
+  after: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(10_000_000))),
 });
 
 /**

@@ -7,7 +7,7 @@ import type { Principal } from '../../core/model.ts';
 import type { ServerMessage } from '../../core/ports.ts';
 import { toProblem } from '../../core/problem.ts';
 import { connectionsPusher, logger } from '../runtime.ts';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 /** Context the `$connect` authorizer attaches; API Gateway repeats it on every message of the connection. */
 export interface WsAuthorizerContext {
@@ -46,7 +46,7 @@ export const principalOfConnection = (event: WsEvent): Principal => {
 };
 
 /** Parses a client message against a schema, throwing {@link ValidationError} on any defect. */
-export const parseMessage = <T>(event: WsEvent, schema: z.ZodType<T>): T => {
+export const parseMessage = <T>(event: WsEvent, schema: z.ZodMiniType<T>): T => {
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) throw new ValidationError(`Messages must not exceed ${MAX_MESSAGE_BYTES} bytes.`);
   let value: unknown;
