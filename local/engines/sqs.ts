@@ -5,6 +5,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
 import { localCredentials } from './credentials.ts';
+import { startSqsQueryFront } from './sqs-query-protocol.ts';
 
 /** A running local SQS. */
 export interface LocalSqs {
@@ -31,8 +32,11 @@ const IGNORED = new Set(['KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'Tags
  */
 export const startSqs = async (template: LocalTemplate, options: { dataDir?: string; port?: number }): Promise<LocalSqs> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const server = await startFauxqs({ port: options.port ?? 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
-  const endpoint = `http://127.0.0.1:${server.port}`;
+  const server = await startFauxqs({ port: 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  // The public endpoint speaks both SQS protocols: JSON (current SDKs) passes through to fauxqs,
+  // query (AWS CLI 2.9 and older SDKs) is translated.
+  const front = await startSqsQueryFront(server.port, options.port ?? 0);
+  const endpoint = `http://127.0.0.1:${front.port}`;
   const clients: SQSClient[] = [];
   const newClient = (maxSockets: number): SQSClient => {
     const created = new SQSClient({
@@ -79,6 +83,8 @@ export const startSqs = async (template: LocalTemplate, options: { dataDir?: str
     newClient,
     stop: async () => {
       for (const created of clients) created.destroy();
+      front.server.closeAllConnections();
+      await new Promise<void>((resolve) => front.server.close(() => resolve()));
       await server.stop();
     },
   };
