@@ -1,6 +1,7 @@
 import type { AdmissionStore } from './admission.ts';
 import { ConflictError } from './errors.ts';
-import { ulid } from './ids.ts';
+import { lifecycleEvent } from './events.ts';
+import { advanceSession, type SessionStore } from './session.ts';
 import { DetailType, isTerminal, type Principal, type TaskView, toTaskView } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { getVisibleTask } from './read.ts';
@@ -13,6 +14,8 @@ export interface CancelDeps {
   readonly notify: (taskId: string) => Promise<void>;
   /** Frees the task's admission slot. */
   readonly admission?: AdmissionStore;
+  /** Wakes the next task of the session. */
+  readonly sessions?: SessionStore;
 }
 
 /**
@@ -29,16 +32,9 @@ export const cancelTask = async (deps: CancelDeps, principal: Principal, taskId:
   if (isTerminal(task.status)) throw new ConflictError(`The task already ${task.status}; it cannot be cancelled.`);
   const cancelled = await deps.tasks.cancel(task.taskId, new Date().toISOString());
   if (!cancelled) return cancelTask(deps, principal, taskId); // lost a race with the worker: decide again
-  await deps.events.publish(DetailType.cancelled, {
-    eventId: `evt_${ulid()}`,
-    taskId: cancelled.taskId,
-    tenantId: cancelled.tenantId,
-    type: cancelled.type,
-    class: cancelled.class,
-    ...(cancelled.sessionId !== undefined ? { sessionId: cancelled.sessionId } : {}),
-    status: 'cancelled',
-  });
+  await deps.events.publish(DetailType.cancelled, lifecycleEvent(cancelled, { status: 'cancelled' }));
   await deps.admission?.release(cancelled.tenantId, cancelled.taskId).catch(() => undefined);
+  if (deps.sessions) await advanceSession(deps.sessions, deps.tasks, deps.events, cancelled).catch(() => undefined);
   await deps.notify(cancelled.taskId).catch(() => undefined);
   return { task: toTaskView(cancelled), changed: true };
 };

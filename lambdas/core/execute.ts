@@ -1,10 +1,11 @@
 import { findTaskDefinition } from '../tasks/registry.ts';
 import type { TaskLogger } from '../tasks/definition.ts';
-import { ulid } from './ids.ts';
 import { DetailType, type TaskError, type TaskEventDetail, type TaskRecord } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { ProgressWriter } from './progress-writer.ts';
 import type { AdmissionStore } from './admission.ts';
+import { lifecycleEvent } from './events.ts';
+import { advanceSession, mustWait, type SessionStore } from './session.ts';
 
 /** Dependencies of task execution. */
 export interface ExecuteDeps {
@@ -15,6 +16,8 @@ export interface ExecuteDeps {
   readonly notify: (taskId: string) => Promise<void>;
   /** Frees the task's admission slot once it is terminal. */
   readonly admission?: AdmissionStore;
+  /** Orders tasks of a session; absent = no session ordering. */
+  readonly sessions?: SessionStore;
 }
 
 /** Tunables of execution. */
@@ -48,16 +51,6 @@ export class TaskTimeoutError extends Error {
   }
 }
 
-const lifecycleEvent = (task: TaskRecord, extra: Partial<TaskEventDetail> = {}): TaskEventDetail => ({
-  eventId: `evt_${ulid()}`,
-  taskId: task.taskId,
-  tenantId: task.tenantId,
-  type: task.type,
-  class: task.class,
-  ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
-  ...extra,
-});
-
 const toTaskError = (error: unknown): TaskError => {
   if (error instanceof TaskTimeoutError) return { code: 'Timeout', message: error.message };
   if (error instanceof Error) return { code: error.name || 'Error', message: error.message.slice(0, 1000) };
@@ -82,6 +75,12 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   if (!definition) {
     await deps.tasks.claim(taskId, options.owner, Date.now() + 60_000, new Date().toISOString());
     await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: { code: 'UnknownType', message: `Unknown task type ${current.type}` } }, new Date().toISOString());
+    return { kind: 'done' };
+  }
+  // Session order: an earlier task of the session is still in flight. Drop this delivery; that
+  // task wakes this one when it ends (and the reconciler does if the wake-up is lost).
+  if (deps.sessions && current.status === 'queued' && (await mustWait(deps.sessions, deps.tasks, current))) {
+    deps.logger.info('waiting for an earlier task of the session', { taskId, sessionId: current.sessionId });
     return { kind: 'done' };
   }
   const budgetMs = Math.min(definition.timeoutSeconds * 1000, options.remainingMs() - options.safetyMarginMs);
@@ -124,7 +123,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     await writer.flush();
     const now = new Date().toISOString();
     if (!(await deps.tasks.finish(taskId, options.owner, { status: 'succeeded', result }, now))) return settleLostLease(deps, taskId);
-    await releaseSlot(deps, claimed);
+    await afterTerminal(deps, claimed);
     await deps.events.publish(DetailType.succeeded, lifecycleEvent(claimed, { status: 'succeeded' }));
     await notify(taskId);
     return { kind: 'done' };
@@ -142,7 +141,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
       return { kind: 'retry', reason: taskError.message };
     }
     if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
-      await releaseSlot(deps, claimed);
+      await afterTerminal(deps, claimed);
       await deps.events.publish(DetailType.failed, lifecycleEvent(claimed, { status: 'failed' }));
       await notify(taskId);
     }
@@ -152,8 +151,13 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   }
 };
 
-/** Frees the admission slot; a failure only delays it until the next admission repair. */
-const releaseSlot = async (deps: ExecuteDeps, task: TaskRecord): Promise<void> => {
+/** Once terminal: wake the session's next task and free the admission slot (failures are repaired later). */
+const afterTerminal = async (deps: ExecuteDeps, task: TaskRecord): Promise<void> => {
+  if (deps.sessions) {
+    await advanceSession(deps.sessions, deps.tasks, deps.events, task).catch((error: unknown) =>
+      deps.logger.warn('session advance failed; the reconciler will wake the next task', { taskId: task.taskId, error: String(error) }),
+    );
+  }
   await deps.admission?.release(task.tenantId, task.taskId).catch((error: unknown) => deps.logger.warn('slot release failed; admission repair will free it', { taskId: task.taskId, error: String(error) }));
 };
 

@@ -36,6 +36,8 @@ export interface TaskRecord {
   readonly status: TaskStatus;
   readonly input: unknown;
   readonly sessionId?: string;
+  /** Position in the session's order (tasks of types with `ordering: 'session'`). */
+  readonly sessionSeq?: number;
   readonly result?: unknown;
   readonly error?: TaskError;
   readonly attempts: number;

@@ -1,5 +1,5 @@
-import { ulid } from './ids.ts';
-import { DetailType, type TaskRecord } from './model.ts';
+import { lifecycleEvent } from './events.ts';
+import { DetailType } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 
 /** Dependencies of the reconciler. */
@@ -31,7 +31,7 @@ export const reconcile = async (deps: ReconcileDeps, limit = 100): Promise<Recon
   const due = await deps.tasks.listDue(now, limit);
   const redispatched: string[] = [];
   for (const task of due) {
-    await deps.events.publish(DetailType.submitted, submittedAgain(task));
+    await deps.events.publish(DetailType.submitted, lifecycleEvent(task, { status: task.status }, now));
     const redispatches = task.redispatches ?? 0;
     await deps.tasks.postpone(task.taskId, now + Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** redispatches));
     redispatched.push(task.taskId);
@@ -39,12 +39,3 @@ export const reconcile = async (deps: ReconcileDeps, limit = 100): Promise<Recon
   return { examined: due.length, redispatched };
 };
 
-const submittedAgain = (task: TaskRecord) => ({
-  eventId: `evt_${ulid()}`,
-  taskId: task.taskId,
-  tenantId: task.tenantId,
-  type: task.type,
-  class: task.class,
-  ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
-  status: task.status,
-});

@@ -1,8 +1,10 @@
 import * as z from 'zod/mini';
 import { findTaskDefinition } from '../tasks/registry.ts';
 import { ValidationError } from './errors.ts';
-import { newTaskId, ulid } from './ids.ts';
+import { newTaskId } from './ids.ts';
 import { admit, type AdmissionStore } from './admission.ts';
+import { lifecycleEvent } from './events.ts';
+import type { SessionStore } from './session.ts';
 import { DetailType, isTerminal, type Principal, type TaskRecord, type TaskView, toTaskView } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { fingerprint, hashIdempotencyKey, IdempotencyInProgressError, IdempotencyMismatchError, type IdempotencyStore } from './idempotency.ts';
@@ -38,6 +40,8 @@ export interface SubmitDeps {
   readonly tasks: TaskStore;
   readonly events: EventPublisher;
   readonly idempotency?: IdempotencyStore;
+  /** Session ordering; absent = sessions are labels only. */
+  readonly sessions?: SessionStore;
   /** Per-tenant in-flight limit; absent = unlimited. */
   readonly admission?: { readonly store: AdmissionStore; readonly limit: number };
   readonly now?: () => Date;
@@ -94,6 +98,8 @@ const record = async (deps: SubmitDeps, principal: Principal, request: SubmitReq
     await admit(store, principal.tenantId, taskId, limit, (ids) => terminalAmong(deps.tasks, ids));
   }
   const iso = now.toISOString();
+  const ordered = request.sessionId !== undefined && definition.ordering === 'session' && deps.sessions;
+  const sessionSeq = ordered ? await deps.sessions!.enqueue(principal.tenantId, request.sessionId!, taskId) : undefined;
   const task: TaskRecord = {
     taskId,
     tenantId: principal.tenantId,
@@ -102,6 +108,7 @@ const record = async (deps: SubmitDeps, principal: Principal, request: SubmitReq
     status: 'queued',
     input,
     ...(request.sessionId !== undefined ? { sessionId: request.sessionId } : {}),
+    ...(sessionSeq !== undefined ? { sessionSeq } : {}),
     attempts: 0,
     progressSeq: 0,
     createdAt: iso,
@@ -129,13 +136,5 @@ export const terminalAmong = async (tasks: TaskStore, taskIds: readonly string[]
 
 /** Emits "Task Submitted"; consumers deduplicate by task id, so emitting twice is harmless. */
 const emitSubmitted = async (deps: SubmitDeps, task: TaskRecord, now: Date): Promise<void> => {
-  await deps.events.publish(DetailType.submitted, {
-    eventId: `evt_${ulid(now.getTime())}`,
-    taskId: task.taskId,
-    tenantId: task.tenantId,
-    type: task.type,
-    class: task.class,
-    ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
-    status: 'queued',
-  });
+  await deps.events.publish(DetailType.submitted, lifecycleEvent(task, { status: 'queued' }, now.getTime()));
 };

@@ -4,6 +4,7 @@ import { requireEnv } from '../store/clients.ts';
 import { EventBridgePublisher } from '../store/publisher.ts';
 import { DynamoIdempotencyStore } from '../store/idempotency-store.ts';
 import { DynamoAdmissionStore } from '../store/admission-store.ts';
+import { DynamoSessionStore } from '../store/session-store.ts';
 import { ConnectionsPusher } from '../store/pusher.ts';
 import { DynamoTaskStore } from '../store/task-store.ts';
 import { DynamoTenantStore } from '../store/tenant-store.ts';
@@ -21,6 +22,7 @@ let publisher: EventBridgePublisher | undefined;
 let pusher: ConnectionsPusher | undefined;
 let idempotency: DynamoIdempotencyStore | undefined;
 let admission: DynamoAdmissionStore | undefined;
+let sessions: DynamoSessionStore | undefined;
 
 export const taskStore = (): DynamoTaskStore => (tasks ??= new DynamoTaskStore(requireEnv('TASKS_TABLE')));
 export const tenantStore = (): DynamoTenantStore => (tenants ??= new DynamoTenantStore(requireEnv('TASKS_TABLE')));
@@ -28,6 +30,7 @@ export const connectionStore = (): DynamoConnectionStore => (connections ??= new
 export const eventPublisher = (): EventBridgePublisher => (publisher ??= new EventBridgePublisher(requireEnv('EVENT_BUS_NAME')));
 export const idempotencyStore = (): DynamoIdempotencyStore => (idempotency ??= new DynamoIdempotencyStore(requireEnv('TASKS_TABLE')));
 export const admissionStore = (): DynamoAdmissionStore => (admission ??= new DynamoAdmissionStore(requireEnv('TASKS_TABLE')));
+export const sessionStore = (): DynamoSessionStore => (sessions ??= new DynamoSessionStore(requireEnv('TASKS_TABLE')));
 /** Per-tenant in-flight limit (stack configuration). */
 export const inflightLimit = (): number => Number(process.env.TENANT_INFLIGHT_LIMIT ?? 100);
 export const connectionsPusher = (): ConnectionsPusher => (pusher ??= new ConnectionsPusher(requireEnv('WS_MANAGEMENT_ENDPOINT')));

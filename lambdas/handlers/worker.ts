@@ -5,7 +5,7 @@ import { notifySubscribers } from '../core/delivery.ts';
 import { executeTask } from '../core/execute.ts';
 import type { TaskEventDetail } from '../core/model.ts';
 import type { TaskLogger } from '../tasks/definition.ts';
-import { admissionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
+import { admissionStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 const taskLogger: TaskLogger = {
@@ -46,6 +46,7 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
       events: eventPublisher(),
       logger: taskLogger,
       admission: admissionStore(),
+      sessions: sessionStore(),
       notify: (taskId) =>
         notifySubscribers(deliveryDeps, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error })),
     },

@@ -11,6 +11,10 @@ export const TaskKeys = {
   inflight: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'INFLIGHT' }),
   /** One in-flight task's admission slot. */
   slot: (tenantId: string, taskId: string) => ({ pk: `TENANT#${tenantId}`, sk: `SLOT#${taskId}` }),
+  /** A session's position counter. */
+  sessionCounter: (tenantId: string, sessionId: string) => ({ pk: `SESSION#${tenantId}#${sessionId}`, sk: 'COUNTER' }),
+  /** The task at one position of a session's order. */
+  sessionMember: (tenantId: string, sessionId: string, seq: number) => ({ pk: `SESSION#${tenantId}#${sessionId}`, sk: `SEQ#${String(seq).padStart(10, '0')}` }),
   /** An Idempotency-Key, scoped to its tenant (the key itself is stored only as a hash). */
   idempotency: (tenantId: string, keyHash: string) => ({ pk: `IDEMP#${tenantId}#${keyHash}`, sk: 'IDEMP' }),
   /**

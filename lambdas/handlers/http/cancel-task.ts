@@ -1,6 +1,6 @@
 import { cancelTask } from '../../core/cancel.ts';
 import { notifySubscribers } from '../../core/delivery.ts';
-import { admissionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from '../runtime.ts';
+import { admissionStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from '../runtime.ts';
 import { json, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
 
@@ -13,6 +13,7 @@ export const handler = httpHandler(async (event) => {
       tasks: taskStore(),
       events: eventPublisher(),
       admission: admissionStore(),
+      sessions: sessionStore(),
       notify: (taskId) => notifySubscribers(delivery, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error })),
     },
     principal,

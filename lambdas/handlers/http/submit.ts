@@ -1,5 +1,5 @@
 import { submitTask } from '../../core/submit.ts';
-import { admissionStore, eventPublisher, idempotencyStore, inflightLimit, taskStore } from '../runtime.ts';
+import { admissionStore, eventPublisher, idempotencyStore, inflightLimit, sessionStore, taskStore } from '../runtime.ts';
 import { json, jsonBody, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
 
@@ -11,7 +11,7 @@ export const handler = httpHandler(async (event) => {
   const principal = principalOf(event);
   const body = jsonBody(event);
   const { task, replayed } = await submitTask(
-    { tasks: taskStore(), events: eventPublisher(), idempotency: idempotencyStore(), admission: { store: admissionStore(), limit: inflightLimit() } },
+    { tasks: taskStore(), events: eventPublisher(), idempotency: idempotencyStore(), sessions: sessionStore(), admission: { store: admissionStore(), limit: inflightLimit() } },
     principal,
     body,
     event.headers['idempotency-key'],

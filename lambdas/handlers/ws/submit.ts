@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { submitTask } from '../../core/submit.ts';
-import { admissionStore, connectionsPusher, eventPublisher, idempotencyStore, inflightLimit, taskStore } from '../runtime.ts';
+import { admissionStore, connectionsPusher, eventPublisher, idempotencyStore, inflightLimit, sessionStore, taskStore } from '../runtime.ts';
 import { errorMessage, parseMessage, principalOfConnection, wsHandler } from './ws.ts';
 
 const SubmitMessage = z.strictObject({
@@ -22,7 +22,7 @@ export const handler = wsHandler(async (event) => {
   const connectionId = event.requestContext.connectionId;
   try {
     const { task } = await submitTask(
-      { tasks: taskStore(), events: eventPublisher(), idempotency: idempotencyStore(), admission: { store: admissionStore(), limit: inflightLimit() } },
+      { tasks: taskStore(), events: eventPublisher(), idempotency: idempotencyStore(), sessions: sessionStore(), admission: { store: admissionStore(), limit: inflightLimit() } },
       principalOfConnection(event),
       body,
       idempotencyKey,
