@@ -6,6 +6,7 @@ import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { CfnEventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IConstruct } from 'constructs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { OffloadFunction } from './constructs/offload-function.ts';
 
 const ack = (scope: IConstruct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id, reason });
@@ -54,6 +55,10 @@ export const acknowledgeNagFindings = (stack: Stack): void => {
   }
   for (const rule of all.filter((node): node is Rule => node instanceof Rule && node.node.scope?.node.id === 'Reconciler')) {
     ack(rule.node.defaultChild as IConstruct, 'Serverless::Serverless-EventBusDLQ', 'A missed reconciler run is covered by the next one a minute later; there is nothing to dead-letter.');
+  }
+  for (const secret of all.filter((node): node is Secret => node instanceof Secret)) {
+    ack(secret, 'AwsSolutions::AwsSolutions-SMG4',
+      'Rotating the token key invalidates every outstanding client token; tokens live at most 24 h, so rotate manually in a window (a new value takes effect within 5 minutes).');
   }
   for (const distribution of all.filter((node): node is Distribution => node instanceof Distribution)) {
     ack(distribution, 'AwsSolutions::AwsSolutions-CFR1', 'A global API: geo restriction is a per-deployment policy decision, not a default.');

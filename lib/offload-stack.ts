@@ -1,5 +1,6 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { OffloadEdge } from './constructs/edge.ts';
 import { OffloadHttpApi } from './constructs/http-api.ts';
@@ -28,12 +29,19 @@ export class OffloadStack extends Stack {
   public readonly workloads: Readonly<Record<keyof typeof WORKLOAD_CLASS_SIZING, WorkloadClass>>;
   public readonly edge: OffloadEdge;
   public readonly reconciler: Reconciler;
+  /** Signing key of client tokens (generated at deploy, never leaves Secrets Manager). */
+  public readonly tokenKey: Secret;
 
   public constructor(scope: Construct, id: string, props: OffloadStackProps = {}) {
     super(scope, id, props);
     this.storage = new OffloadStorage(this, 'Storage', { removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN });
     this.bus = new EventBus(this, 'Bus', { description: 'Offload task lifecycle events' });
+    this.tokenKey = new Secret(this, 'ClientTokenKey', {
+      description: 'Offload: HMAC key signing short-lived client tokens',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
     this.webSocketApi = new OffloadWebSocketApi(this, 'WebSocket', {
+      tokenKey: this.tokenKey,
       tasksTable: this.storage.tasksTable,
       connectionsTable: this.storage.connectionsTable,
       bus: this.bus,
@@ -44,6 +52,7 @@ export class OffloadStack extends Stack {
       bus: this.bus,
       managementEndpoint: this.webSocketApi.managementEndpoint,
       manageConnectionsArn: this.webSocketApi.manageConnectionsArn,
+      tokenKey: this.tokenKey,
     });
     const workload = (className: keyof typeof WORKLOAD_CLASS_SIZING) => {
       const sizing = WORKLOAD_CLASS_SIZING[className];

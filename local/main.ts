@@ -47,6 +47,7 @@ ${runtime.summary}
   DynamoDB        ${endpoints.services.dynamodb}
   SQS             ${endpoints.services.sqs}
   EventBridge     ${endpoints.services.eventbridge}
+  SecretsManager  ${endpoints.services.secretsmanager}
   @connections    ${endpoints.services.apigatewaymanagementapi}
 
   dev tenant      ${endpoints.devTenant.id}

@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LocalCdn } from './cdn.ts';
+import { LocalSecretsManager } from './secretsmanager.ts';
 import { ensureDevTenant, type DevTenant } from './dev-tenant.ts';
 import { startDynamo, type LocalDynamo } from './engines/dynamodb.ts';
 import { localCredentials } from './engines/credentials.ts';
@@ -15,7 +16,7 @@ import { PROJECT_DIR, synthesizeInChild } from './synth-child.ts';
 import { LOCAL_REGION, LocalTemplate, UnsupportedTemplateError, localArn } from './template.ts';
 
 /** Fixed ports `npm start` uses, so URLs stay stable between runs. */
-export const DEFAULT_PORTS = { httpApi: 4700, webSocketApi: 4701, cdn: 4702, dynamodb: 4703, sqs: 4704, eventbridge: 4705 } as const;
+export const DEFAULT_PORTS = { httpApi: 4700, webSocketApi: 4701, cdn: 4702, dynamodb: 4703, sqs: 4704, eventbridge: 4705, secretsmanager: 4706 } as const;
 export type Ports = { readonly [K in keyof typeof DEFAULT_PORTS]: number };
 
 /** Options of {@link startRuntime}. */
@@ -47,7 +48,7 @@ export interface Endpoints {
   readonly httpApi: string;
   readonly webSocketApi: string;
   readonly cdn: string;
-  readonly services: { readonly dynamodb: string; readonly sqs: string; readonly eventbridge: string; readonly apigatewaymanagementapi: string };
+  readonly services: { readonly dynamodb: string; readonly sqs: string; readonly eventbridge: string; readonly apigatewaymanagementapi: string; readonly secretsmanager: string };
   readonly devTenant: DevTenant;
   readonly dashboard: string;
 }
@@ -92,6 +93,7 @@ const HANDLED_TYPES = new Set([
   'AWS::Lambda::EventSourceMapping',
   'AWS::ApiGatewayV2::Api',
   'AWS::CloudFront::Distribution',
+  'AWS::SecretsManager::Secret',
 ]);
 
 /**
@@ -105,7 +107,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   const ports: Ports =
     options.ports === 'dynamic'
-      ? { httpApi: 0, webSocketApi: 0, cdn: 0, dynamodb: 0, sqs: 0, eventbridge: 0 }
+      ? { httpApi: 0, webSocketApi: 0, cdn: 0, dynamodb: 0, sqs: 0, eventbridge: 0, secretsmanager: 0 }
       : { ...DEFAULT_PORTS, ...(options.ports ?? {}) };
   const logMode = options.logs ?? 'console';
   const logFile = path.join(dir, 'runtime.log');
@@ -131,6 +133,8 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   const counter = new ApiCallCounter();
   const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb, counter });
   const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs });
+  const secrets = new LocalSecretsManager(template, path.join(dir, 'data', 'secrets.json'), counter);
+  secrets.load();
   const functions = new Map<string, LocalFunction>();
   const functionOf = (logicalId: string): LocalFunction => {
     const fn = functions.get(logicalId);
@@ -185,6 +189,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   await webSocket.start(ports.webSocketApi);
   await cdn.start(ports.cdn);
   await eventBridge.start(ports.eventbridge);
+  await secrets.start(ports.secretsmanager);
 
   // Endpoints the stack addresses by AWS host name, rewritten to their local servers.
   const rewrites: [string, string][] = [
@@ -200,6 +205,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
   };
   for (const [logicalId, resource] of template.ofType('AWS::Lambda::Function')) {
     const properties = resource.Properties ?? {};
@@ -279,7 +285,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     httpApi: httpApi.endpoint,
     webSocketApi: webSocket.endpoint,
     cdn: cdn.endpoint,
-    services: { dynamodb: dynamo.endpoint, sqs: sqs.endpoint, eventbridge: eventBridge.endpoint, apigatewaymanagementapi: webSocket.managementEndpoint },
+    services: { dynamodb: dynamo.endpoint, sqs: sqs.endpoint, eventbridge: eventBridge.endpoint, apigatewaymanagementapi: webSocket.managementEndpoint, secretsmanager: secrets.endpoint },
     devTenant,
     dashboard: `${httpApi.endpoint}/`,
   };
@@ -312,6 +318,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
       await Promise.allSettled([cdn.stop(), httpApi.stop(), webSocket.stop()]);
       await Promise.allSettled([...functions.values()].map((fn) => fn.drain(5_000)));
       await eventBridge.stop();
+      await secrets.stop();
       await Promise.allSettled([...functions.values()].map((fn) => fn.shutdown()));
       await Promise.allSettled([sqs.stop(), dynamo.stop()]);
     },

@@ -5,6 +5,8 @@ import { EventBridgePublisher } from '../store/publisher.ts';
 import { DynamoIdempotencyStore } from '../store/idempotency-store.ts';
 import { DynamoAdmissionStore } from '../store/admission-store.ts';
 import { DynamoSessionStore } from '../store/session-store.ts';
+import { secretsManagerKey } from '../store/signing-key.ts';
+import type { SigningKey } from '../core/client-token.ts';
 import { ConnectionsPusher } from '../store/pusher.ts';
 import { DynamoTaskStore } from '../store/task-store.ts';
 import { DynamoTenantStore } from '../store/tenant-store.ts';
@@ -23,6 +25,7 @@ let pusher: ConnectionsPusher | undefined;
 let idempotency: DynamoIdempotencyStore | undefined;
 let admission: DynamoAdmissionStore | undefined;
 let sessions: DynamoSessionStore | undefined;
+let signingKey: SigningKey | undefined;
 
 export const taskStore = (): DynamoTaskStore => (tasks ??= new DynamoTaskStore(requireEnv('TASKS_TABLE')));
 export const tenantStore = (): DynamoTenantStore => (tenants ??= new DynamoTenantStore(requireEnv('TASKS_TABLE')));
@@ -31,6 +34,7 @@ export const eventPublisher = (): EventBridgePublisher => (publisher ??= new Eve
 export const idempotencyStore = (): DynamoIdempotencyStore => (idempotency ??= new DynamoIdempotencyStore(requireEnv('TASKS_TABLE')));
 export const admissionStore = (): DynamoAdmissionStore => (admission ??= new DynamoAdmissionStore(requireEnv('TASKS_TABLE')));
 export const sessionStore = (): DynamoSessionStore => (sessions ??= new DynamoSessionStore(requireEnv('TASKS_TABLE')));
+export const tokenSigningKey = (): SigningKey => (signingKey ??= secretsManagerKey(requireEnv('TOKEN_SECRET_ARN')));
 /** Per-tenant in-flight limit (stack configuration). */
 export const inflightLimit = (): number => Number(process.env.TENANT_INFLIGHT_LIMIT ?? 100);
 export const connectionsPusher = (): ConnectionsPusher => (pusher ??= new ConnectionsPusher(requireEnv('WS_MANAGEMENT_ENDPOINT')));

@@ -5,6 +5,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { accessLogs } from './access-log.ts';
 import { OffloadFunction } from './offload-function.ts';
@@ -18,6 +19,8 @@ export interface OffloadHttpApiProps {
   readonly managementEndpoint: string;
   /** ARN pattern for `execute-api:ManageConnections`. */
   readonly manageConnectionsArn: string;
+  /** The client-token signing key. */
+  readonly tokenKey: ISecret;
   /** Tasks a tenant may have queued or running at once; more answer `429`. @default 100 */
   readonly tenantInflightLimit?: number;
   /** Stage-wide throttling. @default { rateLimit: 1000, burstLimit: 2000 } */
@@ -36,6 +39,7 @@ export class OffloadHttpApi extends Construct {
   public readonly getEventsFunction: OffloadFunction;
   public readonly listFunction: OffloadFunction;
   public readonly cancelFunction: OffloadFunction;
+  public readonly tokensFunction: OffloadFunction;
 
   public constructor(scope: Construct, id: string, props: OffloadHttpApiProps) {
     super(scope, id);
@@ -43,10 +47,11 @@ export class OffloadHttpApi extends Construct {
 
     this.authorizerFunction = new OffloadFunction(this, 'Authorizer', {
       entry: 'handlers/http/authorizer.ts',
-      description: 'Offload HTTP API authorizer (tenant API keys)',
-      environment,
+      description: 'Offload HTTP API authorizer (tenant API keys, client tokens)',
+      environment: { ...environment, TOKEN_SECRET_ARN: props.tokenKey.secretArn },
     });
     props.tasksTable.grantReadData(this.authorizerFunction);
+    props.tokenKey.grantRead(this.authorizerFunction);
     // No identity source: the authorizer runs for every request and marks it authenticated or not,
     // so that missing credentials are answered by the route as problem+json 401.
     const authorizer = new HttpLambdaAuthorizer('ApiKeyAuthorizer', this.authorizerFunction, {
@@ -115,6 +120,13 @@ export class OffloadHttpApi extends Construct {
     props.bus.grantPutEventsTo(this.cancelFunction);
     this.cancelFunction.addToRolePolicy(new PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: [props.manageConnectionsArn] }));
 
+    this.tokensFunction = new OffloadFunction(this, 'Tokens', {
+      entry: 'handlers/http/tokens.ts',
+      description: 'Offload POST /v1/tokens (client tokens)',
+      environment: { TOKEN_SECRET_ARN: props.tokenKey.secretArn },
+    });
+    props.tokenKey.grantRead(this.tokensFunction);
+
     const route = (path: string, method: HttpMethod, fn: OffloadFunction, name: string) =>
       this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(name, fn), authorizer });
     route('/v1/tasks', HttpMethod.POST, this.submitFunction, 'SubmitIntegration');
@@ -122,6 +134,7 @@ export class OffloadHttpApi extends Construct {
     route('/v1/tasks/{id}/events', HttpMethod.GET, this.getEventsFunction, 'GetEventsIntegration');
     route('/v1/tasks', HttpMethod.GET, this.listFunction, 'ListTasksIntegration');
     route('/v1/tasks/{id}/cancel', HttpMethod.POST, this.cancelFunction, 'CancelTaskIntegration');
+    route('/v1/tokens', HttpMethod.POST, this.tokensFunction, 'TokensIntegration');
 
     new CfnOutput(this, 'HttpApiUrl', { value: this.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
   }

@@ -4,6 +4,7 @@ import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authoriz
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { accessLogs } from './access-log.ts';
 import { OffloadFunction } from './offload-function.ts';
@@ -14,6 +15,8 @@ export interface OffloadWebSocketApiProps {
   readonly connectionsTable: ITable;
   /** The bus `submit` emits to. */
   readonly bus: IEventBus;
+  /** The client-token signing key. */
+  readonly tokenKey: ISecret;
   /** Tasks a tenant may have in flight. @default 100 */
   readonly tenantInflightLimit?: number;
   /** @default 'live' */
@@ -42,6 +45,8 @@ export class OffloadWebSocketApi extends Construct {
 
     const authorizerFn = fn('Authorizer', 'handlers/ws/authorizer.ts', 'Offload WebSocket $connect authorizer');
     props.tasksTable.grantReadData(authorizerFn);
+    authorizerFn.addEnvironment('TOKEN_SECRET_ARN', props.tokenKey.secretArn);
+    props.tokenKey.grantRead(authorizerFn);
     const connect = fn('Connect', 'handlers/ws/connect.ts', 'Offload WebSocket $connect');
     const disconnect = fn('Disconnect', 'handlers/ws/disconnect.ts', 'Offload WebSocket $disconnect');
     const subscribe = fn('Subscribe', 'handlers/ws/subscribe.ts', 'Offload WebSocket subscribe');
