@@ -6,6 +6,7 @@ import { OffloadEdge } from './constructs/edge.ts';
 import { OffloadHttpApi } from './constructs/http-api.ts';
 import { OffloadStorage } from './constructs/storage.ts';
 import { Reconciler } from './constructs/reconciler.ts';
+import { OffloadObservability } from './constructs/observability.ts';
 import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
 import { WorkloadClass } from './constructs/workload-class.ts';
 import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
@@ -29,6 +30,8 @@ export class OffloadStack extends Stack {
   public readonly workloads: Readonly<Record<keyof typeof WORKLOAD_CLASS_SIZING, WorkloadClass>>;
   public readonly edge: OffloadEdge;
   public readonly reconciler: Reconciler;
+  /** Dashboard and alarms. */
+  public readonly observability: OffloadObservability;
   /** Signing key of client tokens (generated at deploy, never leaves Secrets Manager). */
   public readonly tokenKey: Secret;
 
@@ -77,6 +80,7 @@ export class OffloadStack extends Stack {
       analytics: workload('analytics'),
     };
     this.reconciler = new Reconciler(this, 'Reconciler', { tasksTable: this.storage.tasksTable, bus: this.bus });
+    this.observability = new OffloadObservability(this, 'Observability', { workloads: this.workloads, httpApi: this.httpApi.api });
     this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
   }
 }

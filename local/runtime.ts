@@ -83,6 +83,9 @@ const IGNORED_TYPES = new Set([
   'AWS::ApiGatewayV2::Stage',
   'AWS::CloudFront::CachePolicy',
   'AWS::CDK::Metadata',
+  // CloudWatch is not emulated: metrics are the EMF lines in the function logs.
+  'AWS::CloudWatch::Alarm',
+  'AWS::CloudWatch::Dashboard',
 ]);
 const HANDLED_TYPES = new Set([
   'AWS::DynamoDB::Table',

@@ -32,8 +32,10 @@ export interface ExecuteOptions {
 
 /** What the worker should do with the message that carried the task. */
 export type ExecuteOutcome =
-  | { readonly kind: 'done' } // terminal (or nothing to do): delete the message
-  | { readonly kind: 'retry'; readonly reason: string }; // leave the message for redelivery
+  /** Delete the message. `result` says what happened, for metrics. */
+  | { readonly kind: 'done'; readonly result: 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'waiting'; readonly attempt?: number; readonly durationMs?: number }
+  /** Leave the message for redelivery (a retry with SQS backoff). */
+  | { readonly kind: 'retry'; readonly reason: string };
 
 /** The task was cancelled or its lease was lost while running. */
 export class LeaseLostError extends Error {
@@ -69,25 +71,26 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   const current = await deps.tasks.get(taskId);
   if (!current) {
     deps.logger.warn('task not found; dropping message', { taskId });
-    return { kind: 'done' };
+    return { kind: 'done', result: 'skipped' };
   }
   const definition = findTaskDefinition(current.type);
   if (!definition) {
     await deps.tasks.claim(taskId, options.owner, Date.now() + 60_000, new Date().toISOString());
     await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: { code: 'UnknownType', message: `Unknown task type ${current.type}` } }, new Date().toISOString());
-    return { kind: 'done' };
+    return { kind: 'done', result: 'failed' };
   }
   // Session order: an earlier task of the session is still in flight. Drop this delivery; that
   // task wakes this one when it ends (and the reconciler does if the wake-up is lost).
   if (deps.sessions && current.status === 'queued' && (await mustWait(deps.sessions, deps.tasks, current))) {
     deps.logger.info('waiting for an earlier task of the session', { taskId, sessionId: current.sessionId });
-    return { kind: 'done' };
+    return { kind: 'done', result: 'waiting' };
   }
   const budgetMs = Math.min(definition.timeoutSeconds * 1000, options.remainingMs() - options.safetyMarginMs);
   const claimed = await deps.tasks.claim(taskId, options.owner, Date.now() + budgetMs + options.safetyMarginMs, new Date().toISOString());
   // Not claimable: terminal, cancelled, or running under another worker's live lease. Drop this
   // duplicate delivery; if that worker dies, its lease expires and the reconciler re-dispatches.
-  if (!claimed) return { kind: 'done' };
+  if (!claimed) return { kind: 'done', result: 'skipped' };
+  const started = Date.now();
   if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running' }));
 
   const previous = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];
@@ -126,7 +129,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     await afterTerminal(deps, claimed);
     await deps.events.publish(DetailType.succeeded, lifecycleEvent(claimed, { status: 'succeeded' }));
     await notify(taskId);
-    return { kind: 'done' };
+    return { kind: 'done', result: 'succeeded', attempt: claimed.attempts, durationMs: Date.now() - started };
   } catch (thrown) {
     const error = controller.signal.aborted ? controller.signal.reason : thrown;
     if (error instanceof LeaseLostError) {
@@ -145,7 +148,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
       await deps.events.publish(DetailType.failed, lifecycleEvent(claimed, { status: 'failed' }));
       await notify(taskId);
     }
-    return { kind: 'done' };
+    return { kind: 'done', result: 'failed', attempt: claimed.attempts, durationMs: Date.now() - started };
   } finally {
     clearTimeout(timer);
   }
@@ -178,5 +181,5 @@ const loadProgress = async (tasks: TaskStore, taskId: string, upTo: number): Pro
 const settleLostLease = async (deps: ExecuteDeps, taskId: string): Promise<ExecuteOutcome> => {
   const latest = await deps.tasks.get(taskId);
   if (latest?.status === 'cancelled') await deps.notify(taskId).catch(() => undefined);
-  return { kind: 'done' };
+  return { kind: 'done', result: latest?.status === 'cancelled' ? 'cancelled' : 'skipped' };
 };

@@ -5,6 +5,7 @@ import { notifySubscribers } from '../core/delivery.ts';
 import { executeTask } from '../core/execute.ts';
 import type { TaskEventDetail } from '../core/model.ts';
 import type { TaskLogger } from '../tasks/definition.ts';
+import { metrics, MetricUnit } from './metrics.ts';
 import { admissionStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
@@ -58,7 +59,16 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
       progressIntervalMs: PROGRESS_INTERVAL_MS,
     },
   );
-  if (outcome.kind === 'retry') throw new RetryLaterError(outcome.reason);
+  const sentAt = Number(record.attributes.SentTimestamp);
+  if (Number.isFinite(sentAt)) metrics.addMetric('QueueAge', MetricUnit.Milliseconds, Date.now() - sentAt);
+  if (outcome.kind === 'retry') {
+    metrics.addMetric('TaskRetries', MetricUnit.Count, 1);
+    throw new RetryLaterError(outcome.reason);
+  }
+  if (outcome.result === 'succeeded' || outcome.result === 'failed') {
+    metrics.addMetric(outcome.result === 'succeeded' ? 'TasksSucceeded' : 'TasksFailed', MetricUnit.Count, 1);
+    if (outcome.durationMs !== undefined) metrics.addMetric('TaskDuration', MetricUnit.Milliseconds, outcome.durationMs);
+  }
 };
 
 /**
@@ -67,5 +77,9 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
  */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
-  return processPartialResponse(event, buildRecordHandler(context), processor, { context });
+  try {
+    return await processPartialResponse(event, buildRecordHandler(context), processor, { context });
+  } finally {
+    metrics.publishStoredMetrics();
+  }
 };

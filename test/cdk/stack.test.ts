@@ -393,3 +393,29 @@ describe('cdk-nag', () => {
     expect(() => fresh.synth()).toThrow(/Offload\/Careless[\s\S]*AwsSolutions-SQS4/);
   });
 });
+
+describe('observability', () => {
+  it('has a CloudWatch dashboard', () => {
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+  });
+
+  it.each(CLASSES)('alarms on the %s DLQ depth, oldest message age and worker error rate', (className) => {
+    // Prepare
+    const { queueId, functionId } = workerWiring(className);
+    const dlqId = getAttOf((json.Resources[queueId]!.Properties!.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn)!;
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm').map(([, alarm]) => JSON.stringify(alarm.Properties));
+    // Act
+    const onDlq = alarms.filter((alarm) => alarm.includes('ApproximateNumberOfMessagesVisible') && alarm.includes(`"${dlqId}"`));
+    const onAge = alarms.filter((alarm) => alarm.includes('ApproximateAgeOfOldestMessage') && alarm.includes(`"${queueId}"`));
+    const onErrors = alarms.filter((alarm) => alarm.includes('"Errors"') && alarm.includes(`"${functionId}"`));
+    // Assess
+    expect(onDlq).toHaveLength(1);
+    expect(onAge).toHaveLength(1);
+    expect(onErrors).toHaveLength(1);
+  });
+
+  it('alarms on the HTTP API 5xx rate', () => {
+    const alarms = resourcesOf('AWS::CloudWatch::Alarm').map(([, alarm]) => JSON.stringify(alarm.Properties));
+    expect(alarms.filter((alarm) => alarm.includes('"5xx"'))).toHaveLength(1);
+  });
+});

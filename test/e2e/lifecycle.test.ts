@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startHarness, streamOf, WsClient, type Harness } from './harness.ts';
 
@@ -68,6 +70,20 @@ describe('task lifecycle: listing and cancel', () => {
     const stream = streamOf(client, task.taskId);
     expect(stream.seqs).toEqual(stream.seqs.map((_, i) => i + 1));
     expect(stream.status).toHaveLength(1);
+  });
+
+  it('writes structured JSON logs with task ids and EMF metrics, and never logs credentials', async () => {
+    // Prepare
+    const { body: task } = await call(`${http}/v1/tasks`, { apiKey, body: completion('observe me', 5) });
+    for (let i = 0; i < 50 && (await call(`${http}/v1/tasks/${task.taskId}`, { apiKey })).body.status !== 'succeeded'; i++) await sleep(100);
+    await sleep(200);
+    // Act
+    const log = readFileSync(path.join(harness.dir, 'runtime.log'), 'utf8');
+    // Assess
+    expect(log).toMatch(/"_aws":\{[^]*"TasksSucceeded"/);
+    expect(log).toMatch(/"_aws":\{[^]*"AckLatency"/);
+    expect(log).not.toContain(apiKey);
+    expect(log).not.toContain(apiKey.split('_')[2]);
   });
 
   it('refuses to cancel a finished task (409) and hides other tenants\u2019 tasks (404)', async () => {

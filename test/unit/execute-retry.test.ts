@@ -44,7 +44,7 @@ describe('executeTask: retries continue, they never repeat delivered progress', 
     const outcome = await executeTask({ tasks, events, logger: silent, notify: async () => undefined }, task.taskId, options('w2'));
 
     // Assess
-    expect(outcome).toEqual({ kind: 'done' });
+    expect(outcome).toMatchObject({ kind: 'done', result: 'succeeded' });
     const done = await tasks.get(task.taskId);
     const entries = await tasks.listProgress(task.taskId, 0, 1000);
     const streamed = entries.map((entry) => (entry.data as { text: string }).text).join('');
@@ -68,7 +68,7 @@ describe('executeTask: retries continue, they never repeat delivered progress', 
       options('w3'),
     );
     // Assess
-    expect(outcome).toEqual({ kind: 'done' });
+    expect(outcome).toMatchObject({ kind: 'done', result: 'succeeded' });
     expect((await tasks.get(task.taskId))?.status).toBe('succeeded');
     expect(events.events.map((event) => event.detailType)).toEqual(['Task Started', 'Task Succeeded']);
   });

@@ -2,12 +2,14 @@ import { submitTask } from '../../core/submit.ts';
 import { admissionStore, eventPublisher, idempotencyStore, inflightLimit, sessionStore, taskStore } from '../runtime.ts';
 import { json, jsonBody, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
+import { metrics, MetricUnit } from '../metrics.ts';
 
 /**
  * `POST /v1/tasks`: validate, record, emit, answer `202` — nothing slow on this path. An
  * `Idempotency-Key` header makes retries safe (replays carry `Idempotent-Replayed: true`).
  */
 export const handler = httpHandler(async (event) => {
+  const started = Date.now();
   const principal = principalOf(event);
   const body = jsonBody(event);
   const { task, replayed } = await submitTask(
@@ -16,5 +18,8 @@ export const handler = httpHandler(async (event) => {
     body,
     event.headers['idempotency-key'],
   );
+  if (!replayed) metrics.addMetric('TasksSubmitted', MetricUnit.Count, 1);
+  metrics.addMetric('AckLatency', MetricUnit.Milliseconds, Date.now() - started);
+  metrics.publishStoredMetrics();
   return json(202, task, { location: `/v1/tasks/${task.taskId}`, ...(replayed ? { 'idempotent-replayed': 'true' } : {}) });
 });
