@@ -1,11 +1,9 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from './conditions.ts';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AdmissionStore } from '../core/admission.ts';
 import { ddb as defaultClient } from './clients.ts';
 import { TaskKeys } from './keys.ts';
 
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 /** {@link AdmissionStore} on the tasks table: `TENANT#id/INFLIGHT` counter and `TENANT#id/SLOT#task` slots. */
 export class DynamoAdmissionStore implements AdmissionStore {

@@ -1,12 +1,10 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from './conditions.ts';
 import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionStore, SubscriptionState } from '../core/ports.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ddb as defaultClient } from './clients.ts';
 import { CONNECTION_TTL_SECONDS, ConnectionKeys } from './keys.ts';
 
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 const ttl = (): number => Math.floor(Date.now() / 1000) + CONNECTION_TTL_SECONDS;
 

@@ -1,11 +1,9 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from './conditions.ts';
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { IDEMPOTENCY_LOCK_MS, IDEMPOTENCY_RETENTION_SECONDS, type IdempotencyClaim, type IdempotencyStore } from '../core/idempotency.ts';
 import { ddb as defaultClient } from './clients.ts';
 import { TaskKeys } from './keys.ts';
 
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 /**
  * {@link IdempotencyStore} on the tasks table: one item per (tenant, key hash), claimed with a

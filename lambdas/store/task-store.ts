@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { isConditionFailure } from './conditions.ts';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../core/errors.ts';
 import type { ProgressEntry, TaskError, TaskRecord, TaskStatus } from '../core/model.ts';
@@ -7,8 +7,6 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ddb as defaultClient } from './clients.ts';
 import { TaskKeys } from './keys.ts';
 
-const isConditionFailure = (error: unknown): boolean =>
-  error instanceof ConditionalCheckFailedException || (error as { name?: string } | null)?.name === 'ConditionalCheckFailedException';
 
 /** Decodes a listing cursor, accepting only a key of the caller's own partition. */
 const decodeCursor = (cursor: string, partition: string): Record<string, unknown> => {
