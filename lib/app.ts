@@ -11,8 +11,11 @@ export const STACK_NAME = 'Offload' as const;
  * the cdk-nag AwsSolutions and Serverless packs: an unacknowledged finding fails synthesis.
  */
 export const buildApp = (app: App): OffloadStack => {
+  const openAiBaseUrl = app.node.tryGetContext('openAiBaseUrl') as string | undefined;
+  const openAiKeyArn = app.node.tryGetContext('openAiApiKeySecretArn') as string | undefined;
   const stack = new OffloadStack(app, STACK_NAME, {
     description: 'Offload: acknowledge fast, work in the background, stream progress',
+    ...(openAiBaseUrl ? { openAiCompatible: { baseUrl: openAiBaseUrl, ...(openAiKeyArn ? { apiKeySecretArn: openAiKeyArn } : {}) } } : {}),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   Validations.of(app).addPlugins(new ServerlessChecks(app));

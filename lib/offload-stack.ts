@@ -15,6 +15,11 @@ import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
 export interface OffloadStackProps extends StackProps {
   /** Removal policy of the tables. @default RemovalPolicy.RETAIN */
   readonly dataRemovalPolicy?: RemovalPolicy;
+  /**
+   * An OpenAI-compatible model server for `completion` (models named `openai:<model>`), with its
+   * API key in Secrets Manager. @default none: only the simulated models
+   */
+  readonly openAiCompatible?: { readonly baseUrl: string; readonly apiKeySecretArn?: string };
 }
 
 /**
@@ -80,6 +85,20 @@ export class OffloadStack extends Stack {
       analytics: workload('analytics'),
     };
     this.reconciler = new Reconciler(this, 'Reconciler', { tasksTable: this.storage.tasksTable, bus: this.bus });
+    if (props.openAiCompatible) {
+      const { baseUrl, apiKeySecretArn } = props.openAiCompatible;
+      if (!/^https?:\/\//.test(baseUrl)) throw new Error('openAiCompatible.baseUrl must be an http(s) URL');
+      for (const fn of [this.httpApi.submitFunction, this.webSocketApi.submitFunction, this.workloads.interactive.worker, this.workloads.batch.worker]) {
+        fn.addEnvironment('OPENAI_BASE_URL', baseUrl);
+      }
+      if (apiKeySecretArn) {
+        const key = Secret.fromSecretCompleteArn(this, 'OpenAiApiKey', apiKeySecretArn);
+        for (const worker of [this.workloads.interactive.worker, this.workloads.batch.worker]) {
+          worker.addEnvironment('OPENAI_API_KEY_SECRET_ARN', apiKeySecretArn);
+          key.grantRead(worker);
+        }
+      }
+    }
     this.observability = new OffloadObservability(this, 'Observability', { workloads: this.workloads, httpApi: this.httpApi.api });
     this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
   }

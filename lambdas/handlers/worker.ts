@@ -6,9 +6,12 @@ import { executeTask } from '../core/execute.ts';
 import type { TaskEventDetail } from '../core/model.ts';
 import type { TaskLogger } from '../tasks/definition.ts';
 import { metrics, MetricUnit } from './metrics.ts';
+import { setModelApiKeyLoader } from '../tasks/models/providers.ts';
+import { secretValue } from '../store/secret-value.ts';
 import { admissionStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
+setModelApiKeyLoader(async () => (process.env.OPENAI_API_KEY_SECRET_ARN ? secretValue(process.env.OPENAI_API_KEY_SECRET_ARN) : undefined));
 const taskLogger: TaskLogger = {
   debug: (message, extra) => logger.debug(message, extra ?? {}),
   info: (message, extra) => logger.info(message, extra ?? {}),

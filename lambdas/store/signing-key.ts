@@ -1,4 +1,4 @@
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
+import { secretValue } from './secret-value.ts';
 import type { SigningKey } from '../core/client-token.ts';
 
 /**
@@ -6,7 +6,7 @@ import type { SigningKey } from '../core/client-token.ts';
  * five minutes (Powertools Parameters), so rotation takes effect without a deploy.
  */
 export const secretsManagerKey = (secretId: string): SigningKey => async () => {
-  const value = await getSecret(secretId, { maxAge: 300 });
-  if (typeof value !== 'string' || value.length < 32) throw new Error('client token signing key is missing or too short');
+  const value = await secretValue(secretId);
+  if (value.length < 32) throw new Error('client token signing key is too short');
   return value;
 };

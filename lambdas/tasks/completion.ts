@@ -1,12 +1,12 @@
 import * as z from 'zod/mini';
 import { defineTask } from './definition.ts';
 import type { ModelProvider, ModelUsage } from './models/model.ts';
-import { SimulatedModelProvider } from './models/simulated.ts';
+import { modelProviders } from './models/providers.ts';
 
 /** The model used when a request names none. */
 export const DEFAULT_MODEL = 'sim-1' as const;
 
-const providers: readonly ModelProvider[] = [new SimulatedModelProvider()];
+const providerFor = (model: string): ModelProvider | undefined => modelProviders().find((provider) => provider.supports(model));
 
 /** Input of a `completion` task. */
 export const CompletionInput = z.strictObject({
@@ -16,7 +16,7 @@ export const CompletionInput = z.strictObject({
     z.string().check(
       z.minLength(1),
       z.maxLength(100),
-      z.refine((model) => providers.some((provider) => provider.supports(model)), { error: 'unknown model' }),
+      z.refine((model) => providerFor(model) !== undefined, { error: 'unknown model' }),
     ),
   ),
 });
@@ -49,7 +49,7 @@ export const completion = defineTask<CompletionInput, CompletionProgress, Comple
   mergeProgress: (pending, next) => ({ text: pending.text + next.text }),
   run: async (input, ctx) => {
     const model = input.model ?? DEFAULT_MODEL;
-    const provider = providers.find((candidate) => candidate.supports(model));
+    const provider = providerFor(model);
     if (!provider) throw new UnknownModelError(model);
     // A retried attempt continues after the text earlier attempts already streamed.
     let text = ctx.previous.map((entry) => entry.text).join('');

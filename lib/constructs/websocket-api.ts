@@ -36,6 +36,8 @@ export class OffloadWebSocketApi extends Construct {
   public readonly managementEndpoint: string;
   /** ARN pattern for `execute-api:ManageConnections` on this stage. */
   public readonly manageConnectionsArn: string;
+  /** The `submit` route's function. */
+  public readonly submitFunction: OffloadFunction;
 
   public constructor(scope: Construct, id: string, props: OffloadWebSocketApiProps) {
     super(scope, id);
@@ -53,6 +55,7 @@ export class OffloadWebSocketApi extends Construct {
     const unsubscribe = fn('Unsubscribe', 'handlers/ws/unsubscribe.ts', 'Offload WebSocket unsubscribe');
     const ping = fn('Ping', 'handlers/ws/ping.ts', 'Offload WebSocket ping');
     const submit = fn('Submit', 'handlers/ws/submit.ts', 'Offload WebSocket submit');
+    this.submitFunction = submit;
     submit.addEnvironment('EVENT_BUS_NAME', props.bus.eventBusName);
     submit.addEnvironment('TENANT_INFLIGHT_LIMIT', String(props.tenantInflightLimit ?? 100));
     props.tasksTable.grantReadWriteData(submit);
