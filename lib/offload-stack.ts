@@ -1,5 +1,6 @@
-import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { EventBus } from 'aws-cdk-lib/aws-events';
+import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
+import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { OffloadEdge } from './constructs/edge.ts';
@@ -35,6 +36,8 @@ export class OffloadStack extends Stack {
   public readonly workloads: Readonly<Record<keyof typeof WORKLOAD_CLASS_SIZING, WorkloadClass>>;
   public readonly edge: OffloadEdge;
   public readonly reconciler: Reconciler;
+  /** Routes lifecycle events to the webhook fan-out. */
+  public readonly webhookFanOut: Rule;
   /** Dashboard and alarms. */
   public readonly observability: OffloadObservability;
   /** Signing key of client tokens (generated at deploy, never leaves Secrets Manager). */
@@ -85,6 +88,17 @@ export class OffloadStack extends Stack {
       analytics: workload('analytics'),
     };
     this.reconciler = new Reconciler(this, 'Reconciler', { tasksTable: this.storage.tasksTable, bus: this.bus });
+    // Lifecycle events fan out to webhook deliveries on the integrations class (never their own).
+    this.webhookFanOut = new Rule(this, 'WebhookFanOut', {
+      eventBus: this.bus,
+      description: 'Lifecycle events to webhook fan-out (integrations class)',
+      eventPattern: {
+        source: ['offload'],
+        detailType: ['Task Started', 'Task Succeeded', 'Task Failed', 'Task Cancelled'],
+        detail: { type: [{ 'anything-but': 'webhook.delivery' }] },
+      },
+      targets: [new SqsQueue(this.workloads.integrations.queue, { deadLetterQueue: this.workloads.integrations.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
+    });
     if (props.openAiCompatible) {
       const { baseUrl, apiKeySecretArn } = props.openAiCompatible;
       if (!/^https?:\/\//.test(baseUrl)) throw new Error('openAiCompatible.baseUrl must be an http(s) URL');

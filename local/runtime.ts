@@ -243,6 +243,8 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
             AWS_LAMBDA_LOG_GROUP_NAME: `/aws/lambda/${name}`,
             LAMBDA_TASK_ROOT: codeDir,
             _HANDLER: String(properties.Handler ?? 'index.handler'),
+            // Local only: webhook endpoints on loopback (test receivers) are allowed.
+            WEBHOOK_ALLOW_LOOPBACK: 'true',
             ...options.functionEnvironment,
           },
           ...(properties.ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: Number(properties.ReservedConcurrentExecutions) } : {}),

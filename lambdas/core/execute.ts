@@ -35,7 +35,7 @@ export type ExecuteOutcome =
   /** Delete the message. `result` says what happened, for metrics. */
   | { readonly kind: 'done'; readonly result: 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'waiting'; readonly attempt?: number; readonly durationMs?: number }
   /** Leave the message for redelivery (a retry with SQS backoff). */
-  | { readonly kind: 'retry'; readonly reason: string };
+  | { readonly kind: 'retry'; readonly reason: string; readonly attempt: number };
 
 /** The task was cancelled or its lease was lost while running. */
 export class LeaseLostError extends Error {
@@ -141,7 +141,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     deps.logger.warn('task attempt failed', { taskId, attempt: claimed.attempts, error: taskError });
     if (isRetryable(error) && claimed.attempts < definition.retry.maxAttempts) {
       await deps.tasks.release(taskId, options.owner, taskError, new Date().toISOString());
-      return { kind: 'retry', reason: taskError.message };
+      return { kind: 'retry', reason: taskError.message, attempt: claimed.attempts };
     }
     if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
       await afterTerminal(deps, claimed);

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { findTaskDefinition } from '../tasks/registry.ts';
+import { findTaskDefinition, SUBMITTABLE_TYPES } from '../tasks/registry.ts';
 import { ValidationError } from './errors.ts';
 import { newTaskId } from './ids.ts';
 import { admit, type AdmissionStore } from './admission.ts';
@@ -28,7 +28,7 @@ export const describeIssues = (error: z.core.$ZodError): string =>
 export const validateSubmit = (body: unknown): { request: SubmitRequest; input: unknown } => {
   const envelope = SubmitRequest.safeParse(body);
   if (!envelope.success) throw new ValidationError(describeIssues(envelope.error));
-  const definition = findTaskDefinition(envelope.data.type);
+  const definition = SUBMITTABLE_TYPES.has(envelope.data.type) ? findTaskDefinition(envelope.data.type) : undefined;
   if (!definition) throw new ValidationError(`Unknown task type "${envelope.data.type}".`);
   const input = definition.input.safeParse(envelope.data.input);
   if (!input.success) throw new ValidationError(`input.${describeIssues(input.error)}`);

@@ -6,6 +6,7 @@ import { DynamoIdempotencyStore } from '../store/idempotency-store.ts';
 import { DynamoAdmissionStore } from '../store/admission-store.ts';
 import { DynamoSessionStore } from '../store/session-store.ts';
 import { secretsManagerKey } from '../store/signing-key.ts';
+import { DynamoWebhookStore } from '../store/webhook-store.ts';
 import type { SigningKey } from '../core/client-token.ts';
 import { ConnectionsPusher } from '../store/pusher.ts';
 import { DynamoTaskStore } from '../store/task-store.ts';
@@ -26,6 +27,7 @@ let idempotency: DynamoIdempotencyStore | undefined;
 let admission: DynamoAdmissionStore | undefined;
 let sessions: DynamoSessionStore | undefined;
 let signingKey: SigningKey | undefined;
+let webhooks: DynamoWebhookStore | undefined;
 
 export const taskStore = (): DynamoTaskStore => (tasks ??= new DynamoTaskStore(requireEnv('TASKS_TABLE')));
 export const tenantStore = (): DynamoTenantStore => (tenants ??= new DynamoTenantStore(requireEnv('TASKS_TABLE')));
@@ -35,6 +37,7 @@ export const idempotencyStore = (): DynamoIdempotencyStore => (idempotency ??= n
 export const admissionStore = (): DynamoAdmissionStore => (admission ??= new DynamoAdmissionStore(requireEnv('TASKS_TABLE')));
 export const sessionStore = (): DynamoSessionStore => (sessions ??= new DynamoSessionStore(requireEnv('TASKS_TABLE')));
 export const tokenSigningKey = (): SigningKey => (signingKey ??= secretsManagerKey(requireEnv('TOKEN_SECRET_ARN')));
+export const webhookStore = (): DynamoWebhookStore => (webhooks ??= new DynamoWebhookStore(requireEnv('TASKS_TABLE')));
 /** Per-tenant in-flight limit (stack configuration). */
 export const inflightLimit = (): number => Number(process.env.TENANT_INFLIGHT_LIMIT ?? 100);
 export const connectionsPusher = (): ConnectionsPusher => (pusher ??= new ConnectionsPusher(requireEnv('WS_MANAGEMENT_ENDPOINT')));

@@ -8,7 +8,9 @@ import type { TaskLogger } from '../tasks/definition.ts';
 import { metrics, MetricUnit } from './metrics.ts';
 import { setModelApiKeyLoader } from '../tasks/models/providers.ts';
 import { secretValue } from '../store/secret-value.ts';
-import { admissionStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
+import { fanOutWebhooks } from '../core/webhooks.ts';
+import { delayRedelivery } from '../store/queue.ts';
+import { admissionStore, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 setModelApiKeyLoader(async () => (process.env.OPENAI_API_KEY_SECRET_ARN ? secretValue(process.env.OPENAI_API_KEY_SECRET_ARN) : undefined));
@@ -29,18 +31,27 @@ class RetryLaterError extends Error {
   }
 }
 
-const detailOf = (record: SQSRecord): TaskEventDetail => {
-  const event = JSON.parse(record.body) as { detail?: TaskEventDetail };
+/** Retry backoff: 2 s doubling per attempt, at most 15 minutes. */
+const backoffSeconds = (attempt: number): number => Math.min(900, 2 * 2 ** (attempt - 1));
+
+const eventOf = (record: SQSRecord): { detailType: string; detail: TaskEventDetail; time: string } => {
+  const event = JSON.parse(record.body) as { 'detail-type'?: string; detail?: TaskEventDetail; time?: string };
   if (!event.detail?.taskId) throw new Error('message carries no task id');
-  return event.detail;
+  return { detailType: event['detail-type'] ?? 'Task Submitted', detail: event.detail, time: event.time ?? new Date().toISOString() };
 };
 
 const buildRecordHandler = (context: Context) => async (record: SQSRecord): Promise<void> => {
-  let detail: TaskEventDetail;
+  let parsed: ReturnType<typeof eventOf>;
   try {
-    detail = detailOf(record);
+    parsed = eventOf(record);
   } catch (error) {
     logger.error('malformed message dropped', { messageId: record.messageId, error: error as Error });
+    return;
+  }
+  const { detailType, detail } = parsed;
+  if (detailType !== 'Task Submitted') {
+    const deliveries = await fanOutWebhooks({ webhooks: webhookStore(), tasks: taskStore(), events: eventPublisher() }, detailType, detail, parsed.time);
+    if (deliveries) metrics.addMetric('WebhookDeliveriesCreated', MetricUnit.Count, deliveries);
     return;
   }
   const deliveryDeps = { tasks: taskStore(), connections: connectionStore(), pusher: connectionsPusher() };
@@ -66,6 +77,11 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
   if (Number.isFinite(sentAt)) metrics.addMetric('QueueAge', MetricUnit.Milliseconds, Date.now() - sentAt);
   if (outcome.kind === 'retry') {
     metrics.addMetric('TaskRetries', MetricUnit.Count, 1);
+    if (process.env.QUEUE_URL) {
+      await delayRedelivery(process.env.QUEUE_URL, record.receiptHandle, backoffSeconds(outcome.attempt)).catch((error: unknown) =>
+        logger.warn('could not set retry backoff; the visibility timeout applies', { error: error as Error }),
+      );
+    }
     throw new RetryLaterError(outcome.reason);
   }
   if (outcome.result === 'succeeded' || outcome.result === 'failed') {

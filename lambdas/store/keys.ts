@@ -11,6 +11,8 @@ export const TaskKeys = {
   inflight: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'INFLIGHT' }),
   /** One in-flight task's admission slot. */
   slot: (tenantId: string, taskId: string) => ({ pk: `TENANT#${tenantId}`, sk: `SLOT#${taskId}` }),
+  /** A tenant's webhook endpoint. */
+  webhook: (tenantId: string, webhookId: string) => ({ pk: `TENANT#${tenantId}`, sk: `WEBHOOK#${webhookId}` }),
   /** A session's position counter. */
   sessionCounter: (tenantId: string, sessionId: string) => ({ pk: `SESSION#${tenantId}#${sessionId}`, sk: 'COUNTER' }),
   /** The task at one position of a session's order. */

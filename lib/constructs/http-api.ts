@@ -40,6 +40,7 @@ export class OffloadHttpApi extends Construct {
   public readonly listFunction: OffloadFunction;
   public readonly cancelFunction: OffloadFunction;
   public readonly tokensFunction: OffloadFunction;
+  public readonly webhooksFunction: OffloadFunction;
 
   public constructor(scope: Construct, id: string, props: OffloadHttpApiProps) {
     super(scope, id);
@@ -65,7 +66,7 @@ export class OffloadHttpApi extends Construct {
       createDefaultStage: true,
       corsPreflight: {
         allowOrigins: ['*'],
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST],
+        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.DELETE],
         allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match'],
         exposeHeaders: ['etag', 'location', 'retry-after', 'idempotent-replayed'],
         maxAge: Duration.hours(1),
@@ -127,6 +128,13 @@ export class OffloadHttpApi extends Construct {
     });
     props.tokenKey.grantRead(this.tokensFunction);
 
+    this.webhooksFunction = new OffloadFunction(this, 'Webhooks', {
+      entry: 'handlers/http/webhooks.ts',
+      description: 'Offload /v1/webhooks (register, list, delete endpoints)',
+      environment,
+    });
+    props.tasksTable.grantReadWriteData(this.webhooksFunction);
+
     const route = (path: string, method: HttpMethod, fn: OffloadFunction, name: string) =>
       this.api.addRoutes({ path, methods: [method], integration: new HttpLambdaIntegration(name, fn), authorizer });
     route('/v1/tasks', HttpMethod.POST, this.submitFunction, 'SubmitIntegration');
@@ -135,6 +143,9 @@ export class OffloadHttpApi extends Construct {
     route('/v1/tasks', HttpMethod.GET, this.listFunction, 'ListTasksIntegration');
     route('/v1/tasks/{id}/cancel', HttpMethod.POST, this.cancelFunction, 'CancelTaskIntegration');
     route('/v1/tokens', HttpMethod.POST, this.tokensFunction, 'TokensIntegration');
+    const webhooks = new HttpLambdaIntegration('WebhooksIntegration', this.webhooksFunction);
+    this.api.addRoutes({ path: '/v1/webhooks', methods: [HttpMethod.POST, HttpMethod.GET], integration: webhooks, authorizer });
+    this.api.addRoutes({ path: '/v1/webhooks/{id}', methods: [HttpMethod.DELETE], integration: webhooks, authorizer });
 
     new CfnOutput(this, 'HttpApiUrl', { value: this.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
   }

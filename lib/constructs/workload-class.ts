@@ -74,6 +74,7 @@ export class WorkloadClass extends Construct {
         CONNECTIONS_TABLE: props.connectionsTable.tableName,
         EVENT_BUS_NAME: props.bus.eventBusName,
         WS_MANAGEMENT_ENDPOINT: props.managementEndpoint,
+        QUEUE_URL: this.queue.queueUrl,
       },
     });
     props.tasksTable.grantReadWriteData(this.worker);

@@ -419,3 +419,17 @@ describe('observability', () => {
     expect(alarms.filter((alarm) => alarm.includes('"5xx"'))).toHaveLength(1);
   });
 });
+
+describe('webhooks', () => {
+  it('routes lifecycle events (except deliveries\u2019 own) to the integrations queue', () => {
+    const { queueId } = workerWiring('integrations');
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['offload'],
+        'detail-type': ['Task Started', 'Task Succeeded', 'Task Failed', 'Task Cancelled'],
+        detail: { type: [{ 'anything-but': 'webhook.delivery' }] },
+      },
+      Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })]),
+    });
+  });
+});

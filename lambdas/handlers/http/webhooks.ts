@@ -1,0 +1,27 @@
+import { deleteWebhook, registerWebhook } from '../../core/webhooks.ts';
+import { webhookStore } from '../runtime.ts';
+import { json, jsonBody, principalOf } from './http.ts';
+import { httpHandler } from './wrap.ts';
+
+const allowLoopback = process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';
+
+/**
+ * The webhooks resource: `POST /v1/webhooks {url, events?}` (the signing secret is shown once),
+ * `GET /v1/webhooks`, `DELETE /v1/webhooks/{id}`.
+ */
+export const handler = httpHandler(async (event) => {
+  const principal = principalOf(event);
+  switch (event.routeKey) {
+    case 'POST /v1/webhooks': {
+      const webhook = await registerWebhook(webhookStore(), principal, jsonBody(event), allowLoopback);
+      return json(201, { webhookId: webhook.webhookId, url: webhook.url, events: webhook.events, secret: webhook.secret, createdAt: webhook.createdAt }, { 'cache-control': 'no-store' });
+    }
+    case 'DELETE /v1/webhooks/{id}':
+      await deleteWebhook(webhookStore(), principal, event.pathParameters?.id);
+      return { statusCode: 204 };
+    default: {
+      const items = (await webhookStore().list(principal.tenantId)).map(({ secret: _secret, tenantId: _tenant, ...webhook }) => webhook);
+      return json(200, { items }, { 'cache-control': 'no-store' });
+    }
+  }
+});

@@ -1,0 +1,12 @@
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+
+// Address the regional (or configured) endpoint, not the host inside the queue URL.
+const sqs = new SQSClient({ maxAttempts: 3, useQueueUrlAsEndpoint: false });
+
+/**
+ * Delays a message's next delivery (retry backoff): the worker's own queue message becomes visible
+ * again after `seconds` instead of after the full visibility timeout.
+ */
+export const delayRedelivery = async (queueUrl: string, receiptHandle: string, seconds: number): Promise<void> => {
+  await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))) }));
+};
