@@ -7,6 +7,7 @@ import { CfnEventSourceMapping } from 'aws-cdk-lib/aws-lambda';
 import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IConstruct } from 'constructs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Bucket, CfnBucket } from 'aws-cdk-lib/aws-s3';
 import { OffloadFunction } from './constructs/offload-function.ts';
 
 const ack = (scope: IConstruct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id, reason });
@@ -59,6 +60,14 @@ export const acknowledgeNagFindings = (stack: Stack): void => {
   for (const secret of all.filter((node): node is Secret => node instanceof Secret)) {
     ack(secret, 'AwsSolutions::AwsSolutions-SMG4',
       'Rotating the token key invalidates every outstanding client token; tokens live at most 24 h, so rotate manually in a window (a new value takes effect within 5 minutes).');
+  }
+  for (const bucket of all.filter((node): node is Bucket => node instanceof Bucket)) {
+    ack(bucket, 'AwsSolutions::AwsSolutions-S1', 'Written only by the analytics worker (its PutObject calls are in CloudTrail); server access logs would need a second bucket per deployment.');
+  }
+  for (const fn of all.filter((node): node is OffloadFunction => node instanceof OffloadFunction && node.node.scope?.node.id === 'Analytics')) {
+    for (const bucket of all.filter((node): node is Bucket => node instanceof Bucket)) {
+      ack(fn, `AwsSolutions::AwsSolutions-IAM5[Resource::<${stack.getLogicalId(bucket.node.defaultChild as CfnBucket)}.Arn>/events/*]`, 'Object keys are date-partitioned under events/; the grant is PutObject only.');
+    }
   }
   for (const distribution of all.filter((node): node is Distribution => node instanceof Distribution)) {
     ack(distribution, 'AwsSolutions::AwsSolutions-CFR1', 'A global API: geo restriction is a per-deployment policy decision, not a default.');

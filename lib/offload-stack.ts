@@ -7,6 +7,7 @@ import { OffloadEdge } from './constructs/edge.ts';
 import { OffloadHttpApi } from './constructs/http-api.ts';
 import { OffloadStorage } from './constructs/storage.ts';
 import { Reconciler } from './constructs/reconciler.ts';
+import { OffloadAnalytics } from './constructs/analytics.ts';
 import { OffloadObservability } from './constructs/observability.ts';
 import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
 import { WorkloadClass } from './constructs/workload-class.ts';
@@ -36,6 +37,8 @@ export class OffloadStack extends Stack {
   public readonly workloads: Readonly<Record<keyof typeof WORKLOAD_CLASS_SIZING, WorkloadClass>>;
   public readonly edge: OffloadEdge;
   public readonly reconciler: Reconciler;
+  /** Masked NDJSON export of lifecycle events. */
+  public readonly analytics: OffloadAnalytics;
   /** Routes lifecycle events to the webhook fan-out. */
   public readonly webhookFanOut: Rule;
   /** Dashboard and alarms. */
@@ -113,6 +116,12 @@ export class OffloadStack extends Stack {
         }
       }
     }
+    this.analytics = new OffloadAnalytics(this, 'AnalyticsExport', {
+      bus: this.bus,
+      tasksTable: this.storage.tasksTable,
+      workload: this.workloads.analytics,
+      removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
     this.observability = new OffloadObservability(this, 'Observability', { workloads: this.workloads, httpApi: this.httpApi.api });
     this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
   }

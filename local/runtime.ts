@@ -76,6 +76,7 @@ const IGNORED_TYPES = new Set([
   'AWS::Logs::LogGroup',
   'AWS::Lambda::Permission',
   'AWS::SQS::QueuePolicy',
+  'AWS::S3::BucketPolicy',
   'AWS::ApiGatewayV2::Integration',
   'AWS::ApiGatewayV2::Route',
   'AWS::ApiGatewayV2::RouteResponse',
@@ -97,6 +98,7 @@ const HANDLED_TYPES = new Set([
   'AWS::ApiGatewayV2::Api',
   'AWS::CloudFront::Distribution',
   'AWS::SecretsManager::Secret',
+  'AWS::S3::Bucket',
 ]);
 
 /**
@@ -209,6 +211,8 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    AWS_ENDPOINT_URL_S3: sqs.endpoint,
+    AWS_S3_FORCE_PATH_STYLE: 'true',
   };
   for (const [logicalId, resource] of template.ofType('AWS::Lambda::Function')) {
     const properties = resource.Properties ?? {};

@@ -9,6 +9,8 @@ import { metrics, MetricUnit } from './metrics.ts';
 import { setModelApiKeyLoader } from '../tasks/models/providers.ts';
 import { secretValue } from '../store/secret-value.ts';
 import { fanOutWebhooks } from '../core/webhooks.ts';
+import { exportLifecycleEvents, type LifecycleEvent } from '../core/analytics.ts';
+import { S3Sink } from '../store/s3-sink.ts';
 import { delayRedelivery } from '../store/queue.ts';
 import { admissionStore, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
 
@@ -90,12 +92,44 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
   }
 };
 
+let analyticsSink: S3Sink | undefined;
+
+/**
+ * The analytics class: the whole batch becomes one masked NDJSON object (a failure retries the
+ * batch; its object key is stable, so a retry overwrites rather than duplicates).
+ */
+const exportBatch = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const events: LifecycleEvent[] = [];
+  for (const record of event.Records) {
+    try {
+      const parsed = JSON.parse(record.body) as { id?: string; 'detail-type'?: string; time?: string; detail?: TaskEventDetail };
+      if (parsed.detail?.taskId && parsed['detail-type']) events.push({ id: parsed.id ?? record.messageId, detailType: parsed['detail-type'], time: parsed.time ?? new Date().toISOString(), detail: parsed.detail });
+    } catch (error) {
+      logger.error('malformed analytics message dropped', { messageId: record.messageId, error: error as Error });
+    }
+  }
+  const key = await exportLifecycleEvents(
+    {
+      tasks: taskStore(),
+      sink: (analyticsSink ??= new S3Sink(process.env.ANALYTICS_BUCKET!)),
+      masterKey: () => secretValue(process.env.ANALYTICS_KEY_SECRET_ARN!),
+      mode: process.env.MASK_MODE === 'drop' ? 'drop' : 'hash',
+    },
+    events,
+  );
+  metrics.addMetric('AnalyticsEventsExported', MetricUnit.Count, events.length);
+  metrics.publishStoredMetrics();
+  if (key) logger.info('analytics batch written', { key, events: events.length });
+  return { batchItemFailures: [] };
+};
+
 /**
  * Worker of a workload class: SQS batch of "Task Submitted" events, each run through
  * {@link executeTask}; failures are reported per item (ReportBatchItemFailures).
  */
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   logger.addContext(context);
+  if (process.env.ANALYTICS_BUCKET) return exportBatch(event);
   try {
     return await processPartialResponse(event, buildRecordHandler(context), processor, { context });
   } finally {

@@ -23,6 +23,8 @@ export interface LocalSqs {
 }
 
 const ATTRIBUTES = ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize', 'FifoQueue', 'ContentBasedDeduplication', 'SqsManagedSseEnabled'] as const;
+/** Accepted, not emulated locally: they change nothing a test can observe. */
+const BUCKET_PROPERTIES = new Set(['BucketName', 'BucketEncryption', 'PublicAccessBlockConfiguration', 'OwnershipControls', 'LifecycleConfiguration', 'VersioningConfiguration', 'Tags']);
 const IGNORED = new Set(['KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'Tags', 'QueueName', 'DeduplicationScope', 'FifoThroughputLimit']);
 
 /**
@@ -73,6 +75,16 @@ export const startSqs = async (template: LocalTemplate, options: { dataDir?: str
     }
     urlByArn.set(created.queueArn, created.queueUrl);
     template.register(logicalId, { ref: created.queueUrl, attributes: { Arn: created.queueArn, QueueName: created.queueName, QueueUrl: created.queueUrl } });
+  }
+
+  // S3 buckets live in the same emulator (fauxqs serves S3 on the same port).
+  for (const [logicalId, resource] of template.ofType('AWS::S3::Bucket')) {
+    for (const key of Object.keys(resource.Properties ?? {})) {
+      if (!BUCKET_PROPERTIES.has(key)) throw new UnsupportedTemplateError(logicalId, key, 'bucket property not supported');
+    }
+    const name = String(resource.Properties?.BucketName ?? `offload-${logicalId.toLowerCase()}`);
+    server.createBucket(name);
+    template.register(logicalId, { ref: name, attributes: { Arn: `arn:aws:s3:::${name}`, DomainName: `${name}.s3.amazonaws.com` } });
   }
 
   return {
