@@ -26,13 +26,18 @@ if (!url || !key) {
 }
 
 const socket = new WebSocket(`${url}?token=${encodeURIComponent(key)}`);
-socket.on('open', () => socket.send(JSON.stringify({ action: 'subscribe', taskId, after: Number(after) })));
+socket.on('open', () => {
+  socket.send(JSON.stringify({ action: 'subscribe', taskId, after: Number(after) }));
+  // API Gateway closes connections idle for 10 minutes: keep this one alive while the task runs.
+  setInterval(() => socket.send(JSON.stringify({ action: 'ping' })), 4 * 60_000).unref();
+});
 socket.on('unexpected-response', (_request, response) => {
   process.stderr.write(`WebSocket handshake refused: ${response.statusCode}\n`);
   process.exit(1);
 });
 socket.on('message', (data) => {
   const message = JSON.parse(String(data)) as { type: string; data?: { text?: string }; status?: string; error?: unknown; detail?: string };
+  if (message.type === 'pong' || message.type === 'subscribed') return;
   if (message.type === 'progress') process.stdout.write(message.data?.text ?? JSON.stringify(message.data));
   else if (message.type === 'error') {
     process.stderr.write(`\nerror: ${message.detail}\n`);

@@ -33,7 +33,14 @@ export interface ExecuteOptions {
 /** What the worker should do with the message that carried the task. */
 export type ExecuteOutcome =
   /** Delete the message. `result` says what happened, for metrics. */
-  | { readonly kind: 'done'; readonly result: 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'waiting'; readonly attempt?: number; readonly durationMs?: number }
+  | {
+      readonly kind: 'done';
+      readonly result: 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'waiting';
+      readonly attempt?: number;
+      readonly durationMs?: number;
+      /** Why a task failed for good (its message belongs in the DLQ). */
+      readonly error?: TaskError;
+    }
   /** Leave the message for redelivery (a retry with SQS backoff). */
   | { readonly kind: 'retry'; readonly reason: string; readonly attempt: number };
 
@@ -148,7 +155,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
       await deps.events.publish(DetailType.failed, lifecycleEvent(claimed, { status: 'failed' }));
       await notify(taskId);
     }
-    return { kind: 'done', result: 'failed', attempt: claimed.attempts, durationMs: Date.now() - started };
+    return { kind: 'done', result: 'failed', attempt: claimed.attempts, durationMs: Date.now() - started, error: taskError };
   } finally {
     clearTimeout(timer);
   }

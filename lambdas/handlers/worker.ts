@@ -11,7 +11,7 @@ import { secretValue } from '../store/secret-value.ts';
 import { fanOutWebhooks } from '../core/webhooks.ts';
 import { exportLifecycleEvents, type LifecycleEvent } from '../core/analytics.ts';
 import { S3Sink } from '../store/s3-sink.ts';
-import { delayRedelivery } from '../store/queue.ts';
+import { delayRedelivery, sendToDeadLetterQueue } from '../store/queue.ts';
 import { admissionStore, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
@@ -85,6 +85,9 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
       );
     }
     throw new RetryLaterError(outcome.reason);
+  }
+  if (outcome.result === 'failed' && outcome.error && process.env.DLQ_URL) {
+    await sendToDeadLetterQueue(process.env.DLQ_URL, record.body, { taskId: detail.taskId, ...outcome.error });
   }
   if (outcome.result === 'succeeded' || outcome.result === 'failed') {
     metrics.addMetric(outcome.result === 'succeeded' ? 'TasksSucceeded' : 'TasksFailed', MetricUnit.Count, 1);

@@ -1,4 +1,4 @@
-import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 
 // Address the regional (or configured) endpoint, not the host inside the queue URL.
 const sqs = new SQSClient({ maxAttempts: 3, useQueueUrlAsEndpoint: false });
@@ -9,4 +9,22 @@ const sqs = new SQSClient({ maxAttempts: 3, useQueueUrlAsEndpoint: false });
  */
 export const delayRedelivery = async (queueUrl: string, receiptHandle: string, seconds: number): Promise<void> => {
   await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: Math.max(0, Math.min(43_200, Math.round(seconds))) }));
+};
+
+/**
+ * Parks a message in the dead-letter queue, with why, so the DLQ holds exactly the tasks that
+ * failed for good (operators inspect and redrive it).
+ */
+export const sendToDeadLetterQueue = async (dlqUrl: string, body: string, reason: { taskId: string; code: string; message: string }): Promise<void> => {
+  await sqs.send(
+    new SendMessageCommand({
+      QueueUrl: dlqUrl,
+      MessageBody: body,
+      MessageAttributes: {
+        taskId: { DataType: 'String', StringValue: reason.taskId },
+        errorCode: { DataType: 'String', StringValue: reason.code.slice(0, 256) },
+        errorMessage: { DataType: 'String', StringValue: reason.message.slice(0, 1024) || '-' },
+      },
+    }),
+  );
 };

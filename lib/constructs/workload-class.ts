@@ -75,9 +75,11 @@ export class WorkloadClass extends Construct {
         EVENT_BUS_NAME: props.bus.eventBusName,
         WS_MANAGEMENT_ENDPOINT: props.managementEndpoint,
         QUEUE_URL: this.queue.queueUrl,
+        DLQ_URL: this.deadLetterQueue.queueUrl,
       },
     });
     props.tasksTable.grantReadWriteData(this.worker);
+    this.deadLetterQueue.grantSendMessages(this.worker);
     props.connectionsTable.grantReadWriteData(this.worker);
     props.bus.grantPutEventsTo(this.worker);
     this.worker.addToRolePolicy(new PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: [props.manageConnectionsArn] }));

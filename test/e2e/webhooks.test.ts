@@ -1,3 +1,4 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -30,7 +31,7 @@ const startReceiver = async () => {
       };
       received.push(entry);
       const attempts = received.filter((other) => other.path === entry.path && other.id === entry.id).length;
-      const status = entry.path === '/down' ? 500 : entry.path === '/flaky' && attempts <= 2 ? 503 : 204;
+      const status = entry.path === '/down' ? 500 : entry.path === '/reject' ? 400 : entry.path === '/flaky' && attempts <= 2 ? 503 : 204;
       response.writeHead(status).end();
     });
   });
@@ -87,6 +88,29 @@ describe('webhooks: signed, retried with backoff, isolated per destination', () 
     expect(atFlaky[2]!.at - atFlaky[1]!.at).toBeGreaterThan(atFlaky[1]!.at - atFlaky[0]!.at - 500);
     expect(verify(ok.secret, atFlaky[0]!)).toBe(false);
   }, 60_000);
+
+  it('fails a delivery the endpoint rejects (4xx) at once, and parks exactly that task in the DLQ', async () => {
+    // Prepare
+    const { httpApi } = harness.runtime.endpoints;
+    const tenant = await harness.newTenant('hooks-reject');
+    await call(`${httpApi}/v1/webhooks`, { apiKey: tenant.apiKey, body: { url: `${receiver.base}/reject`, events: ['Task Succeeded'] } });
+    const dlqUrl = [...harness.runtime.sqs.urlByArn.entries()].find(([arn]) => arn.includes('IntegrationsDlq'))![1];
+    // Act
+    await call(`${httpApi}/v1/tasks`, { apiKey: tenant.apiKey, body: { type: 'completion', input: { prompt: 'rejected hook', maxTokens: 3, model: 'sim-fast' } } });
+    let failed: any;
+    for (let i = 0; i < 100 && !failed; i++) {
+      await sleep(100);
+      const listed = await call(`${httpApi}/v1/tasks?status=failed`, { apiKey: tenant.apiKey });
+      failed = listed.body.items.find((task: { type: string }) => task.type === 'webhook.delivery');
+    }
+    const { Messages = [] } = await harness.runtime.sqs.client.send(
+      new ReceiveMessageCommand({ QueueUrl: dlqUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2, MessageAttributeNames: ['All'] }),
+    );
+    // Assess
+    expect(failed).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'WebhookRejectedError' } });
+    expect(receiver.received.filter((entry) => entry.path === '/reject')).toHaveLength(1);
+    expect(Messages.map((message) => message.MessageAttributes?.taskId?.StringValue)).toContain(failed.taskId);
+  });
 
   it('lists endpoints without secrets, deletes them, and validates URLs', async () => {
     // Prepare
