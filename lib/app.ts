@@ -15,6 +15,7 @@ export const buildApp = (app: App): OffloadStack => {
   const openAiKeyArn = app.node.tryGetContext('openAiApiKeySecretArn') as string | undefined;
   const stack = new OffloadStack(app, STACK_NAME, {
     description: 'Offload: acknowledge fast, work in the background, stream progress',
+    ...(app.node.tryGetContext('bedrock') === 'true' || app.node.tryGetContext('bedrock') === true ? { bedrock: true } : {}),
     ...(openAiBaseUrl ? { openAiCompatible: { baseUrl: openAiBaseUrl, ...(openAiKeyArn ? { apiKeySecretArn: openAiKeyArn } : {}) } } : {}),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

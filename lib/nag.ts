@@ -40,6 +40,10 @@ export const acknowledgeNagFindings = (stack: Stack): void => {
       }
     }
   }
+  for (const fn of all.filter((node): node is OffloadFunction => node instanceof OffloadFunction && node.node.id === 'Worker')) {
+    ack(fn, 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:*::foundation-model/*]', 'The model is chosen per request (bedrock:<model id>); the grant is streaming invocation only.');
+    ack(fn, 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*]', 'Inference profiles are chosen per request; the grant is streaming invocation only.');
+  }
   for (const route of all.filter((node): node is CfnRoute => node instanceof CfnRoute)) {
     if (route.routeKey !== '$connect' && route.authorizationType !== 'CUSTOM') {
       ack(route, 'AwsSolutions::AwsSolutions-APIG4', 'WebSocket APIs authorize on $connect only; every later message runs with the connection\u2019s authorizer context.');

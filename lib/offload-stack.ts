@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { OffloadEdge } from './constructs/edge.ts';
 import { OffloadHttpApi } from './constructs/http-api.ts';
@@ -22,6 +23,8 @@ export interface OffloadStackProps extends StackProps {
    * API key in Secrets Manager. @default none: only the simulated models
    */
   readonly openAiCompatible?: { readonly baseUrl: string; readonly apiKeySecretArn?: string };
+  /** Serve `completion` models named `bedrock:<model id>` through Amazon Bedrock. @default false */
+  readonly bedrock?: boolean;
 }
 
 /**
@@ -114,6 +117,18 @@ export class OffloadStack extends Stack {
           worker.addEnvironment('OPENAI_API_KEY_SECRET_ARN', apiKeySecretArn);
           key.grantRead(worker);
         }
+      }
+    }
+    if (props.bedrock) {
+      for (const fn of [this.httpApi.submitFunction, this.webSocketApi.submitFunction]) fn.addEnvironment('BEDROCK_ENABLED', 'true');
+      for (const worker of [this.workloads.interactive.worker, this.workloads.batch.worker]) {
+        worker.addEnvironment('BEDROCK_ENABLED', 'true');
+        worker.addToRolePolicy(
+          new PolicyStatement({
+            actions: ['bedrock:InvokeModelWithResponseStream'],
+            resources: [`arn:${this.partition}:bedrock:*::foundation-model/*`, `arn:${this.partition}:bedrock:${this.region}:${this.account}:inference-profile/*`],
+          }),
+        );
       }
     }
     this.analytics = new OffloadAnalytics(this, 'AnalyticsExport', {

@@ -433,3 +433,21 @@ describe('webhooks', () => {
     });
   });
 });
+
+describe('model providers (optional)', () => {
+  it('wires Bedrock and an OpenAI-compatible server into submit and workers when configured, nag-clean', () => {
+    // Prepare
+    const configured = new App({
+      context: { 'aws:cdk:bundling-stacks': [], bedrock: 'true', openAiBaseUrl: 'https://api.example.com/v1', openAiApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf' },
+    });
+    const withProviders = Template.fromStack(buildApp(configured));
+    // Act / Assess
+    withProviders.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ WORKLOAD_CLASS: 'interactive', BEDROCK_ENABLED: 'true', OPENAI_BASE_URL: 'https://api.example.com/v1' }) },
+    });
+    withProviders.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Action: 'bedrock:InvokeModelWithResponseStream' })]) },
+    });
+    expect(JSON.stringify(template.toJSON())).not.toContain('BEDROCK_ENABLED');
+  });
+});
