@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -46,6 +47,32 @@ interface Environment {
 }
 
 const BOOTSTRAP = path.join(import.meta.dirname, 'bootstrap.mjs');
+
+/**
+ * Cold starts in progress across the whole runtime are capped: each loads and compiles the AWS
+ * SDK in a fresh thread, and dozens at once on a small machine starve the emulators' event loop
+ * (invocations then time out). Callers beyond the cap wait for a creation slot (or a warm
+ * environment) instead.
+ */
+const creation = (() => {
+  const limit = Math.max(2, availableParallelism());
+  let active = 0;
+  const queue: (() => void)[] = [];
+  return {
+    acquire: async (): Promise<void> => {
+      if (active < limit) {
+        active++;
+        return;
+      }
+      await new Promise<void>((resolve) => queue.push(resolve));
+    },
+    release: (): void => {
+      const next = queue.shift();
+      if (next) next();
+      else active--;
+    },
+  };
+})();
 /** The project's package.json: where the emulated runtime's provided modules (AWS SDK) resolve from. */
 const RUNTIME_MODULES_FROM = pathToFileURL(path.resolve(import.meta.dirname, '../../package.json')).href;
 const DEFAULT_CONCURRENCY = 50;
@@ -148,12 +175,22 @@ export class LocalFunction {
       }
       if (this.environments.length + this.creating < this.concurrencyLimit) {
         this.creating++;
+        let slot = false;
         try {
+          await creation.acquire();
+          slot = true;
+          // While waiting for the slot, an environment may have come free: prefer it.
+          const freed = this.environments.find((environment) => !environment.busy && !environment.dead && environment.generation === this.generation);
+          if (freed) {
+            freed.busy = true;
+            return freed;
+          }
           const environment = await this.create();
           environment.busy = true;
           this.environments.push(environment);
           return environment;
         } finally {
+          if (slot) creation.release();
           this.creating--;
         }
       }
@@ -176,6 +213,8 @@ export class LocalFunction {
     const [file, handlerName] = splitHandler(this.config.handler);
     const entry = resolveEntry(this.config.codeDir, file);
     const worker = new Worker(BOOTSTRAP, {
+      // A plain Node environment, as on Lambda: no loaders inherited from the runtime's own process.
+      execArgv: [],
       env: { ...this.config.environment },
       workerData: {
         entry,

@@ -19,12 +19,12 @@ describe('templates the local runtime cannot run are refused, naming resource an
 
   it('refuses a resource type it does not emulate', async () => {
     // Prepare
-    const out = cdkOut({ Uploads: { Type: 'AWS::S3::Bucket', Properties: {} } });
+    const out = cdkOut({ Database: { Type: 'AWS::RDS::DBInstance', Properties: {} } });
     // Act
     const started = startRuntime({ cdkOut: out, dir: path.join(out, 'state'), ports: 'dynamic', logs: 'silent' });
     // Assess
     await expect(started).rejects.toThrow(UnsupportedTemplateError);
-    await expect(started).rejects.toThrow(/Uploads\.Type: AWS::S3::Bucket/);
+    await expect(started).rejects.toThrow(/Database\.Type: AWS::RDS::DBInstance/);
   });
 
   it('refuses a queue property it cannot honour', async () => {
