@@ -114,3 +114,47 @@ describe('reconcile: overdue tasks are re-dispatched with backoff', () => {
     expect(due.map((entry) => entry.taskId)).not.toContain(task.taskId);
   });
 });
+
+describe('executeTask: timeouts', () => {
+  let dynamo: LocalDynamo;
+  let tasks: DynamoTaskStore;
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+    tasks = new DynamoTaskStore(dynamo.tasksTable, dynamo.docClient);
+  });
+  afterAll(async () => dynamo?.stop());
+
+  it('aborts an attempt through ctx.signal before the invocation runs out, and fails cleanly on the last attempt', async () => {
+    // Prepare: the last allowed attempt (2 used), a long generation, 400 ms of budget left.
+    const task = taskRecord({ input: { prompt: 'too slow', maxTokens: 2000, model: 'sim-1' }, attempts: 2 });
+    await tasks.create(task);
+    const events = new RecordingPublisher();
+    const started = Date.now();
+    // Act
+    const outcome = await executeTask({ tasks, events, logger: silent, notify: async () => undefined }, task.taskId, {
+      owner: 'w-timeout',
+      remainingMs: () => 1_400,
+      safetyMarginMs: 1_000,
+      progressIntervalMs: 50,
+    });
+    // Assess
+    const stored = await tasks.get(task.taskId);
+    expect(Date.now() - started).toBeLessThan(3_000);
+    expect(outcome).toMatchObject({ kind: 'done', result: 'failed', error: { code: 'Timeout' } });
+    expect(stored).toMatchObject({ status: 'failed', attempts: 3, error: { code: 'Timeout' } });
+    expect(events.events.map((event) => event.detailType)).toEqual(['Task Failed']);
+  });
+
+  it('retries a timed-out attempt while attempts remain', async () => {
+    const task = taskRecord({ input: { prompt: 'slow once', maxTokens: 2000, model: 'sim-1' } });
+    await tasks.create(task);
+    const outcome = await executeTask({ tasks, events: new RecordingPublisher(), logger: silent, notify: async () => undefined }, task.taskId, {
+      owner: 'w-timeout-2',
+      remainingMs: () => 1_300,
+      safetyMarginMs: 1_000,
+      progressIntervalMs: 50,
+    });
+    expect(outcome).toMatchObject({ kind: 'retry', attempt: 1 });
+    expect((await tasks.get(task.taskId))?.status).toBe('queued');
+  });
+});
