@@ -1,0 +1,228 @@
+// 1. Async versus sync, the headline table. For each number of concurrent client sessions, the same
+// sessions (same task, same arrival schedule) against Offload's local runtime and against the
+// synchronous baseline. Offload sessions: open a WebSocket, submit over HTTP, subscribe, stream
+// to the terminal status, all connections held open until the level ends. Baseline sessions: one
+// streamed HTTP request each, to a server that runs the work inline with a bounded pool.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { BENCH_DIR, PROJECT_DIR, diffTotals, functionTotals, processLoad, runLoad, startBenchRuntime, type BenchContext } from './harness.ts';
+import type { SessionsResult, TaskInput } from './load-client.ts';
+import { diffCounts, sleep } from './stats.ts';
+
+/** One row of the headline table (the issue's required keys first). */
+export interface AsyncVsSyncRow {
+  readonly architecture: 'offload' | 'sync';
+  readonly sessions: number;
+  readonly held: number;
+  readonly errors: number;
+  readonly ackP50Ms: number | null;
+  readonly ackP99Ms: number | null;
+  readonly firstProgressP50Ms: number | null;
+  readonly firstProgressP99Ms: number | null;
+  readonly deliveryP99Ms: number | null;
+  readonly failureMode: string;
+  readonly errorsByKind: Record<string, number>;
+  readonly detail: Record<string, unknown>;
+}
+
+export interface AsyncVsSyncConfig {
+  readonly levels: readonly number[];
+  readonly input: TaskInput;
+  readonly connectRate: number;
+  readonly submitRate: number;
+  readonly sessionsPerTenant: number;
+  readonly syncPool: number;
+  readonly syncQueue: number;
+  readonly syncIdleTimeoutMs: number;
+  readonly deliverySample: number;
+  /** Level time budget: base + per-session allowance, capped. */
+  readonly deadlineBaseMs: number;
+  readonly deadlinePerSessionMs: number;
+  readonly deadlineCapMs: number;
+  /** Offload clients keep at most this many handshakes and submits in flight (closed-loop cap). */
+  readonly maxInflight: number;
+  readonly warmupSessions: number;
+}
+
+export const asyncVsSyncConfig = (quick: boolean): AsyncVsSyncConfig => ({
+  levels: quick ? [8] : [100, 1_000, 5_000, 10_000],
+  // The default simulated model (~40 tokens/s): a short real-paced answer of ~1 s.
+  input: { prompt: 'Summarize why acknowledging fast matters.', maxTokens: 40, model: 'sim-1' },
+  connectRate: 400,
+  submitRate: 400,
+  sessionsPerTenant: 50,
+  // Tomcat's defaults (maxThreads 200, acceptCount 100); scaled down with the quick sizes.
+  syncPool: quick ? 4 : 200,
+  syncQueue: quick ? 2 : 100,
+  syncIdleTimeoutMs: 30_000,
+  deliverySample: quick ? 100 : 500,
+  deadlineBaseMs: quick ? 10_000 : 60_000,
+  deadlinePerSessionMs: quick ? 300 : 200,
+  deadlineCapMs: quick ? 15_000 : 200_000,
+  maxInflight: 16,
+  warmupSessions: quick ? 4 : 30,
+});
+
+const levelDeadline = (config: AsyncVsSyncConfig, sessions: number): number => Math.min(config.deadlineCapMs, config.deadlineBaseMs + sessions * config.deadlinePerSessionMs);
+
+const describeFailure = (architecture: 'offload' | 'sync', result: SessionsResult, config: AsyncVsSyncConfig): string => {
+  if (result.errors === 0) return 'none';
+  const [kind, count] = Object.entries(result.errorsByKind).sort((a, b) => b[1] - a[1])[0]!;
+  const share = `${count} of ${result.sessions}`;
+  if (architecture === 'sync') {
+    if (kind === 'http-503') return `${share} refused with 503: pool of ${config.syncPool} busy and wait queue of ${config.syncQueue} full`;
+    if (kind.startsWith('timeout-first-byte')) return `${share} got no first byte within ${config.syncIdleTimeoutMs / 1000}s (queued behind the pool)`;
+    if (kind.startsWith('connection-')) return `${share} connections failed (${kind.slice(11)})`;
+    return `${share} ${kind}`;
+  }
+  if (kind === 'unfinished-at-deadline') return `${share} acked and connected but not finished within the level's time budget (work still queued)`;
+  if (kind === 'no-ack-at-deadline') return `${share} not yet acknowledged when the level's time budget ran out (the local runtime admits sessions slower than they arrive)`;
+  if (kind === 'not-connected-in-time') return `${share} could not open their WebSocket within the connection budget (60% of the level's; the local runtime connects sessions slower than they arrive)`;
+  if (kind.startsWith('connect-http-')) return `${share} WebSocket handshakes refused with ${kind.slice(13)}`;
+  if (kind.startsWith('connect-')) return `${share} WebSocket handshakes failed (${kind.slice(8)})`;
+  if (kind.startsWith('submit-')) return `${share} submits failed (${kind.slice(7)})`;
+  return `${share} ${kind}`;
+};
+
+const failureMode = (architecture: 'offload' | 'sync', result: SessionsResult, config: AsyncVsSyncConfig): string => {
+  const main = describeFailure(architecture, result, config);
+  if (result.errors === 0) return main;
+  const counts = architecture === 'offload' ? `; ${result.connected} connected, ${result.acked} acknowledged, ${result.held} finished` : '';
+  return `${main}${counts}`;
+};
+
+const row = (architecture: 'offload' | 'sync', result: SessionsResult, config: AsyncVsSyncConfig, detail: Record<string, unknown>): AsyncVsSyncRow => ({
+  architecture,
+  sessions: result.sessions,
+  held: result.held,
+  errors: result.errors,
+  ackP50Ms: result.ack.p50,
+  ackP99Ms: result.ack.p99,
+  firstProgressP50Ms: result.firstProgress.p50,
+  firstProgressP99Ms: result.firstProgress.p99,
+  deliveryP99Ms: result.delivery.p99,
+  failureMode: failureMode(architecture, result, config),
+  errorsByKind: result.errorsByKind,
+  detail: {
+    connected: result.connected,
+    acked: result.acked,
+    retries: result.retries,
+    ack: result.ack,
+    firstProgress: result.firstProgress,
+    completion: result.completion,
+    delivery: result.delivery,
+    connectMs: result.connectMs,
+    submitMs: result.submitMs,
+    totalMs: result.totalMs,
+    clientCpuPct: result.clientCpuPct,
+    clientEventLoopP99Ms: result.clientEventLoopP99Ms,
+    ...detail,
+  },
+});
+
+const runOffloadLevel = async (context: BenchContext, config: AsyncVsSyncConfig, sessions: number): Promise<AsyncVsSyncRow> => {
+  const bench = await startBenchRuntime(context);
+  try {
+    const { runtime } = bench;
+    const keys = await bench.tenants(Math.ceil(sessions / config.sessionsPerTenant) + 2);
+    const base = { kind: 'offload-sessions' as const, httpUrl: runtime.endpoints.httpApi, wsUrl: runtime.endpoints.webSocketApi, connectRate: config.connectRate, maxHandshakes: config.maxInflight, submitRate: config.submitRate, maxInflightSubmits: config.maxInflight, input: config.input };
+    // Warm-up (not measured), gently so that a few execution environments per function come up
+    // without a cold-start storm, as steady traffic would leave them.
+    await runLoad<SessionsResult>({ ...base, connectRate: 10, submitRate: 10, maxHandshakes: 4, maxInflightSubmits: 4, keys: keys.slice(-2), sessions: config.warmupSessions, deadlineMs: 40_000, deliverySample: 0 }, 100_000).catch((error: unknown) =>
+      context.log(`  warm-up failed: ${(error as Error).message}`),
+    );
+    await sleep(1_000);
+    const counterBefore = runtime.counter.snapshot();
+    const totalsBefore = functionTotals(runtime);
+    let maxConnections = 0;
+    const sampler = setInterval(() => (maxConnections = Math.max(maxConnections, runtime.webSocket.connectionCount)), 250);
+    const load = processLoad();
+    const deadlineMs = levelDeadline(config, sessions);
+    const result = await runLoad<SessionsResult>({ ...base, keys: keys.slice(0, -2), sessions, deadlineMs, deliverySample: config.deliverySample }, deadlineMs + 180_000);
+    const runtimeLoad = load.stop();
+    clearInterval(sampler);
+    const calls = diffCounts(counterBefore, runtime.counter.snapshot());
+    return row('offload', result, config, {
+      deadlineMs,
+      maxOpenWebSockets: maxConnections,
+      runtime: { ...runtimeLoad, functions: diffTotals(totalsBefore, functionTotals(runtime)) },
+      awsCallsPerSession: Object.fromEntries(Object.entries(calls).map(([key, value]) => [key, Math.round((value / sessions) * 10) / 10])),
+    });
+  } finally {
+    await bench.stop();
+  }
+};
+
+const startSyncProcess = (config: AsyncVsSyncConfig): Promise<{ url: string; stop(): void }> =>
+  new Promise((resolve, reject) => {
+    // Under tsx: the task code it runs inline uses TypeScript beyond what type stripping accepts.
+    const child = spawn(process.execPath, ['--no-warnings', '--import', 'tsx', path.join(BENCH_DIR, 'sync-baseline.ts'), '--pool', String(config.syncPool), '--queue', String(config.syncQueue)], {
+      cwd: PROJECT_DIR,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error('sync baseline did not start'));
+    }, 30_000);
+    createInterface({ input: child.stdout }).once('line', (line) => {
+      clearTimeout(timer);
+      const { port } = JSON.parse(line) as { port: number };
+      resolve({ url: `http://127.0.0.1:${port}`, stop: () => void child.kill('SIGTERM') });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`sync baseline exited with ${code}: ${stderr.slice(-2000)}`));
+    });
+  });
+
+const runSyncLevel = async (config: AsyncVsSyncConfig, sessions: number): Promise<AsyncVsSyncRow> => {
+  const server = await startSyncProcess(config);
+  try {
+    const base = { kind: 'sync-sessions' as const, url: server.url, submitRate: config.submitRate, input: config.input, idleTimeoutMs: config.syncIdleTimeoutMs };
+    if (sessions > config.syncPool) await runLoad<SessionsResult>({ ...base, sessions: Math.min(config.warmupSessions, config.syncPool), deadlineMs: 30_000 }, 60_000);
+    const deadlineMs = levelDeadline(config, sessions);
+    const result = await runLoad<SessionsResult>({ ...base, sessions, deadlineMs }, deadlineMs + 120_000);
+    const stats = (await (await fetch(`${server.url}/stats`)).json()) as Record<string, number>;
+    return row('sync', result, config, { deadlineMs, pool: config.syncPool, queue: config.syncQueue, idleTimeoutMs: config.syncIdleTimeoutMs, server: stats });
+  } finally {
+    server.stop();
+  }
+};
+
+/** Runs every level for both architectures, smallest first. */
+export const runAsyncVsSync = async (context: BenchContext): Promise<{ config: AsyncVsSyncConfig; rows: AsyncVsSyncRow[] }> => {
+  const config = asyncVsSyncConfig(context.quick);
+  const rows: AsyncVsSyncRow[] = [];
+  for (const sessions of config.levels) {
+    for (const architecture of ['sync', 'offload'] as const) {
+      const started = Date.now();
+      try {
+        const result = architecture === 'sync' ? await runSyncLevel(config, sessions) : await runOffloadLevel(context, config, sessions);
+        rows.push(result);
+        context.log(
+          `  ${architecture.padEnd(7)} ${String(sessions).padStart(6)} sessions: held ${result.held}, errors ${result.errors}, ack p50/p99 ${result.ackP50Ms}/${result.ackP99Ms} ms, first progress p50/p99 ${result.firstProgressP50Ms}/${result.firstProgressP99Ms} ms, delivery p99 ${result.deliveryP99Ms} ms (${Math.round((Date.now() - started) / 1000)} s)`,
+        );
+      } catch (error) {
+        context.log(`  ${architecture} ${sessions} sessions: level failed: ${(error as Error).message}`);
+        rows.push({
+          architecture,
+          sessions,
+          held: 0,
+          errors: sessions,
+          ackP50Ms: null,
+          ackP99Ms: null,
+          firstProgressP50Ms: null,
+          firstProgressP99Ms: null,
+          deliveryP99Ms: null,
+          failureMode: `level did not complete: ${(error as Error).message.slice(0, 200)}`,
+          errorsByKind: { 'level-failed': sessions },
+          detail: {},
+        });
+      }
+    }
+  }
+  return { config, rows };
+};

@@ -1,0 +1,255 @@
+// Shared plumbing of the benchmark sections: the machine description, one synth per run, fresh
+// local runtimes on free loopback ports, tenants, per-function invocation timing, the load-client
+// child process, and process load sampling.
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { fork, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { createTenant } from '../lambdas/core/auth.ts';
+import { DynamoTenantStore } from '../lambdas/store/tenant-store.ts';
+import { startRuntime, type Runtime, type RuntimeOptions } from '../local/runtime.ts';
+import { synthesizeInChild } from '../local/synth-child.ts';
+import type { LoadCommand } from './load-client.ts';
+
+export const BENCH_DIR = import.meta.dirname;
+export const PROJECT_DIR = path.resolve(BENCH_DIR, '..');
+
+/** Options every section receives. */
+export interface BenchContext {
+  readonly quick: boolean;
+  /** Synthesized cloud assembly shared by every runtime of this run. */
+  readonly cdkOut: string;
+  /** Scratch directory of this run (removed at the end). */
+  readonly workDir: string;
+  readonly log: (line: string) => void;
+}
+
+/** What `bench/results/*.json` records about the machine. */
+export const machineInfo = (): Record<string, unknown> => {
+  const cpus = os.cpus();
+  const limits = (() => {
+    try {
+      const line = readFileSync('/proc/self/limits', 'utf8').split('\n').find((l) => l.startsWith('Max open files'));
+      const [soft, hard] = line?.replace('Max open files', '').trim().split(/\s+/) ?? [];
+      return { soft: Number(soft), hard: Number(hard) };
+    } catch {
+      return undefined;
+    }
+  })();
+  let kernel = os.release();
+  try {
+    kernel = execFileSync('uname', ['-sr'], { encoding: 'utf8' }).trim();
+  } catch {
+    // keep os.release()
+  }
+  return {
+    cpuModel: cpus[0]?.model ?? 'unknown',
+    cpus: cpus.length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    platform: `${os.platform()} ${os.arch()}`,
+    kernel,
+    node: process.version,
+    openFilesLimit: limits,
+    loadAverageAtStart: os.loadavg().map((value) => Math.round(value * 100) / 100),
+  };
+};
+
+const SYNTH_INPUTS = ['bin', 'lib', 'lambdas', 'cdk.json', 'package-lock.json', 'tsconfig.json'];
+
+/** Hash of every file the synthesized assembly depends on. */
+const synthFingerprint = (): string => {
+  const hash = createHash('sha256');
+  const visit = (relative: string): void => {
+    const full = path.join(PROJECT_DIR, relative);
+    if (!existsSync(full)) return;
+    if (statSync(full).isDirectory()) {
+      for (const entry of readdirSync(full).sort()) if (entry !== 'node_modules') visit(path.join(relative, entry));
+      return;
+    }
+    hash.update(relative).update('\0').update(readFileSync(full)).update('\0');
+  };
+  for (const input of SYNTH_INPUTS) visit(input);
+  return hash.digest('hex');
+};
+
+/**
+ * Synthesizes the stack once per run, reusing bench/.cache/cdk.out when no input of the synth
+ * (bin, lib, lambdas, lockfile, config) changed since it was made.
+ */
+export const synthOnce = async (): Promise<{ cdkOut: string; cached: boolean }> => {
+  const cacheDir = path.join(BENCH_DIR, '.cache');
+  const cdkOut = path.join(cacheDir, 'cdk.out');
+  const stamp = path.join(cacheDir, 'fingerprint');
+  const fingerprint = synthFingerprint();
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === fingerprint && existsSync(path.join(cdkOut, 'Offload.template.json'))) return { cdkOut, cached: true };
+  mkdirSync(cacheDir, { recursive: true });
+  rmSync(cdkOut, { recursive: true, force: true });
+  rmSync(stamp, { force: true });
+  await synthesizeInChild(cdkOut);
+  // The inputs may have changed while synthesizing; the next run then synthesizes again.
+  writeFileSync(stamp, fingerprint);
+  return { cdkOut, cached: false };
+};
+
+/** Wall time and invocation counts per function, recorded by wrapping `LocalFunction.invoke`. */
+export interface InvokeRecord {
+  invocations: number;
+  totalMs: number;
+  /** Completion times (epoch ms) of successful invocations, when tracking is on. */
+  completions: number[];
+}
+
+/** A fresh local runtime for one measurement. */
+export interface BenchRuntime {
+  readonly runtime: Runtime;
+  readonly tasksTable: string;
+  /** Per function logical id. */
+  readonly invokes: Map<string, InvokeRecord>;
+  /** Creates `count` tenants and returns their API keys. */
+  tenants(count: number): Promise<string[]>;
+  /** Resets invocation records. */
+  resetInvokes(): void;
+  /** Logical id of the first function whose id starts with `prefix`. */
+  functionId(prefix: string): string;
+  stop(): Promise<void>;
+}
+
+export const startBenchRuntime = async (context: BenchContext, options: Partial<RuntimeOptions> = {}): Promise<BenchRuntime> => {
+  const dir = mkdtempSync(path.join(context.workDir, 'runtime-'));
+  const runtime = await startRuntime({ dir, ports: 'dynamic', logs: 'file', fresh: true, cdkOut: context.cdkOut, ...options });
+  const tasksTable = runtime.template.resolveString(
+    { Ref: runtime.template.ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('StorageTasks'))![0] },
+    'bench',
+  );
+  const store = new DynamoTenantStore(tasksTable, DynamoDBDocumentClient.from(runtime.dynamo.client));
+  const invokes = new Map<string, InvokeRecord>();
+  for (const [logicalId, fn] of runtime.functions) {
+    const record: InvokeRecord = { invocations: 0, totalMs: 0, completions: [] };
+    invokes.set(logicalId, record);
+    const original = fn.invoke.bind(fn);
+    fn.invoke = async (event: unknown) => {
+      const started = performance.now();
+      try {
+        const result = await original(event);
+        invokes.get(logicalId)!.completions.push(Date.now());
+        return result;
+      } finally {
+        const entry = invokes.get(logicalId)!;
+        entry.invocations++;
+        entry.totalMs += performance.now() - started;
+      }
+    };
+  }
+  let tenantSerial = 0;
+  return {
+    runtime,
+    tasksTable,
+    invokes,
+    tenants: async (count) => {
+      const keys: string[] = [];
+      for (let i = 0; i < count; i += 20) {
+        const batch = await Promise.all(Array.from({ length: Math.min(20, count - i) }, () => createTenant(store, `bench-${++tenantSerial}`)));
+        keys.push(...batch.map((tenant) => tenant.apiKey));
+      }
+      return keys;
+    },
+    resetInvokes: () => {
+      for (const record of invokes.values()) {
+        record.invocations = 0;
+        record.totalMs = 0;
+        record.completions = [];
+      }
+    },
+    functionId: (prefix) => {
+      const id = [...runtime.functions.keys()].find((candidate) => candidate.startsWith(prefix));
+      if (!id) throw new Error(`no function ${prefix}*`);
+      return id;
+    },
+    stop: async () => {
+      await runtime.stop();
+      // The directory goes with the run's scratch directory at exit: worker threads may still
+      // flush log lines into it for a moment after stop().
+    },
+  };
+};
+
+/**
+ * Runs one load command in a fresh child process (plain `node`, TypeScript by type stripping) and
+ * returns its result. The child is killed if it outlives `timeoutMs`.
+ */
+export const runLoad = <T>(command: LoadCommand, timeoutMs: number): Promise<T> =>
+  new Promise((resolve, reject) => {
+    const child = fork(path.join(BENCH_DIR, 'load-client.ts'), [], {
+      execArgv: ['--no-warnings', '--max-old-space-size=4096'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      cwd: PROJECT_DIR,
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+    let answered = false;
+    const timer = setTimeout(() => {
+      if (!answered) {
+        answered = true;
+        child.kill('SIGKILL');
+        reject(new Error(`load client exceeded ${timeoutMs} ms`));
+      }
+    }, timeoutMs);
+    child.on('message', (message: { ok: boolean; result?: T; error?: string }) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      if (message.ok) resolve(message.result as T);
+      else reject(new Error(`load client failed: ${message.error}`));
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      if (!answered) {
+        answered = true;
+        reject(new Error(`load client exited with ${code}: ${stderr}`));
+      }
+    });
+    child.send(command);
+  });
+
+/** Samples this process's CPU use and event-loop delay between `start()` and `stop()`. */
+export const processLoad = () => {
+  const histogram = monitorEventLoopDelay({ resolution: 10 });
+  histogram.enable();
+  const cpu = process.cpuUsage();
+  const started = Date.now();
+  return {
+    stop: (): { cpuPct: number; eventLoopP99Ms: number | null; eventLoopMaxMs: number | null } => {
+      histogram.disable();
+      const used = process.cpuUsage(cpu);
+      return {
+        // Includes the Lambda worker threads, which run in this process.
+        cpuPct: Math.round(((used.user + used.system) / 1000 / Math.max(1, Date.now() - started)) * 100),
+        eventLoopP99Ms: histogram.count ? Math.round(histogram.percentile(99) / 1e5) / 10 : null,
+        eventLoopMaxMs: histogram.count ? Math.round(histogram.max / 1e5) / 10 : null,
+      };
+    },
+  };
+};
+
+/** Function stats summed over every function (cold starts, throttles, errors, timeouts). */
+export const functionTotals = (runtime: Runtime): { coldStarts: number; throttles: number; errors: number; timeouts: number; invocations: number } => {
+  const totals = { coldStarts: 0, throttles: 0, errors: 0, timeouts: 0, invocations: 0 };
+  for (const fn of runtime.functions.values()) {
+    totals.coldStarts += fn.stats.coldStarts;
+    totals.throttles += fn.stats.throttles;
+    totals.errors += fn.stats.errors;
+    totals.timeouts += fn.stats.timeouts;
+    totals.invocations += fn.stats.invocations;
+  }
+  return totals;
+};
+
+/** `after - before` of {@link functionTotals}. */
+export const diffTotals = <T extends Record<string, number>>(before: T, after: T): T =>
+  Object.fromEntries(Object.keys(after).map((key) => [key, after[key]! - before[key]!])) as T;
+
+/** A fresh scratch directory for one bench run. */
+export const makeWorkDir = (): string => mkdtempSync(path.join(os.tmpdir(), 'offload-bench-'));

@@ -1,0 +1,144 @@
+// Markdown rendering of a results document (bench/results/*.json → *.md and the console).
+import type { AckSection } from './ack.ts';
+import type { AsyncVsSyncRow } from './async-vs-sync.ts';
+import type { ColdStartRow } from './cold-start.ts';
+import type { CostFlow, ProgressCostRow } from './cost.ts';
+import type { ThroughputSection } from './throughput.ts';
+
+/** The results document (the keys the issue requires, plus context). */
+export interface BenchResults {
+  machine: Record<string, unknown>;
+  date: string;
+  mode: 'quick' | 'full';
+  durationS?: number;
+  asyncVsSync?: AsyncVsSyncRow[];
+  asyncVsSyncConfig?: Record<string, unknown>;
+  ack?: AckSection | { error: string };
+  throughput?: ThroughputSection | { error: string };
+  coldStart?: ColdStartRow[];
+  cost?: { priceTableDate: string; flows: CostFlow[]; [key: string]: unknown } | { error: string };
+  progressCost?: ProgressCostRow[];
+  targets?: { target: string; measured: string; met: boolean | null }[];
+  notes?: string[];
+  errors?: Record<string, string>;
+}
+
+const ms = (value: number | null | undefined): string => (value === null || value === undefined ? '–' : value >= 10_000 ? `${(value / 1000).toFixed(1)} s` : `${value} ms`);
+const pair = (a: number | null | undefined, b: number | null | undefined): string => `${ms(a)} / ${ms(b)}`;
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KB`;
+const escape = (text: string): string => text.replace(/\|/g, '\\|');
+
+const section = <T>(value: T | { error: string } | undefined): T | undefined => (value && !(typeof value === 'object' && 'error' in (value as object)) ? (value as T) : undefined);
+
+export const toMarkdown = (results: BenchResults): string => {
+  const lines: string[] = [];
+  const machine = results.machine as { cpuModel?: string; cpus?: number; memoryGiB?: number; kernel?: string; node?: string; loadAverageAtStart?: number[]; loadAverageAtEnd?: number[]; openFilesLimit?: { soft: number; hard: number } };
+  lines.push(`### Benchmarks (${results.mode}) — ${results.date.slice(0, 10)}`);
+  lines.push('');
+  lines.push(
+    `Machine: ${machine.cpuModel} × ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}; open files limit ${machine.openFilesLimit?.soft ?? '?'}; ` +
+      `load average at start ${machine.loadAverageAtStart?.join(' / ') ?? '?'}${machine.loadAverageAtEnd ? `, at end ${machine.loadAverageAtEnd.join(' / ')}` : ''}. ` +
+      `Run took ${results.durationS ?? '?'} s. Everything on loopback; clients, the system under test and the baseline share the same cores.`,
+  );
+  lines.push('');
+
+  if (results.asyncVsSync?.length) {
+    const config = results.asyncVsSyncConfig as { input?: { model: string; maxTokens: number }; syncPool?: number; syncQueue?: number; submitRate?: number; connectRate?: number; maxInflight?: number } | undefined;
+    lines.push('#### 1. Async (Offload) vs sync (bounded-pool server), concurrent sessions');
+    lines.push('');
+    lines.push(
+      `Each session submits one \`completion\` (${config?.input?.model}, ${config?.input?.maxTokens} tokens) and streams it to the end. Sessions arrive at up to ${config?.submitRate}/s` +
+        ` (Offload: WebSocket opened first, at most ${config?.maxInflight} handshakes and submits in flight). Baseline: pool ${config?.syncPool}, wait queue ${config?.syncQueue}, 30 s gateway timeout. ` +
+        'Ack = `202` for Offload, time to first byte for the baseline. Delivery = receipt − the time the entry was written.',
+    );
+    lines.push('');
+    lines.push('| sessions | architecture | held | errors | ack p50 / p99 | first progress p50 / p99 | delivery p99 | failure mode |');
+    lines.push('|---:|---|---:|---:|---|---|---:|---|');
+    for (const row of results.asyncVsSync) {
+      lines.push(`| ${row.sessions} | ${row.architecture} | ${row.held} | ${row.errors} | ${pair(row.ackP50Ms, row.ackP99Ms)} | ${pair(row.firstProgressP50Ms, row.firstProgressP99Ms)} | ${ms(row.deliveryP99Ms)} | ${escape(row.failureMode)} |`);
+    }
+    lines.push('');
+  }
+
+  const ack = section<AckSection>(results.ack);
+  if (ack) {
+    lines.push(`#### 2. Ack path (open loop, ${ack.durationSPerRate} s per rate, queue pollers paused)`);
+    lines.push('');
+    lines.push(`Highest rate with p99 under 50 ms: **${ack.maxRateUnder50msP99 ?? 'none'}${ack.maxRateUnder50msP99 ? '/s' : ''}**.`);
+    lines.push('');
+    lines.push('| rate /s | p50 | p99 | max | accepted | errors |');
+    lines.push('|---:|---:|---:|---:|---:|---|');
+    for (const run of ack.runs) lines.push(`| ${run.rate} | ${ms(run.p50Ms)} | ${ms(run.p99Ms)} | ${ms(run.maxMs)} | ${run.accepted}/${run.sent + run.notSent} | ${escape(JSON.stringify(run.errorsByKind))} |`);
+    lines.push('');
+  } else if (results.ack) lines.push(`#### 2. Ack path: failed — ${(results.ack as { error: string }).error}`, '');
+
+  const throughput = section<ThroughputSection>(results.throughput);
+  if (throughput) {
+    lines.push('#### 3. Throughput');
+    lines.push('');
+    lines.push(
+      `**${throughput.tasksPerSecond ?? '–'} tasks/s** end to end (submit → \`succeeded\`), sustained ${throughput.steadyTasksPerSecond ?? '–'} tasks/s; ` +
+        `${throughput.succeeded}/${throughput.tasks} short tasks (${throughput.input.model}, ${throughput.input.maxTokens} tokens) offered at ${throughput.offeredRate}/s, done in ${throughput.elapsedS ?? '–'} s.`,
+    );
+    lines.push('');
+  } else if (results.throughput) lines.push(`#### 3. Throughput: failed — ${(results.throughput as { error: string }).error}`, '');
+
+  if (results.coldStart?.length) {
+    lines.push('#### 4. Cold start (fresh Node process per measurement, median)');
+    lines.push('');
+    lines.push('| function | bundle (minified) | module init | × hello world | process ready | × hello world |');
+    lines.push('|---|---:|---:|---:|---:|---:|');
+    for (const row of results.coldStart) lines.push(`| ${row.function} | ${kb(row.bundleBytes)} | ${ms(row.initMs)} | ${row.ratio ?? '–'} | ${ms(row.processReadyMs)} | ${row.processRatio ?? '–'} |`);
+    lines.push('');
+  }
+
+  const cost = section<{ priceTableDate: string; flows: CostFlow[] }>(results.cost);
+  if (cost) {
+    lines.push(`#### 5. Cost per task (AWS list prices, us-east-1, ${cost.priceTableDate})`);
+    lines.push('');
+    lines.push('| flow | calls per task | $ per million tasks | floor (unavoidable calls) | × floor (calls only) |');
+    lines.push('|---|---|---:|---:|---:|');
+    for (const flow of cost.flows) {
+      if (flow.status) {
+        lines.push(`| ${flow.flow} | ${flow.status} | – | – | – |`);
+        continue;
+      }
+      const calls = Object.entries(flow.callsPerTask ?? {})
+        .map(([service, n]) => `${service} ${n}`)
+        .join(', ');
+      lines.push(`| ${flow.flow} | ${calls} | ${flow.usdPerMillionTasks} | ${flow.floorUsdPerMillionTasks} | ${flow.ratioToFloor} (${flow.callsOnlyRatioToFloor}) |`);
+    }
+    lines.push('');
+  } else if (results.cost) lines.push(`#### 5. Cost: failed — ${(results.cost as { error: string }).error}`, '');
+
+  if (results.progressCost?.length) {
+    lines.push('Progress cost per task (one subscriber): DynamoDB writes and pushes follow the duration, not the token count.');
+    lines.push('');
+    lines.push('| model | tokens | duration | progress entries | DynamoDB writes | pushes | writes/s |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|');
+    for (const row of results.progressCost) lines.push(`| ${row.model} | ${row.tokens} | ${row.durationS} s | ${row.progressEntries} | ${row.ddbWrites} | ${row.pushes} | ${row.ddbWritesPerSecond} |`);
+    lines.push('');
+  }
+
+  if (results.targets?.length) {
+    lines.push('#### Targets');
+    lines.push('');
+    lines.push('| target | measured | met |');
+    lines.push('|---|---|---|');
+    for (const target of results.targets) lines.push(`| ${escape(target.target)} | ${escape(target.measured)} | ${target.met === null ? 'not measured' : target.met ? 'yes' : '**no**'} |`);
+    lines.push('');
+  }
+  if (results.notes?.length) {
+    lines.push('#### Notes');
+    lines.push('');
+    for (const note of results.notes) lines.push(`- ${note}`);
+    lines.push('');
+  }
+  if (results.errors && Object.keys(results.errors).length) {
+    lines.push('#### Sections that did not complete');
+    lines.push('');
+    for (const [name, error] of Object.entries(results.errors)) lines.push(`- ${name}: ${escape(error)}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+};

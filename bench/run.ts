@@ -1,0 +1,176 @@
+// `npm run bench` — every benchmark side by side in one run; writes bench/results/latest.json and
+// latest.md (`--quick`: smaller sizes, quick.json / quick.md, under two minutes). `--only a,b`
+// runs some sections (asyncVsSync, ack, throughput, coldStart, cost) and merges them into the
+// existing results file.
+import './worker-shim.ts';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runAck } from './ack.ts';
+import { runAsyncVsSync } from './async-vs-sync.ts';
+import { runColdStart } from './cold-start.ts';
+import { runCost } from './cost.ts';
+import { BENCH_DIR, machineInfo, makeWorkDir, synthOnce, type BenchContext } from './harness.ts';
+import { toMarkdown, type BenchResults } from './report.ts';
+import { runThroughput } from './throughput.ts';
+import { workerShimActive } from './worker-shim.ts';
+
+const SECTIONS = ['asyncVsSync', 'ack', 'throughput', 'coldStart', 'cost'] as const;
+type Section = (typeof SECTIONS)[number];
+
+const parseArgs = (argv: readonly string[]): { quick: boolean; only: Set<Section> } => {
+  const quick = argv.includes('--quick');
+  const index = argv.indexOf('--only');
+  const requested = index >= 0 ? (argv[index + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
+  for (const name of requested) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown section ${name}; expected one of ${SECTIONS.join(', ')}`);
+  return { quick, only: new Set(requested as Section[]) };
+};
+
+/** What was found by profiling the local runtime on this machine (see the report). */
+const FINDINGS = [
+  'Profiled: every Lambda execution environment of the local runtime is a worker thread; a cold start costs about 0.4 s of CPU here (AWS SDK modules loaded and compiled per thread), about 0.9 s when the runtime runs under tsx, because workers inherit tsx\'s loader (measured: 32 cold starts, 30 s vs 13 s of CPU). The benchmark starts environments without the inherited loader (bench/worker-shim.ts); the runtime itself should pass `execArgv: []` to `new Worker(BOOTSTRAP, …)` in local/lambda/lambda-service.ts.',
+  'Profiled: the runtime creates one environment per concurrent invocation (up to 50 per function, 17 functions) with no limit on simultaneous creation, so a burst of sessions starts dozens of cold starts at once; on 2 cores they starve the main thread (dynalite, fauxqs, the API emulators), invocations pass their 10 s timeout and are retried, and throughput collapses. Capping concurrent environment creation (a few per runtime, waiting for an environment being created instead of starting another) is the recommended fix in LocalFunction.checkout().',
+  'Profiled: in steady state the local engines cost 10–30 ms per DynamoDB call (dynalite on LevelDB, p50 under load) and fauxqs writes each SQS message change to SQLite synchronously on the main thread (p50 3 ms, max 100–240 ms per statement), which shows as event-loop stalls of the runtime process (p99 in the tables\' JSON). A session costs ~7 Lambda invocations and ~35 AWS calls, which bounds the local runtime at a few sessions per second on this machine; these are properties of the local emulation, not of the deployed architecture.',
+  'Sessions are spread over tenants of at most 50 sessions each, so the per-tenant in-flight limit (100, answered with 429 + Retry-After) never binds; a single tenant would be admitted 100 tasks at a time by design.',
+  'The baseline streams every token as it is produced; Offload coalesces progress into at most one entry per 200 ms (so one entry carries several tokens).',
+];
+
+const evaluateTargets = (results: BenchResults): NonNullable<BenchResults['targets']> => {
+  const targets: NonNullable<BenchResults['targets']> = [];
+  const offload = (results.asyncVsSync ?? []).filter((row) => row.architecture === 'offload');
+  const sync = (results.asyncVsSync ?? []).filter((row) => row.architecture === 'sync');
+  const largest = offload.sort((a, b) => b.sessions - a.sessions)[0];
+  if (largest) {
+    const level = `${largest.sessions} sessions${largest.sessions < 10_000 ? ' (largest level run; target is 10,000)' : ''}`;
+    targets.push({ target: 'Offload holds 10,000 concurrent sessions with zero errors', measured: `${level}: ${largest.held} held, ${largest.errors} errors`, met: largest.sessions >= 10_000 ? largest.errors === 0 : null });
+    targets.push({ target: 'Offload p99 ack under 20 ms', measured: `${level}: ${largest.ackP99Ms ?? '–'} ms`, met: largest.sessions >= 10_000 ? largest.ackP99Ms !== null && largest.ackP99Ms < 20 : null });
+    targets.push({ target: 'Offload p99 progress delivery under 50 ms', measured: `${level}: ${largest.deliveryP99Ms ?? '–'} ms`, met: largest.sessions >= 10_000 ? largest.deliveryP99Ms !== null && largest.deliveryP99Ms < 50 : null });
+    const smallest = [...offload].sort((a, b) => a.sessions - b.sessions)[0]!;
+    targets.push({ target: 'Offload p99 ack under 20 ms (smallest level)', measured: `${smallest.sessions} sessions: ${smallest.ackP99Ms ?? '–'} ms`, met: smallest.ackP99Ms !== null && smallest.ackP99Ms < 20 });
+    targets.push({ target: 'Offload p99 progress delivery under 50 ms (smallest level)', measured: `${smallest.sessions} sessions: ${smallest.deliveryP99Ms ?? '–'} ms`, met: smallest.deliveryP99Ms !== null && smallest.deliveryP99Ms < 50 });
+  }
+  if (sync.length) {
+    const firstFailing = [...sync].sort((a, b) => a.sessions - b.sessions).find((row) => row.errors > 0);
+    targets.push({
+      target: 'the synchronous baseline fails at its pool size',
+      measured: firstFailing ? `first errors at ${firstFailing.sessions} sessions: ${firstFailing.failureMode}` : `no errors up to ${Math.max(...sync.map((row) => row.sessions))} sessions`,
+      met: firstFailing !== undefined,
+    });
+  }
+  if (results.coldStart?.length) {
+    const functions = results.coldStart.filter((row) => row.function !== 'hello-world');
+    const biggest = [...functions].sort((a, b) => b.bundleBytes - a.bundleBytes)[0]!;
+    targets.push({ target: 'every bundle under 250 KB', measured: `largest ${biggest.function}: ${(biggest.bundleBytes / 1024).toFixed(1)} KB`, met: functions.every((row) => row.bundleBytes < 250 * 1024) });
+    const slowest = [...functions].sort((a, b) => (b.ratio ?? 0) - (a.ratio ?? 0))[0]!;
+    const slowestProcess = [...functions].sort((a, b) => (b.processRatio ?? 0) - (a.processRatio ?? 0))[0]!;
+    targets.push({
+      target: 'initialisation within 3× of hello world',
+      measured: `module init: worst ${slowest.function} ${slowest.initMs} ms = ${slowest.ratio}× (hello world ${slowest.helloWorldInitMs} ms); process ready: worst ${slowestProcess.processRatio}×`,
+      met: functions.every((row) => row.ratio !== null && row.ratio <= 3),
+    });
+  }
+  const cost = results.cost && !('error' in results.cost) ? results.cost : undefined;
+  const streamed = cost?.flows.filter((flow) => flow.flow.startsWith('streamed completion') && flow.ratioToFloor !== undefined) ?? [];
+  if (streamed.length) {
+    targets.push({
+      target: 'cost per million streamed completions within 1.5× of the unavoidable calls',
+      measured: streamed.map((flow) => `${flow.flow}: ${flow.ratioToFloor}× (calls only ${flow.callsOnlyRatioToFloor}×)`).join('; '),
+      met: streamed.every((flow) => (flow.ratioToFloor ?? Infinity) <= 1.5),
+    });
+  }
+  return targets;
+};
+
+// A runtime being stopped can still have DynamoDB requests in flight; dynalite then throws
+// asynchronously once its LevelDB is closed. That is a shutdown race of the local engine (reported),
+// not a benchmark failure: note it and carry on. Anything else still ends the run.
+process.on('uncaughtException', (error: Error & { code?: string }) => {
+  if (error.code === 'LEVEL_DATABASE_NOT_OPEN' || error.code === 'LEVEL_ITERATOR_NOT_OPEN' || /is not open/.test(error.message)) {
+    process.stderr.write(`(ignored after runtime stop: ${error.message})\n`);
+    return;
+  }
+  process.stderr.write(`${error.stack ?? error}\n`);
+  process.exit(1);
+});
+
+const main = async (): Promise<void> => {
+  const { quick, only } = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const resultsDir = path.join(BENCH_DIR, 'results');
+  mkdirSync(resultsDir, { recursive: true });
+  const name = quick ? 'quick' : 'latest';
+  const jsonFile = path.join(resultsDir, `${name}.json`);
+  const partial = only.size < SECTIONS.length;
+  const previous: Partial<BenchResults> = partial && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchResults) : {};
+
+  const workDir = makeWorkDir();
+  const log = (line: string) => process.stdout.write(`${line}\n`);
+  const cleanup = () => rmSync(workDir, { recursive: true, force: true });
+  process.once('SIGINT', () => {
+    cleanup();
+    process.exit(130);
+  });
+  const results: BenchResults = {
+    ...previous,
+    machine: machineInfo(),
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+  };
+  const errors: Record<string, string> = {};
+  try {
+    log(`offload bench (${results.mode}): synthesizing the stack…`);
+    const synthStart = Date.now();
+    const { cdkOut, cached } = await synthOnce();
+    log(cached ? '  (unchanged since the last run: reused bench/.cache/cdk.out)' : `  (${Math.round((Date.now() - synthStart) / 1000)} s)`);
+    const context: BenchContext = { quick, cdkOut, workDir, log };
+    const run = async <T>(section: Section, title: string, fn: () => Promise<T>): Promise<T | undefined> => {
+      if (!only.has(section)) return undefined;
+      const sectionStart = Date.now();
+      log(`${title}…`);
+      try {
+        const value = await fn();
+        log(`  (${Math.round((Date.now() - sectionStart) / 1000)} s)`);
+        return value;
+      } catch (error) {
+        const message = (error as Error).stack ?? String(error);
+        errors[section] = message.split('\n').slice(0, 3).join(' ');
+        log(`  ${section} failed: ${message}`);
+        return undefined;
+      }
+    };
+    const coldStart = await run('coldStart', '4. cold start', () => runColdStart(context));
+    if (coldStart) results.coldStart = coldStart;
+    const ack = await run('ack', '2. ack path', () => runAck(context));
+    if (only.has('ack')) results.ack = ack ?? { error: errors.ack ?? 'failed' };
+    const throughput = await run('throughput', '3. throughput', () => runThroughput(context));
+    if (only.has('throughput')) results.throughput = throughput ?? { error: errors.throughput ?? 'failed' };
+    const cost = await run('cost', '5. cost per task', () => runCost(context));
+    if (cost) {
+      const { progressCost, ...rest } = cost;
+      results.cost = rest;
+      results.progressCost = progressCost;
+    } else if (only.has('cost')) results.cost = { error: errors.cost ?? 'failed' };
+    const asyncVsSync = await run('asyncVsSync', '1. async vs sync', () => runAsyncVsSync(context));
+    if (asyncVsSync) {
+      results.asyncVsSync = asyncVsSync.rows;
+      results.asyncVsSyncConfig = { ...asyncVsSync.config };
+    }
+  } finally {
+    cleanup();
+  }
+  results.machine = { ...results.machine, loadAverageAtEnd: os.loadavg().map((value) => Math.round(value * 100) / 100), workerShim: workerShimActive };
+  results.durationS = Math.round((Date.now() - started) / 1000);
+  results.targets = evaluateTargets(results);
+  results.notes = FINDINGS;
+  results.errors = errors;
+  writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  const markdown = toMarkdown(results);
+  writeFileSync(path.join(resultsDir, `${name}.md`), `${markdown}\n`);
+  log('');
+  log(markdown);
+  log(`written: ${path.relative(process.cwd(), jsonFile)} and ${name}.md (${results.durationS} s)`);
+  // Sections that threw are bugs or broken environments; measured failures are data.
+  process.exit(Object.keys(errors).length ? 1 : 0);
+};
+
+await main();
