@@ -19,7 +19,9 @@ describe('client tokens: browsers never need the API key', () => {
     const mine = (await call(`${http}/v1/tasks`, { apiKey, body: completion('scoped') })).body.taskId;
     const sibling = (await call(`${http}/v1/tasks`, { apiKey, body: completion('not in scope') })).body.taskId;
     // Act
+    const mintedAt = Date.now();
     const minted = await call(`${http}/v1/tokens`, { apiKey, body: { taskIds: [mine], ttlSeconds: 300 } });
+    const respondedAt = Date.now();
     const token = minted.body.token as string;
     const read = await call(`${http}/v1/tasks/${mine}`, { apiKey: token });
     const hidden = await call(`${http}/v1/tasks/${sibling}`, { apiKey: token });
@@ -34,7 +36,9 @@ describe('client tokens: browsers never need the API key', () => {
     // Assess
     expect(minted.status).toBe(201);
     expect(token).toMatch(/^oft_/);
-    expect(Date.parse(minted.body.expiresAt) - Date.now()).toBeGreaterThan(290_000);
+    // expiresAt = mint time (whole seconds) + 300 s, the mint happening between these two instants.
+    expect(Date.parse(minted.body.expiresAt)).toBeGreaterThan(mintedAt + 299_000 - 1);
+    expect(Date.parse(minted.body.expiresAt)).toBeLessThanOrEqual(respondedAt + 300_000);
     expect(read.status).toBe(200);
     expect(hidden.status).toBe(404);
     expect(listed.body.items.map((task: { taskId: string }) => task.taskId)).toEqual([mine]);
