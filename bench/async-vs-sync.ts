@@ -192,11 +192,11 @@ const runSyncLevel = async (config: AsyncVsSyncConfig, sessions: number): Promis
   }
 };
 
-/** Runs every level for both architectures, smallest first. */
-export const runAsyncVsSync = async (context: BenchContext): Promise<{ config: AsyncVsSyncConfig; rows: AsyncVsSyncRow[] }> => {
+/** Runs every level (or only `levels`) for both architectures, smallest first. */
+export const runAsyncVsSync = async (context: BenchContext, levels?: readonly number[]): Promise<{ config: AsyncVsSyncConfig; rows: AsyncVsSyncRow[] }> => {
   const config = asyncVsSyncConfig(context.quick);
   const rows: AsyncVsSyncRow[] = [];
-  for (const sessions of config.levels) {
+  for (const sessions of levels ?? config.levels) {
     for (const architecture of ['sync', 'offload'] as const) {
       const started = Date.now();
       try {

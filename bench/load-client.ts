@@ -117,8 +117,9 @@ const pace = async (count: number, rate: number, deadline: number, launch: (inde
   while (next < count && Date.now() < deadline) {
     const now = performance.now();
     const due = Math.min(count, Math.floor(((now - start) * rate) / 1000) + 1);
-    while (next < due) {
+    while (next < due && Date.now() < deadline) {
       if (gate) await gate();
+      if (Date.now() >= deadline) break;
       launch(next, start + (next * 1000) / rate);
       next++;
     }
@@ -133,17 +134,29 @@ interface HttpAnswer {
   readonly body: string;
 }
 
-/** One HTTP request over the shared keep-alive pool. */
-const request = (url: string, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number): Promise<HttpAnswer> =>
+/** Agent of the after-the-level reads, so they never queue behind the level's own requests. */
+const readAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+
+/**
+ * One HTTP request over a keep-alive pool. `timeoutMs` bounds the whole request, including any
+ * wait for a pooled socket.
+ */
+const request = (url: string, method: string, headers: Record<string, string>, body: string | undefined, timeoutMs: number, pool: http.Agent = agent): Promise<HttpAnswer> =>
   new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: body !== undefined ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers, agent, timeout: timeoutMs }, (res) => {
+    const req = http.request(url, { method, headers: body !== undefined ? { ...headers, 'content-length': String(Buffer.byteLength(body)) } : headers, agent: pool }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => {
+        clearTimeout(timer);
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') });
+      });
       res.on('error', reject);
     });
-    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })));
-    req.on('error', reject);
+    const timer = setTimeout(() => req.destroy(Object.assign(new Error('timeout'), { code: 'TIMEOUT' })), timeoutMs);
+    req.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
     req.end(body);
   });
 
@@ -336,10 +349,11 @@ const runOffloadSessions = async (command: OffloadSessionsCommand): Promise<Sess
   const delivery: number[] = [];
   let cursor = 0;
   const fetchEvents = async (): Promise<void> => {
-    while (cursor < sample.length && Date.now() < deadline + 60_000) {
+    const readsUntil = Date.now() + 60_000;
+    while (cursor < sample.length && Date.now() < readsUntil) {
       const session = sample[cursor++]!;
       try {
-        const answer = await request(`${command.httpUrl}/v1/tasks/${session.taskId}/events?after=0&limit=1000`, 'GET', { authorization: `Bearer ${session.key}` }, undefined, 30_000);
+        const answer = await request(`${command.httpUrl}/v1/tasks/${session.taskId}/events?after=0&limit=1000`, 'GET', { authorization: `Bearer ${session.key}` }, undefined, 15_000, readAgent);
         if (answer.status !== 200) continue;
         const items = (JSON.parse(answer.body) as { items: { seq: number; at: string }[] }).items;
         const writtenAt = new Map(items.map((item) => [item.seq, Date.parse(item.at)]));
@@ -352,9 +366,11 @@ const runOffloadSessions = async (command: OffloadSessionsCommand): Promise<Sess
       }
     }
   };
-  await Promise.all(Array.from({ length: 16 }, fetchEvents));
+  await Promise.race([Promise.all(Array.from({ length: 16 }, fetchEvents)), sleep(75_000)]);
+  readAgent.destroy();
 
   for (const session of sessions) session.ws?.terminate();
+  agent.destroy();
   const errored = sessions.filter((session) => session.error);
   return {
     sessions: command.sessions,

@@ -18,22 +18,54 @@ import { workerShimActive } from './worker-shim.ts';
 const SECTIONS = ['asyncVsSync', 'ack', 'throughput', 'coldStart', 'cost'] as const;
 type Section = (typeof SECTIONS)[number];
 
-const parseArgs = (argv: readonly string[]): { quick: boolean; only: Set<Section> } => {
+const parseArgs = (argv: readonly string[]): { quick: boolean; only: Set<Section>; levels?: number[] } => {
   const quick = argv.includes('--quick');
   const index = argv.indexOf('--only');
   const requested = index >= 0 ? (argv[index + 1] ?? '').split(',').filter(Boolean) : [...SECTIONS];
   for (const name of requested) if (!(SECTIONS as readonly string[]).includes(name)) throw new Error(`unknown section ${name}; expected one of ${SECTIONS.join(', ')}`);
-  return { quick, only: new Set(requested as Section[]) };
+  // `--levels 5000,10000`: re-run only these session counts of the async-vs-sync table (merged).
+  const levelsIndex = argv.indexOf('--levels');
+  const levels = levelsIndex >= 0 ? (argv[levelsIndex + 1] ?? '').split(',').map(Number).filter((n) => Number.isInteger(n) && n > 0) : undefined;
+  return { quick, only: new Set(requested as Section[]), ...(levels?.length ? { levels } : {}) };
 };
 
 /** What was found by profiling the local runtime on this machine (see the report). */
 const FINDINGS = [
   'Profiled: every Lambda execution environment of the local runtime is a worker thread; a cold start costs about 0.4 s of CPU here (AWS SDK modules loaded and compiled per thread), about 0.9 s when the runtime runs under tsx, because workers inherit tsx\'s loader (measured: 32 cold starts, 30 s vs 13 s of CPU). The benchmark starts environments without the inherited loader (bench/worker-shim.ts); the runtime itself should pass `execArgv: []` to `new Worker(BOOTSTRAP, …)` in local/lambda/lambda-service.ts.',
   'Profiled: the runtime creates one environment per concurrent invocation (up to 50 per function, 17 functions) with no limit on simultaneous creation, so a burst of sessions starts dozens of cold starts at once; on 2 cores they starve the main thread (dynalite, fauxqs, the API emulators), invocations pass their 10 s timeout and are retried, and throughput collapses. Capping concurrent environment creation (a few per runtime, waiting for an environment being created instead of starting another) is the recommended fix in LocalFunction.checkout().',
-  'Profiled: in steady state the local engines cost 10–30 ms per DynamoDB call (dynalite on LevelDB, p50 under load) and fauxqs writes each SQS message change to SQLite synchronously on the main thread (p50 3 ms, max 100–240 ms per statement), which shows as event-loop stalls of the runtime process (p99 in the tables\' JSON). A session costs ~7 Lambda invocations and ~35 AWS calls, which bounds the local runtime at a few sessions per second on this machine; these are properties of the local emulation, not of the deployed architecture.',
+  'Profiled: in steady state the local engines cost 10–30 ms per DynamoDB call (dynalite on LevelDB, p50 under load) and fauxqs writes each SQS message change to SQLite synchronously on the main thread (p50 3 ms, max 100–240 ms per statement: 5–8 ms per insert, delete and in-flight update on this disk), and wakes every waiting long poll for each message (the 20 pollers of the interactive queue, so ~13–25 ReceiveMessage calls per task locally instead of 1). With every call crossing HTTP, SigV4 signing and a worker-thread hop, the local runtime is CPU-bound at a few sessions per second on this machine; these are properties of the local emulation, not of the deployed architecture.',
   'Sessions are spread over tenants of at most 50 sessions each, so the per-tenant in-flight limit (100, answered with 429 + Retry-After) never binds; a single tenant would be admitted 100 tasks at a time by design.',
   'The baseline streams every token as it is produced; Offload coalesces progress into at most one entry per 200 ms (so one entry carries several tokens).',
 ];
+
+/** Notes computed from this run's numbers. */
+const measuredNotes = (results: BenchResults): string[] => {
+  const notes: string[] = [];
+  const cost = results.cost && !('error' in results.cost) ? results.cost : undefined;
+  const streamed = cost?.flows.find((flow) => flow.flow.startsWith('streamed completion, 2000'));
+  const entries = results.progressCost?.find((row) => row.tokens === 2_000)?.progressEntries;
+  if (streamed?.operationsPerTask && entries) {
+    const ops = streamed.operationsPerTask;
+    const per = (key: string) => Math.round(((ops[key] ?? 0) / entries) * 10) / 10;
+    notes.push(
+      `Cost: per progress entry with one subscriber the flow makes ${per('dynamodb:PutItem')} PutItem, ${per('dynamodb:UpdateItem')} UpdateItem, ${per('dynamodb:GetItem')} GetItem and ${per('dynamodb:Query')} Query calls ` +
+        'and one push: the entry and the task\'s progressSeq (2 writes), then the delivery protocol per subscriber (listSubscribers, acquire, read the task, list entries, push, advance, release). ' +
+        'DynamoDB is therefore ~2× the floor of one write per entry. Pushing the entry the worker just wrote (it has the data and the sequence), caching the subscriber list for the task\'s run, and ' +
+        'folding advance into release (one conditional write per push) would leave 3 writes and no reads per entry: about 1.45× the floor by the same prices.',
+    );
+  }
+  const hundred = (results.asyncVsSync ?? []).find((row) => row.architecture === 'offload' && row.sessions === 100);
+  const calls = hundred?.detail.awsCallsPerSession as Record<string, number> | undefined;
+  const functions = (hundred?.detail.runtime as { functions?: { invocations: number; coldStarts: number } } | undefined)?.functions;
+  if (calls && functions) {
+    const total = Object.values(calls).reduce((sum, value) => sum + value, 0);
+    notes.push(
+      `Local capacity: at 100 sessions a session cost ${Math.round(functions.invocations / 100)} Lambda invocations and ${Math.round(total)} AWS calls on the local engines (of which ${calls['sqs:ReceiveMessage'] ?? 0} ReceiveMessage); ` +
+        `${functions.coldStarts} cold starts happened during the level despite the warm-up. The runtime process used ${(hundred?.detail.runtime as { cpuPct?: number }).cpuPct}% CPU (2 cores = 200%).`,
+    );
+  }
+  return notes;
+};
 
 const evaluateTargets = (results: BenchResults): NonNullable<BenchResults['targets']> => {
   const targets: NonNullable<BenchResults['targets']> = [];
@@ -93,14 +125,28 @@ process.on('uncaughtException', (error: Error & { code?: string }) => {
   process.exit(1);
 });
 
+/** `--report-only`: re-renders targets, notes and the Markdown from the existing results file. */
+const reportOnly = (quick: boolean): void => {
+  const name = quick ? 'quick' : 'latest';
+  const jsonFile = path.join(BENCH_DIR, 'results', `${name}.json`);
+  const results = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchResults;
+  results.targets = evaluateTargets(results);
+  results.notes = [...FINDINGS, ...measuredNotes(results)];
+  writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
+  const markdown = toMarkdown(results);
+  writeFileSync(path.join(BENCH_DIR, 'results', `${name}.md`), `${markdown}\n`);
+  process.stdout.write(`${markdown}\n`);
+};
+
 const main = async (): Promise<void> => {
-  const { quick, only } = parseArgs(process.argv.slice(2));
+  const { quick, only, levels } = parseArgs(process.argv.slice(2));
+  if (process.argv.includes('--report-only')) return reportOnly(quick);
   const started = Date.now();
   const resultsDir = path.join(BENCH_DIR, 'results');
   mkdirSync(resultsDir, { recursive: true });
   const name = quick ? 'quick' : 'latest';
   const jsonFile = path.join(resultsDir, `${name}.json`);
-  const partial = only.size < SECTIONS.length;
+  const partial = only.size < SECTIONS.length || levels !== undefined;
   const previous: Partial<BenchResults> = partial && existsSync(jsonFile) ? (JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchResults) : {};
 
   const workDir = makeWorkDir();
@@ -150,9 +196,11 @@ const main = async (): Promise<void> => {
       results.cost = rest;
       results.progressCost = progressCost;
     } else if (only.has('cost')) results.cost = { error: errors.cost ?? 'failed' };
-    const asyncVsSync = await run('asyncVsSync', '1. async vs sync', () => runAsyncVsSync(context));
+    const asyncVsSync = await run('asyncVsSync', '1. async vs sync', () => runAsyncVsSync(context, levels));
     if (asyncVsSync) {
-      results.asyncVsSync = asyncVsSync.rows;
+      const rerun = new Set(asyncVsSync.rows.map((row) => `${row.architecture}:${row.sessions}`));
+      const kept = levels ? (previous.asyncVsSync ?? []).filter((row) => !rerun.has(`${row.architecture}:${row.sessions}`)) : [];
+      results.asyncVsSync = [...kept, ...asyncVsSync.rows].sort((a, b) => a.sessions - b.sessions || a.architecture.localeCompare(b.architecture));
       results.asyncVsSyncConfig = { ...asyncVsSync.config };
     }
   } finally {
@@ -161,7 +209,7 @@ const main = async (): Promise<void> => {
   results.machine = { ...results.machine, loadAverageAtEnd: os.loadavg().map((value) => Math.round(value * 100) / 100), workerShim: workerShimActive };
   results.durationS = Math.round((Date.now() - started) / 1000);
   results.targets = evaluateTargets(results);
-  results.notes = FINDINGS;
+  results.notes = [...FINDINGS, ...measuredNotes(results)];
   results.errors = errors;
   writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
   const markdown = toMarkdown(results);
