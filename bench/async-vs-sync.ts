@@ -81,8 +81,17 @@ const describeFailure = (architecture: 'offload' | 'sync', result: SessionsResul
   if (kind === 'not-connected-in-time') return `${share} could not open their WebSocket within the connection budget (60% of the level's; the local runtime connects sessions slower than they arrive)`;
   if (kind.startsWith('connect-http-')) return `${share} WebSocket handshakes refused with ${kind.slice(13)}`;
   if (kind.startsWith('connect-')) return `${share} WebSocket handshakes failed (${kind.slice(8)})`;
+  if (kind === 'submit-not-attempted')
+    return `${share} connected sessions were not yet submitted when the level's time budget ran out (the client keeps ${config.maxInflight} submits in flight and each takes seconds on the saturated local runtime)`;
   if (kind.startsWith('submit-')) return `${share} submits failed (${kind.slice(7)})`;
   return `${share} ${kind}`;
+};
+
+/** Recomputes a stored row's failure mode (used when re-rendering a results file). */
+export const refreshFailureMode = (row: AsyncVsSyncRow, config: AsyncVsSyncConfig): string => {
+  if (row.errorsByKind['level-failed']) return row.failureMode;
+  const detail = row.detail as { connected?: number; acked?: number };
+  return failureMode(row.architecture, { sessions: row.sessions, errors: row.errors, errorsByKind: row.errorsByKind, connected: detail.connected ?? 0, acked: detail.acked ?? 0, held: row.held } as SessionsResult, config);
 };
 
 const failureMode = (architecture: 'offload' | 'sync', result: SessionsResult, config: AsyncVsSyncConfig): string => {

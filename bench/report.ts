@@ -11,6 +11,8 @@ export interface BenchResults {
   date: string;
   mode: 'quick' | 'full';
   durationS?: number;
+  /** Every run that contributed to this file (a full run, then re-runs of some sections or levels). */
+  runs?: { date: string; sections: string[]; levels?: number[]; durationS: number }[];
   asyncVsSync?: AsyncVsSyncRow[];
   asyncVsSyncConfig?: Record<string, unknown>;
   ack?: AckSection | { error: string };
@@ -38,7 +40,11 @@ export const toMarkdown = (results: BenchResults): string => {
   lines.push(
     `Machine: ${machine.cpuModel} × ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, ${machine.kernel}, Node ${machine.node}; open files limit ${machine.openFilesLimit?.soft ?? '?'}; ` +
       `load average at start ${machine.loadAverageAtStart?.join(' / ') ?? '?'}${machine.loadAverageAtEnd ? `, at end ${machine.loadAverageAtEnd.join(' / ')}` : ''}. ` +
-      `Run took ${results.durationS ?? '?'} s. Everything on loopback; clients, the system under test and the baseline share the same cores.`,
+      `${
+        results.runs && results.runs.length > 1
+          ? `Runs: ${results.runs.map((run) => `${run.sections.length >= 5 ? 'all sections' : run.sections.join(', ')}${run.levels ? ` (levels ${run.levels.join(', ')})` : ''} ${run.date.slice(0, 16).replace('T', ' ')} UTC, ${run.durationS} s`).join('; ')}.`
+          : `Run took ${results.durationS ?? '?'} s.`
+      } Everything on loopback; clients, the system under test and the baseline share the same cores (and the machine is shared with other work: see the load averages).`,
   );
   lines.push('');
 
@@ -49,7 +55,8 @@ export const toMarkdown = (results: BenchResults): string => {
     lines.push(
       `Each session submits one \`completion\` (${config?.input?.model}, ${config?.input?.maxTokens} tokens) and streams it to the end. Sessions arrive at up to ${config?.submitRate}/s` +
         ` (Offload: WebSocket opened first, at most ${config?.maxInflight} handshakes and submits in flight). Baseline: pool ${config?.syncPool}, wait queue ${config?.syncQueue}, 30 s gateway timeout. ` +
-        'Ack = `202` for Offload, time to first byte for the baseline. Delivery = receipt − the time the entry was written.',
+        'Ack = `202` for Offload, time to first byte for the baseline, both from the session\'s scheduled arrival (so waiting for a client slot counts). First progress from the same instant. ' +
+        'Delivery = receipt − the time the worker wrote the entry (live entries only). Held = finished without error within the level\'s time budget.',
     );
     lines.push('');
     lines.push('| sessions | architecture | held | errors | ack p50 / p99 | first progress p50 / p99 | delivery p99 | failure mode |');

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { runAck } from './ack.ts';
-import { runAsyncVsSync } from './async-vs-sync.ts';
+import { refreshFailureMode, runAsyncVsSync, type AsyncVsSyncConfig } from './async-vs-sync.ts';
 import { runColdStart } from './cold-start.ts';
 import { runCost } from './cost.ts';
 import { BENCH_DIR, machineInfo, makeWorkDir, synthOnce, type BenchContext } from './harness.ts';
@@ -32,7 +32,7 @@ const parseArgs = (argv: readonly string[]): { quick: boolean; only: Set<Section
 /** What was found by profiling the local runtime on this machine (see the report). */
 const FINDINGS = [
   'Profiled: every Lambda execution environment of the local runtime is a worker thread; a cold start costs about 0.4 s of CPU here (AWS SDK modules loaded and compiled per thread), about 0.9 s when the runtime runs under tsx, because workers inherit tsx\'s loader (measured: 32 cold starts, 30 s vs 13 s of CPU). The benchmark starts environments without the inherited loader (bench/worker-shim.ts); the runtime itself should pass `execArgv: []` to `new Worker(BOOTSTRAP, …)` in local/lambda/lambda-service.ts.',
-  'Profiled: the runtime creates one environment per concurrent invocation (up to 50 per function, 17 functions) with no limit on simultaneous creation, so a burst of sessions starts dozens of cold starts at once; on 2 cores they starve the main thread (dynalite, fauxqs, the API emulators), invocations pass their 10 s timeout and are retried, and throughput collapses. Capping concurrent environment creation (a few per runtime, waiting for an environment being created instead of starting another) is the recommended fix in LocalFunction.checkout().',
+  'Profiled: the runtime creates one environment per concurrent invocation (up to 50 per function, for every function of the stack) with no limit on simultaneous creation, so a burst of sessions starts dozens of cold starts at once; on 2 cores they starve the main thread (dynalite, fauxqs, the API emulators), invocations pass their 10 s timeout and are retried, and throughput collapses. Capping concurrent environment creation (a few per runtime, waiting for an environment being created instead of starting another) is the recommended fix in LocalFunction.checkout().',
   'Profiled: in steady state the local engines cost 10–30 ms per DynamoDB call (dynalite on LevelDB, p50 under load) and fauxqs writes each SQS message change to SQLite synchronously on the main thread (p50 3 ms, max 100–240 ms per statement: 5–8 ms per insert, delete and in-flight update on this disk), and wakes every waiting long poll for each message (the 20 pollers of the interactive queue, so ~13–25 ReceiveMessage calls per task locally instead of 1). With every call crossing HTTP, SigV4 signing and a worker-thread hop, the local runtime is CPU-bound at a few sessions per second on this machine; these are properties of the local emulation, not of the deployed architecture.',
   'Sessions are spread over tenants of at most 50 sessions each, so the per-tenant in-flight limit (100, answered with 429 + Retry-After) never binds; a single tenant would be admitted 100 tasks at a time by design.',
   'The baseline streams every token as it is produced; Offload coalesces progress into at most one entry per 200 ms (so one entry carries several tokens).',
@@ -117,7 +117,7 @@ const evaluateTargets = (results: BenchResults): NonNullable<BenchResults['targe
 // asynchronously once its LevelDB is closed. That is a shutdown race of the local engine (reported),
 // not a benchmark failure: note it and carry on. Anything else still ends the run.
 process.on('uncaughtException', (error: Error & { code?: string }) => {
-  if (error.code === 'LEVEL_DATABASE_NOT_OPEN' || error.code === 'LEVEL_ITERATOR_NOT_OPEN' || /is not open/.test(error.message)) {
+  if (error.code === 'LEVEL_DATABASE_NOT_OPEN' || error.code === 'LEVEL_ITERATOR_NOT_OPEN' || /(Database|Iterator) is (not open|closed)/.test(error.message)) {
     process.stderr.write(`(ignored after runtime stop: ${error.message})\n`);
     return;
   }
@@ -130,6 +130,10 @@ const reportOnly = (quick: boolean): void => {
   const name = quick ? 'quick' : 'latest';
   const jsonFile = path.join(BENCH_DIR, 'results', `${name}.json`);
   const results = JSON.parse(readFileSync(jsonFile, 'utf8')) as BenchResults;
+  if (results.asyncVsSync && results.asyncVsSyncConfig) {
+    const config = results.asyncVsSyncConfig as unknown as AsyncVsSyncConfig;
+    results.asyncVsSync = results.asyncVsSync.map((row) => ({ ...row, failureMode: refreshFailureMode(row, config) }));
+  }
   results.targets = evaluateTargets(results);
   results.notes = [...FINDINGS, ...measuredNotes(results)];
   writeFileSync(jsonFile, `${JSON.stringify(results, null, 2)}\n`);
@@ -208,6 +212,10 @@ const main = async (): Promise<void> => {
   }
   results.machine = { ...results.machine, loadAverageAtEnd: os.loadavg().map((value) => Math.round(value * 100) / 100), workerShim: workerShimActive };
   results.durationS = Math.round((Date.now() - started) / 1000);
+  results.runs = [
+    ...(partial ? (previous.runs ?? []) : []),
+    { date: results.date, sections: [...only], ...(levels ? { levels } : {}), durationS: results.durationS },
+  ];
   results.targets = evaluateTargets(results);
   results.notes = [...FINDINGS, ...measuredNotes(results)];
   results.errors = errors;
