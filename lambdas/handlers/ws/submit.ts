@@ -1,16 +1,7 @@
-import * as z from 'zod/mini';
+import { SubmitMessage } from '../../core/messages.ts';
 import { submitTask } from '../../core/submit.ts';
 import { admissionStore, connectionsPusher, eventPublisher, idempotencyStore, inflightLimit, sessionStore, taskStore } from '../runtime.ts';
 import { errorMessage, parseMessage, principalOfConnection, wsHandler } from './ws.ts';
-
-const SubmitMessage = z.strictObject({
-  action: z.literal('submit'),
-  type: z.string(),
-  input: z.unknown(),
-  sessionId: z.optional(z.string()),
-  idempotencyKey: z.optional(z.string()),
-  requestId: z.optional(z.string().check(z.maxLength(128))),
-});
 
 /**
  * `submit {type, input, sessionId?, idempotencyKey?, requestId?}`: the same acknowledgement path

@@ -1,14 +1,8 @@
-import * as z from 'zod/mini';
+import { SubscribeMessage } from '../../core/messages.ts';
 import { drainSubscription } from '../../core/delivery.ts';
 import { getVisibleTask } from '../../core/read.ts';
 import { connectionStore, connectionsPusher, taskStore } from '../runtime.ts';
 import { parseMessage, principalOfConnection, wsHandler } from './ws.ts';
-
-const SubscribeMessage = z.strictObject({
-  action: z.literal('subscribe'),
-  taskId: z.string().check(z.maxLength(64)),
-  after: z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(10_000_000))),
-});
 
 /**
  * `subscribe {taskId, after?}`: registers the subscription at cursor `after`, confirms, then

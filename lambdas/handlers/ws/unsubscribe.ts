@@ -1,8 +1,6 @@
-import * as z from 'zod/mini';
+import { UnsubscribeMessage } from '../../core/messages.ts';
 import { connectionStore } from '../runtime.ts';
 import { parseMessage, wsHandler } from './ws.ts';
-
-const UnsubscribeMessage = z.strictObject({ action: z.literal('unsubscribe'), taskId: z.string().check(z.maxLength(64)) });
 
 /** `unsubscribe {taskId}`: stop pushing that task to this connection. */
 export const handler = wsHandler(async (event) => {
