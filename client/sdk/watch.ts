@@ -1,0 +1,212 @@
+import { fullJitter, sleep } from './backoff.ts';
+import { ConnectionLostError, errorFromProblem, NetworkError, ServerError } from './errors.ts';
+import { LiveSocket, type SocketEvent } from './live-socket.ts';
+import type { ResolvedOptions } from './options.ts';
+import { isTerminalStatus, type EventsPage, type TaskError, type TaskFields, type TerminalStatus } from './types.ts';
+
+/** A progress entry, yielded once per `seq`, in order. */
+export interface WatchProgress<P> {
+  readonly kind: 'progress';
+  readonly taskId: string;
+  readonly seq: number;
+  readonly data: P;
+}
+
+/**
+ * Continuity was lost: the entries with `after < seq < before` could not be obtained (neither
+ * over the WebSocket nor from the events endpoint) and will not be yielded. Offload keeps every
+ * entry of a task's log, so this only happens when the events endpoint stays unreachable while
+ * the WebSocket works; the terminal status still follows, and `result` holds the complete outcome.
+ */
+export interface WatchGap {
+  readonly kind: 'gap';
+  readonly taskId: string;
+  readonly after: number;
+  readonly before: number;
+  readonly cause?: unknown;
+}
+
+/** The terminal status; always the last event of a watch. */
+export interface WatchStatus<R> {
+  readonly kind: 'status';
+  readonly taskId: string;
+  readonly status: TerminalStatus;
+  readonly result?: R;
+  readonly error?: TaskError;
+}
+
+/** What `watch` yields: progress entries (and, if continuity was lost, a gap), then the terminal status. */
+export type WatchEvent<P = unknown, R = unknown> = WatchProgress<P> | WatchGap | WatchStatus<R>;
+
+/** Connection lifecycle, reported through {@link WatchCallOptions.onConnection} (never yielded). */
+export type ConnectionEvent =
+  | { readonly type: 'subscribed'; readonly after: number; readonly connection: number }
+  | { readonly type: 'disconnected'; readonly code?: number; readonly reason: string; readonly connection: number }
+  | { readonly type: 'reconnecting'; readonly attempt: number; readonly delayMs: number; readonly after: number };
+
+/** Options of one `watch` call. */
+export interface WatchCallOptions {
+  /** Yield entries with `seq > after` only (resume point). @default 0 */
+  readonly after?: number;
+  /** Ends the watch: the iterator rejects with the signal's reason and the connection closes. */
+  readonly signal?: AbortSignal;
+  /** Observes connects, drops and reconnects (for logs or a UI indicator). */
+  readonly onConnection?: (event: ConnectionEvent) => void;
+}
+
+/** What `watch` needs from the HTTP side of the client. */
+export interface WatchBackend {
+  events(taskId: string, query: { after: number; limit: number }, signal?: AbortSignal): Promise<EventsPage>;
+  get(taskId: string, signal?: AbortSignal): Promise<TaskFields & { result?: unknown }>;
+}
+
+/** Why a connection ended before the task did; each is followed by a reconnect. */
+class Interrupted extends Error {
+  public constructor(reason: string, options?: { cause?: unknown; code?: number }) {
+    super(reason, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.code = options?.code;
+  }
+  public readonly code: number | undefined;
+}
+
+/**
+ * Watches one task over the WebSocket API. See `OffloadClient.watch` for the contract: progress
+ * entries exactly once and in order, then the terminal status, across any number of drops.
+ */
+export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchBackend, taskId: string, call: WatchCallOptions = {}): AsyncGenerator<WatchEvent<P, R>, void, undefined> {
+  const { watch } = options;
+  const { signal, onConnection } = call;
+  if (!options.webSocketUrl) throw new TypeError('watch needs the webSocketUrl client option.');
+  if (!options.WebSocket) throw new TypeError('No WebSocket implementation: pass the WebSocket client option.');
+  let last = call.after ?? 0;
+  if (!(Number.isInteger(last) && last >= 0)) throw new TypeError('after must be a non-negative integer.');
+  let failures = 0;
+  let connections = 0;
+
+  /** Entries `last < seq < before` from the events endpoint; a gap for whatever it cannot give. */
+  async function* fill(before: number): AsyncGenerator<WatchEvent<P, R>> {
+    try {
+      while (last < before - 1) {
+        const page = await backend.events(taskId, { after: last, limit: Math.min(watch.fillPageSize, before - 1 - last) }, signal);
+        const start = last;
+        for (const entry of page.items) {
+          if (entry.seq <= last || entry.seq >= before) continue;
+          if (entry.seq !== last + 1) break;
+          last = entry.seq;
+          yield { kind: 'progress', taskId, seq: entry.seq, data: entry.data as P };
+        }
+        if (last === start) break;
+      }
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (!(error instanceof NetworkError || error instanceof ServerError)) throw error;
+      if (last < before - 1) yield { kind: 'gap', taskId, after: last, before, cause: error };
+      last = Math.max(last, before - 1);
+      return;
+    }
+    if (last < before - 1) {
+      yield { kind: 'gap', taskId, after: last, before };
+      last = before - 1;
+    }
+  }
+
+  /** The terminal status, reading the task when the message left its result out (too large for one frame). */
+  const terminal = async (message: Record<string, unknown>): Promise<WatchStatus<R>> => {
+    let source: { status?: unknown; result?: unknown; error?: unknown } = message;
+    if (message.resultOmitted) source = await backend.get(taskId, signal);
+    return {
+      kind: 'status',
+      taskId,
+      status: source.status as TerminalStatus,
+      ...(source.result !== undefined ? { result: source.result as R } : {}),
+      ...(source.error !== undefined ? { error: source.error as TaskError } : {}),
+    };
+  };
+
+  /** Finishes over HTTP alone: used when the task is terminal but the WebSocket cannot be reached. */
+  async function* finishOverHttp(task: TaskFields & { result?: unknown }): AsyncGenerator<WatchEvent<P, R>> {
+    yield* fill(task.progress.seq + 1);
+    yield { kind: 'status', taskId, status: task.status as TerminalStatus, ...(task.result !== undefined ? { result: task.result as R } : {}), ...(task.error ? { error: task.error } : {}) };
+  }
+
+  for (;;) {
+    signal?.throwIfAborted();
+    let socket: LiveSocket | undefined;
+    let interruption: Interrupted;
+    try {
+      const credential = await options.credential();
+      const url = `${options.webSocketUrl}?token=${encodeURIComponent(credential)}`;
+      try {
+        socket = await LiveSocket.open(url, options.WebSocket, { timeoutMs: watch.connectTimeoutMs, ...(signal ? { signal } : {}) });
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason;
+        // The standard WebSocket API hides the refusal's status: ask the HTTP API whether the
+        // credential and task are good (throws 401/404), and finish over HTTP if the task is done.
+        const task = await backend.get(taskId, signal);
+        if (isTerminalStatus(task.status)) {
+          yield* finishOverHttp(task);
+          return;
+        }
+        throw new Interrupted('handshake failed', { cause: error });
+      }
+      const connection = ++connections;
+      socket.send({ action: 'subscribe', taskId, after: last });
+      let subscribed = false;
+      let pingSentAt: number | undefined;
+      let lastPingAt = Date.now();
+      for (;;) {
+        const now = Date.now();
+        const wait = !subscribed
+          ? watch.connectTimeoutMs
+          : pingSentAt !== undefined
+            ? Math.max(0, pingSentAt + watch.pongTimeoutMs - now)
+            : Math.max(0, lastPingAt + watch.pingIntervalMs - now);
+        const event: SocketEvent | undefined = await socket.next(wait, signal);
+        if (event === undefined) {
+          if (!subscribed) throw new Interrupted('the subscription was not confirmed in time');
+          if (pingSentAt !== undefined) throw new Interrupted('no answer to ping');
+          pingSentAt = lastPingAt = Date.now();
+          if (!socket.send({ action: 'ping' })) throw new Interrupted('connection closed');
+          continue;
+        }
+        if (event.kind === 'closed') throw new Interrupted(event.reason || 'connection closed', { code: event.code });
+        pingSentAt = undefined; // any message proves the connection alive
+        const message = event.message;
+        if (message.type === 'subscribed' && message.taskId === taskId) {
+          subscribed = true;
+          failures = 0;
+          onConnection?.({ type: 'subscribed', after: last, connection });
+        } else if (message.type === 'progress' && message.taskId === taskId && typeof message.seq === 'number') {
+          if (message.seq <= last) continue; // a duplicate (replayed after a reconnect)
+          if (message.seq > last + 1) yield* fill(message.seq);
+          last = message.seq;
+          yield { kind: 'progress', taskId, seq: message.seq, data: message.data as P };
+        } else if (message.type === 'status' && message.taskId === taskId && isTerminalStatus(String(message.status))) {
+          yield await terminal(message);
+          return;
+        } else if (message.type === 'error') {
+          const status = Number(message.status);
+          const error = errorFromProblem({ title: String(message.title ?? 'Error'), status, ...(message.detail !== undefined ? { detail: String(message.detail) } : {}) });
+          if (status >= 500 || status === 429) throw new Interrupted('the subscription failed', { cause: error });
+          throw error;
+        } else if (message.type === undefined && typeof message.message === 'string') {
+          // API Gateway's own answers ("Internal server error", "Too Many Requests"): start over.
+          throw new Interrupted(message.message);
+        }
+      }
+    } catch (error) {
+      if (!(error instanceof Interrupted)) throw error;
+      interruption = error;
+    } finally {
+      socket?.close();
+    }
+    onConnection?.({ type: 'disconnected', reason: interruption.message, connection: connections, ...(interruption.code !== undefined ? { code: interruption.code } : {}) });
+    if (failures >= watch.maxReconnectAttempts) {
+      throw new ConnectionLostError(`Lost the connection watching ${taskId} after ${failures} attempts: ${interruption.message}`, { lastSeq: last, cause: interruption.cause ?? interruption });
+    }
+    const delayMs = fullJitter(failures, watch.reconnectBaseDelayMs, watch.reconnectMaxDelayMs);
+    failures++;
+    onConnection?.({ type: 'reconnecting', attempt: failures, delayMs, after: last });
+    await sleep(delayMs, signal);
+  }
+}
