@@ -41,6 +41,11 @@ export interface RuntimeOptions {
   readonly scheduleTimeScale?: number;
   /** Extra environment for every function (for example a faster progress interval). */
   readonly functionEnvironment?: Record<string, string>;
+  /**
+   * Caps every SQS event source's maximum concurrency below the template's (tests that need a
+   * saturated class without hundreds of invocations). @default the template's values
+   */
+  readonly eventSourceMaxConcurrency?: number;
 }
 
 /** The `.offload/endpoints.json` document (SPEC §4). */
@@ -274,7 +279,9 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
         queueUrl,
         batchSize: Number(properties.BatchSize ?? 10),
         maxBatchingWindowSeconds: Number(properties.MaximumBatchingWindowInSeconds ?? 0),
-        ...(scaling?.MaximumConcurrency !== undefined ? { maxConcurrency: scaling.MaximumConcurrency } : {}),
+        ...(scaling?.MaximumConcurrency !== undefined || options.eventSourceMaxConcurrency !== undefined
+          ? { maxConcurrency: Math.min(scaling?.MaximumConcurrency ?? Infinity, options.eventSourceMaxConcurrency ?? Infinity) }
+          : {}),
         reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
       },
       () => functionOf(functionId),

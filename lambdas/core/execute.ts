@@ -6,6 +6,7 @@ import { ProgressWriter } from './progress-writer.ts';
 import type { AdmissionStore } from './admission.ts';
 import { lifecycleEvent } from './events.ts';
 import { advanceSession, mustWait, type SessionStore } from './session.ts';
+import { enterRunning, leaveRunning, type FairnessDeps } from './fairness.ts';
 
 /** Dependencies of task execution. */
 export interface ExecuteDeps {
@@ -18,6 +19,8 @@ export interface ExecuteDeps {
   readonly admission?: AdmissionStore;
   /** Orders tasks of a session; absent = no session ordering. */
   readonly sessions?: SessionStore;
+  /** Caps how many tasks of one tenant run at once in the class; absent = no cap. */
+  readonly fairness?: FairnessDeps;
 }
 
 /** Tunables of execution. */
@@ -35,7 +38,7 @@ export type ExecuteOutcome =
   /** Delete the message. `result` says what happened, for metrics. */
   | {
       readonly kind: 'done';
-      readonly result: 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'waiting';
+      readonly result: 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'waiting' | 'parked';
       readonly attempt?: number;
       readonly durationMs?: number;
       /** Why a task failed for good (its message belongs in the DLQ). */
@@ -92,11 +95,24 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     deps.logger.info('waiting for an earlier task of the session', { taskId, sessionId: current.sessionId });
     return { kind: 'done', result: 'waiting' };
   }
+  // Fairness: the tenant may run only so many tasks of this class at once; over that, the task is
+  // parked (this message is dropped) and woken when one of the tenant's tasks ends.
+  let tookSlot = false;
+  if (deps.fairness && current.status === 'queued') {
+    tookSlot = await enterRunning(deps.fairness, current);
+    if (!tookSlot) {
+      deps.logger.info('tenant at its running limit; task parked', { taskId, tenantId: current.tenantId, class: current.class });
+      return { kind: 'done', result: 'parked' };
+    }
+  }
   const budgetMs = Math.min(definition.timeoutSeconds * 1000, options.remainingMs() - options.safetyMarginMs);
   const claimed = await deps.tasks.claim(taskId, options.owner, Date.now() + budgetMs + options.safetyMarginMs, new Date().toISOString());
   // Not claimable: terminal, cancelled, or running under another worker's live lease. Drop this
   // duplicate delivery; if that worker dies, its lease expires and the reconciler re-dispatches.
-  if (!claimed) return { kind: 'done', result: 'skipped' };
+  if (!claimed) {
+    if (tookSlot) await giveBackSlot(deps, current);
+    return { kind: 'done', result: 'skipped' };
+  }
   const started = Date.now();
   if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running' }));
 
@@ -148,6 +164,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     deps.logger.warn('task attempt failed', { taskId, attempt: claimed.attempts, error: taskError });
     if (isRetryable(error) && claimed.attempts < definition.retry.maxAttempts) {
       await deps.tasks.release(taskId, options.owner, taskError, new Date().toISOString());
+      await leaveClass(deps, claimed);
       return { kind: 'retry', reason: taskError.message, attempt: claimed.attempts };
     }
     if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
@@ -169,7 +186,23 @@ const afterTerminal = async (deps: ExecuteDeps, task: TaskRecord): Promise<void>
     );
   }
   await deps.admission?.release(task.tenantId, task.taskId).catch((error: unknown) => deps.logger.warn('slot release failed; admission repair will free it', { taskId: task.taskId, error: String(error) }));
+  await leaveClass(deps, task);
 };
+
+/** Frees the task's running slot and wakes a parked task of the tenant (a leaked slot is repaired at the limit). */
+const leaveClass = async (deps: ExecuteDeps, task: TaskRecord): Promise<void> => {
+  if (!deps.fairness) return;
+  await leaveRunning(deps.fairness, task).catch((error: unknown) =>
+    deps.logger.warn('running slot release failed; it is repaired at the limit and the reconciler wakes parked tasks', { taskId: task.taskId, error: String(error) }),
+  );
+};
+
+/** A slot taken for a claim that failed: give it back unless the task is running under another worker. */
+const giveBackSlot = async (deps: ExecuteDeps, task: TaskRecord): Promise<void> => {
+  const latest = await deps.tasks.get(task.taskId);
+  if (latest?.status !== 'running') await leaveClass(deps, task);
+};
+
 
 /** Every committed progress entry's data (seq 1..upTo), oldest first. */
 const loadProgress = async (tasks: TaskStore, taskId: string, upTo: number): Promise<unknown[]> => {
@@ -187,6 +220,9 @@ const loadProgress = async (tasks: TaskStore, taskId: string, upTo: number): Pro
 /** The lease was lost: if the task was cancelled, tell subscribers; otherwise another worker owns it. */
 const settleLostLease = async (deps: ExecuteDeps, taskId: string): Promise<ExecuteOutcome> => {
   const latest = await deps.tasks.get(taskId);
-  if (latest?.status === 'cancelled') await deps.notify(taskId).catch(() => undefined);
+  if (latest?.status === 'cancelled') {
+    await leaveClass(deps, latest);
+    await deps.notify(taskId).catch(() => undefined);
+  }
   return { kind: 'done', result: latest?.status === 'cancelled' ? 'cancelled' : 'skipped' };
 };

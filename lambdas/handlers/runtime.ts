@@ -5,6 +5,7 @@ import { EventBridgePublisher } from '../store/publisher.ts';
 import { DynamoIdempotencyStore } from '../store/idempotency-store.ts';
 import { DynamoAdmissionStore } from '../store/admission-store.ts';
 import { DynamoSessionStore } from '../store/session-store.ts';
+import { DynamoParkingLot } from '../store/parking-lot.ts';
 import { secretsManagerKey } from '../store/signing-key.ts';
 import { DynamoWebhookStore } from '../store/webhook-store.ts';
 import type { SigningKey } from '../core/client-token.ts';
@@ -26,6 +27,7 @@ let pusher: ConnectionsPusher | undefined;
 let idempotency: DynamoIdempotencyStore | undefined;
 let admission: DynamoAdmissionStore | undefined;
 let sessions: DynamoSessionStore | undefined;
+let parkingLot: DynamoParkingLot | undefined;
 let signingKey: SigningKey | undefined;
 let webhooks: DynamoWebhookStore | undefined;
 
@@ -36,6 +38,9 @@ export const eventPublisher = (): EventBridgePublisher => (publisher ??= new Eve
 export const idempotencyStore = (): DynamoIdempotencyStore => (idempotency ??= new DynamoIdempotencyStore(requireEnv('TASKS_TABLE')));
 export const admissionStore = (): DynamoAdmissionStore => (admission ??= new DynamoAdmissionStore(requireEnv('TASKS_TABLE')));
 export const sessionStore = (): DynamoSessionStore => (sessions ??= new DynamoSessionStore(requireEnv('TASKS_TABLE')));
+export const parkingLotStore = (): DynamoParkingLot => (parkingLot ??= new DynamoParkingLot(requireEnv('TASKS_TABLE')));
+/** Per-tenant running limit of this worker's workload class (stack configuration); 0 = none. */
+export const runningLimit = (): number => Number(process.env.TENANT_RUNNING_LIMIT ?? 0);
 export const tokenSigningKey = (): SigningKey => (signingKey ??= secretsManagerKey(requireEnv('TOKEN_SECRET_ARN')));
 export const webhookStore = (): DynamoWebhookStore => (webhooks ??= new DynamoWebhookStore(requireEnv('TASKS_TABLE')));
 /** Per-tenant in-flight limit (stack configuration). */

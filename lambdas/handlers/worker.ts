@@ -12,7 +12,7 @@ import { fanOutWebhooks } from '../core/webhooks.ts';
 import { exportLifecycleEvents, type LifecycleEvent } from '../core/analytics.ts';
 import { S3Sink } from '../store/s3-sink.ts';
 import { delayRedelivery, sendToDeadLetterQueue } from '../store/queue.ts';
-import { admissionStore, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from './runtime.ts';
+import { admissionStore, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, parkingLotStore, runningLimit, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 setModelApiKeyLoader(async () => (process.env.OPENAI_API_KEY_SECRET_ARN ? secretValue(process.env.OPENAI_API_KEY_SECRET_ARN) : undefined));
@@ -64,6 +64,7 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
       logger: taskLogger,
       admission: admissionStore(),
       sessions: sessionStore(),
+      ...(runningLimit() > 0 ? { fairness: { slots: admissionStore(), lot: parkingLotStore(), tasks: taskStore(), events: eventPublisher(), limit: runningLimit() } } : {}),
       notify: (taskId) =>
         notifySubscribers(deliveryDeps, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error })),
     },
@@ -89,6 +90,7 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
   if (outcome.result === 'failed' && outcome.error && process.env.DLQ_URL) {
     await sendToDeadLetterQueue(process.env.DLQ_URL, record.body, { taskId: detail.taskId, ...outcome.error });
   }
+  if (outcome.result === 'parked') metrics.addMetric('TasksParked', MetricUnit.Count, 1);
   if (outcome.result === 'succeeded' || outcome.result === 'failed') {
     metrics.addMetric(outcome.result === 'succeeded' ? 'TasksSucceeded' : 'TasksFailed', MetricUnit.Count, 1);
     if (outcome.durationMs !== undefined) metrics.addMetric('TaskDuration', MetricUnit.Milliseconds, outcome.durationMs);

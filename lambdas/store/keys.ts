@@ -11,6 +11,10 @@ export const TaskKeys = {
   inflight: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'INFLIGHT' }),
   /** One in-flight task's admission slot. */
   slot: (tenantId: string, taskId: string) => ({ pk: `TENANT#${tenantId}`, sk: `SLOT#${taskId}` }),
+  /** A task holding one of its tenant's running slots in a workload class. */
+  runSlot: (tenantId: string, workloadClass: string, taskId: string) => ({ pk: `RUN#${tenantId}#${workloadClass}`, sk: `SLOT#${taskId}` }),
+  /** A task parked until its tenant has a free running slot in the class (task ids sort by time). */
+  parked: (tenantId: string, workloadClass: string, taskId: string) => ({ pk: `PARK#${tenantId}#${workloadClass}`, sk: `TASK#${taskId}` }),
   /** A tenant's webhook endpoint. */
   webhook: (tenantId: string, webhookId: string) => ({ pk: `TENANT#${tenantId}`, sk: `WEBHOOK#${webhookId}` }),
   /** A session's position counter. */

@@ -29,6 +29,12 @@ export interface WorkloadClassProps {
   readonly batchSize?: number;
   /** Receives before a message goes to the DLQ. @default 5 */
   readonly maxReceiveCount?: number;
+  /**
+   * How many tasks of one tenant may run at once in this class; more are parked until one ends, so
+   * one tenant's backlog cannot occupy every worker while another tenant waits.
+   * @default half of maxConcurrency, rounded up
+   */
+  readonly tenantConcurrency?: number;
 }
 
 /**
@@ -49,6 +55,10 @@ export class WorkloadClass extends Construct {
     if (maxConcurrency < 2 || maxConcurrency > 1000) throw new Error(`${id}: maxConcurrency must be within 2-1000`);
     const batchSize = props.batchSize ?? 5;
     if (batchSize < 1 || batchSize > 10) throw new Error(`${id}: batchSize must be within 1-10`);
+    const tenantConcurrency = props.tenantConcurrency ?? Math.ceil(maxConcurrency / 2);
+    if (!Number.isInteger(tenantConcurrency) || tenantConcurrency < 1 || tenantConcurrency > maxConcurrency) {
+      throw new Error(`${id}: tenantConcurrency must be an integer within 1-maxConcurrency`);
+    }
 
     this.deadLetterQueue = new Queue(this, 'Dlq', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -76,6 +86,7 @@ export class WorkloadClass extends Construct {
         WS_MANAGEMENT_ENDPOINT: props.managementEndpoint,
         QUEUE_URL: this.queue.queueUrl,
         DLQ_URL: this.deadLetterQueue.queueUrl,
+        TENANT_RUNNING_LIMIT: String(tenantConcurrency),
       },
     });
     props.tasksTable.grantReadWriteData(this.worker);
