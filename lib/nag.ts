@@ -45,8 +45,11 @@ export const acknowledgeNagFindings = (stack: Stack): void => {
     ack(fn, 'AwsSolutions::AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>:inference-profile/*]', 'Inference profiles are chosen per request; the grant is streaming invocation only.');
   }
   for (const route of all.filter((node): node is CfnRoute => node instanceof CfnRoute)) {
-    if (route.routeKey !== '$connect' && route.authorizationType !== 'CUSTOM') {
+    if (route.authorizationType === 'CUSTOM') continue;
+    if (route.node.scopes.some((scope) => scope.node.id === 'WebSocket') && route.routeKey !== '$connect') {
       ack(route, 'AwsSolutions::AwsSolutions-APIG4', 'WebSocket APIs authorize on $connect only; every later message runs with the connection\u2019s authorizer context.');
+    } else if (route.routeKey === 'GET /v1/openapi.json' || route.routeKey === 'GET /v1/asyncapi.json') {
+      ack(route, 'AwsSolutions::AwsSolutions-APIG4', 'The API descriptions are public by design; their function reads no data and has no permissions beyond its logs and traces.');
     }
   }
   for (const queue of all.filter((node): node is Queue => node instanceof Queue && node.node.id === 'Dlq')) {

@@ -10,13 +10,17 @@ const providerFor = (model: string): ModelProvider | undefined => modelProviders
 
 /** Input of a `completion` task. */
 export const CompletionInput = z.strictObject({
-  prompt: z.string().check(z.minLength(1), z.maxLength(32_000)),
-  maxTokens: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(4_096))),
+  prompt: z.string().check(z.minLength(1), z.maxLength(32_000), z.describe('The prompt. Masked (keyed-hashed) in analytics.')),
+  maxTokens: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(4_096), z.describe('Upper bound on generated tokens. Default 256.'))),
   model: z.optional(
     z.string().check(
       z.minLength(1),
       z.maxLength(100),
       z.refine((model) => providerFor(model) !== undefined, { error: 'unknown model' }),
+      z.describe(
+        `Model to run. Default "${DEFAULT_MODEL}" (simulated, ~40 tokens/s); "sim-fast" (simulated, 10x faster); ` +
+          '"openai:<model>" and "bedrock:<model id>" when the stack enables those providers. Any other value answers 400.',
+      ),
     ),
   ),
 });

@@ -41,6 +41,8 @@ export class OffloadHttpApi extends Construct {
   public readonly cancelFunction: OffloadFunction;
   public readonly tokensFunction: OffloadFunction;
   public readonly webhooksFunction: OffloadFunction;
+  /** Serves the public API descriptions (`/v1/openapi.json`, `/v1/asyncapi.json`). */
+  public readonly documentsFunction: OffloadFunction;
 
   public constructor(scope: Construct, id: string, props: OffloadHttpApiProps) {
     super(scope, id);
@@ -146,6 +148,14 @@ export class OffloadHttpApi extends Construct {
     const webhooks = new HttpLambdaIntegration('WebhooksIntegration', this.webhooksFunction);
     this.api.addRoutes({ path: '/v1/webhooks', methods: [HttpMethod.POST, HttpMethod.GET], integration: webhooks, authorizer });
     this.api.addRoutes({ path: '/v1/webhooks/{id}', methods: [HttpMethod.DELETE], integration: webhooks, authorizer });
+
+    // The API descriptions are public: no authorizer, no data access, no environment.
+    this.documentsFunction = new OffloadFunction(this, 'ApiDocuments', {
+      entry: 'handlers/http/api-documents.ts',
+      description: 'Offload GET /v1/openapi.json and /v1/asyncapi.json (public API descriptions)',
+    });
+    const documents = new HttpLambdaIntegration('ApiDocumentsIntegration', this.documentsFunction);
+    for (const path of ['/v1/openapi.json', '/v1/asyncapi.json']) this.api.addRoutes({ path, methods: [HttpMethod.GET], integration: documents });
 
     new CfnOutput(this, 'HttpApiUrl', { value: this.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
   }

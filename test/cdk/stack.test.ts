@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.ts';
 import { WorkloadClass } from '../../lib/constructs/workload-class.ts';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
+import { DOCUMENT_PATHS } from '../../lambdas/contract/constants.ts';
+import { openApiDocument } from '../../lambdas/contract/openapi.ts';
 
 /**
  * CDK assertions on the synthesized Offload stack: the promises the spec makes about storage,
@@ -176,6 +178,16 @@ describe('queues and worker', () => {
     expect(maxConcurrency).toBeLessThanOrEqual(1000);
   });
 
+  it.each(CLASSES)('gives the worker a per-tenant running limit below the class cap (%s)', (className) => {
+    // Prepare
+    const { mapping, fn } = workerWiring(className);
+    // Act
+    const limit = Number(fn.Properties!.Environment.Variables.TENANT_RUNNING_LIMIT);
+    // Assess
+    expect(limit).toBeGreaterThanOrEqual(1);
+    expect(limit).toBeLessThan(Number(mapping.Properties!.ScalingConfig.MaximumConcurrency));
+  });
+
   it.each(CLASSES)('lets the worker post to WebSocket connections (execute-api:ManageConnections) (%s)', (className) => {
     // Prepare
     const { roleId } = workerWiring(className);
@@ -227,6 +239,41 @@ describe('HTTP API', () => {
       AuthorizationType: 'CUSTOM',
       AuthorizerId: { Ref: httpAuthorizerId },
     });
+  });
+
+  const httpRoutes = resourcesOf('AWS::ApiGatewayV2::Route').filter(([, route]) => refOf(route.Properties?.ApiId) === httpApiId);
+  const documentRouteKeys = Object.values(DOCUMENT_PATHS).map((path) => `GET ${path}`);
+
+  it('serves the API descriptions publicly from a function with no data access, every other route behind the authorizer', () => {
+    // Prepare
+    const documentRoutes = httpRoutes.filter(([, route]) => documentRouteKeys.includes(route.Properties?.RouteKey));
+    const integrationIds = documentRoutes.map(([, route]) => JSON.stringify(route.Properties?.Target).match(/"Ref":"([^"]+)"/)?.[1] ?? '');
+    const functionId = getAttOf((json.Resources[only([...new Set(integrationIds)], 'documents integration')] as Resource).Properties?.IntegrationUri);
+    const roleId = getAttOf((json.Resources[functionId!] as Resource).Properties?.Role);
+    // Act
+    const actions = resourcesOf('AWS::IAM::Policy')
+      .filter(([, policy]) => asArray(policy.Properties?.Roles).some((role) => refOf(role) === roleId))
+      .flatMap(([, policy]) => asArray(policy.Properties?.PolicyDocument.Statement).flatMap((statement: { Action: string | string[] }) => asArray(statement.Action)));
+    const unguarded = httpRoutes.filter(([, route]) => route.Properties?.AuthorizationType !== 'CUSTOM').map(([, route]) => route.Properties?.RouteKey);
+    // Assess
+    expect(documentRoutes.map(([, route]) => route.Properties?.RouteKey).sort()).toEqual([...documentRouteKeys].sort());
+    expect(documentRoutes.every(([, route]) => route.Properties?.AuthorizationType === 'NONE')).toBe(true);
+    expect(actions.filter((action) => !action.startsWith('xray:'))).toEqual([]);
+    expect(unguarded.sort()).toEqual([...documentRouteKeys].sort());
+  });
+
+  it('documents exactly the routes it serves in the OpenAPI document', () => {
+    // Prepare
+    const document = openApiDocument() as { paths: Record<string, Record<string, unknown>> };
+    // Act
+    const documented = Object.entries(document.paths).flatMap(([path, item]) =>
+      Object.keys(item)
+        .filter((method) => ['get', 'post', 'put', 'patch', 'delete'].includes(method))
+        .map((method) => `${method.toUpperCase()} ${path}`),
+    );
+    const served = httpRoutes.map(([, route]) => route.Properties?.RouteKey as string);
+    // Assess
+    expect(documented.sort()).toEqual(served.sort());
   });
 
   it('uses a REQUEST authorizer with payload 2.0 simple responses', () => {
@@ -344,7 +391,7 @@ describe('IAM', () => {
 });
 
 describe('WorkloadClass', () => {
-  const build = (maxConcurrency: number) => {
+  const build = (maxConcurrency: number, tenantConcurrency?: number) => {
     const scratch = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Scratch');
     const table = new Table(scratch, 'T', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
@@ -358,8 +405,14 @@ describe('WorkloadClass', () => {
       managementEndpoint: 'https://example.execute-api.us-east-1.amazonaws.com/live',
       manageConnectionsArn: 'arn:aws:execute-api:us-east-1:123456789012:example/live/POST/@connections/*',
       maxConcurrency,
+      ...(tenantConcurrency === undefined ? {} : { tenantConcurrency }),
     });
   };
+
+  it.each([0, 1.5, 11])('rejects tenantConcurrency %d (an integer within 1 and maxConcurrency 10)', (value) => {
+    // Prepare / Act / Assess
+    expect(() => build(10, value)).toThrow(/tenantConcurrency/);
+  });
 
   it.each([1, 0, 1001, 5000])('rejects maxConcurrency %i (event source maxConcurrency is 2-1000)', (value) => {
     // Prepare / Act / Assess

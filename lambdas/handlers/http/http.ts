@@ -1,10 +1,12 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { createHash } from 'node:crypto';
 import { PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors.ts';
 import type { Principal } from '../../core/model.ts';
 import { toProblem } from '../../core/problem.ts';
 import { logger } from '../runtime.ts';
+import { CacheControl, etagOf, matchesEtag, MAX_BODY_BYTES } from './conventions.ts';
+
+export { CacheControl, etagOf, matchesEtag, MAX_BODY_BYTES };
 
 /** Context the HTTP authorizer attaches (API Gateway passes it as strings). */
 export interface HttpAuthorizerContext {
@@ -16,9 +18,6 @@ export interface HttpAuthorizerContext {
 
 export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<HttpAuthorizerContext>;
 export type HttpResult = APIGatewayProxyStructuredResultV2;
-
-/** Largest accepted request body. */
-export const MAX_BODY_BYTES = 128 * 1024;
 
 /**
  * The authenticated principal. The authorizer admits every request and marks it authenticated or
@@ -52,23 +51,6 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
-
-/** A strong ETag over a response body. */
-export const etagOf = (body: string): string => `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
-
-/** Whether an `If-None-Match` header matches an ETag (weak comparison, as for GET). */
-export const matchesEtag = (ifNoneMatch: string | undefined, etag: string): boolean => {
-  if (!ifNoneMatch) return false;
-  if (ifNoneMatch.trim() === '*') return true;
-  const bare = (tag: string) => tag.trim().replace(/^W\//, '');
-  return ifNoneMatch.split(',').some((candidate) => bare(candidate) === bare(etag));
-};
-
-/** Cache lifetimes of reads: short while a task can change, long and immutable once it cannot. */
-export const CacheControl = {
-  live: 'max-age=0, s-maxage=1, must-revalidate',
-  terminal: 'public, max-age=31536000, s-maxage=31536000, immutable',
-} as const;
 
 /** A cacheable JSON read: ETag, Cache-Control and `304` on a matching `If-None-Match`. */
 export const cacheableJson = (event: HttpEvent, body: unknown, cacheControl: string): HttpResult => {
