@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { NotFoundError, ValidationError } from './errors.ts';
 import { ulid } from './ids.ts';
-import type { TenantStore } from './ports.ts';
+import type { ApiKeyInfo, TenantAdminStore, TenantStore } from './ports.ts';
 
 const API_KEY_PATTERN = /^ofk_[0-9A-Z]{26}_[A-Za-z0-9_-]{43}$/;
 
@@ -30,6 +31,7 @@ export const createTenant = async (
   name: string,
   options: { tenantId?: string; now?: Date } = {},
 ): Promise<{ tenantId: string; apiKey: string; keyId: string }> => {
+  if (typeof name !== 'string' || name.trim().length === 0 || name.length > 128) throw new ValidationError('A tenant name is 1-128 characters.');
   const now = (options.now ?? new Date()).toISOString();
   const tenantId = options.tenantId ?? `ten_${ulid()}`;
   await store.putTenant({ tenantId, name, createdAt: now });
@@ -53,4 +55,59 @@ export const authenticateApiKey = async (store: TenantStore, credential: string 
   if (!credential || !looksLikeApiKey(credential)) return undefined;
   const key = await store.findApiKey(hashApiKey(credential));
   return key ? { tenantId: key.tenantId } : undefined;
+};
+
+const KEY_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+const TENANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+const checkTenantId = (tenantId: string): void => {
+  if (!TENANT_ID_PATTERN.test(tenantId)) throw new ValidationError('A tenant id is 1-64 letters, digits, dashes or underscores.');
+};
+
+/** The tenant's API keys (ids, status and dates; never the keys or their hashes), oldest first. */
+export const listApiKeys = async (store: TenantAdminStore, tenantId: string): Promise<ApiKeyInfo[]> => {
+  checkTenantId(tenantId);
+  if (!(await store.getTenant(tenantId))) throw new NotFoundError('No such tenant.');
+  return store.listApiKeys(tenantId);
+};
+
+/**
+ * Issues a new API key for an existing tenant, optionally revoking every key it had before
+ * (rotation). The new key is returned once; only its hash is stored.
+ *
+ * @example
+ * ```ts
+ * const { apiKey, keyId, revokedKeyIds } = await rotateApiKey(store, 'ten_01J...', { revokeOld: true });
+ * ```
+ */
+export const rotateApiKey = async (
+  store: TenantAdminStore,
+  tenantId: string,
+  options: { revokeOld?: boolean; now?: Date } = {},
+): Promise<{ tenantId: string; apiKey: string; keyId: string; revokedKeyIds: string[] }> => {
+  checkTenantId(tenantId);
+  if (!(await store.getTenant(tenantId))) throw new NotFoundError('No such tenant.');
+  const now = (options.now ?? new Date()).toISOString();
+  const previous = options.revokeOld ? (await store.listApiKeys(tenantId)).filter((key) => key.status === 'active') : [];
+  const { apiKey, keyId } = await issueApiKey(store, tenantId, now);
+  // Revoke only once the new key exists, so the tenant is never left without a working key.
+  for (const key of previous) await store.revokeApiKey(tenantId, key.keyId, now);
+  return { tenantId, apiKey, keyId, revokedKeyIds: previous.map((key) => key.keyId) };
+};
+
+/**
+ * Revokes one API key of a tenant: it stops authenticating (API Gateway authorizers may keep a
+ * warm-cache answer for up to their cache TTL). Revoking a revoked key is a no-op.
+ *
+ * @example
+ * ```ts
+ * await revokeApiKey(store, 'ten_01J...', '01J9Z...'); // 'revoked'
+ * ```
+ */
+export const revokeApiKey = async (store: TenantAdminStore, tenantId: string, keyId: string, now: Date = new Date()): Promise<'revoked' | 'already-revoked'> => {
+  checkTenantId(tenantId);
+  if (!KEY_ID_PATTERN.test(keyId)) throw new ValidationError('A key id is the 26-character ULID after "ofk_" in the key.');
+  const outcome = await store.revokeApiKey(tenantId, keyId, now.toISOString());
+  if (outcome === 'missing') throw new NotFoundError('No such API key for this tenant.');
+  return outcome;
 };

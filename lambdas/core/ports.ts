@@ -50,6 +50,24 @@ export interface TenantStore {
   findApiKey(keyHash: string): Promise<{ tenantId: string; keyId: string } | undefined>;
 }
 
+/** An API key as operators see it: never the key, never its hash. */
+export interface ApiKeyInfo {
+  readonly keyId: string;
+  readonly tenantId: string;
+  readonly status: 'active' | 'revoked';
+  readonly createdAt: string;
+  readonly revokedAt?: string;
+}
+
+/** Tenant administration (operators' CLI): tenants, and listing and revoking their keys. */
+export interface TenantAdminStore extends TenantStore {
+  getTenant(tenantId: string): Promise<{ tenantId: string; name: string; createdAt: string } | undefined>;
+  /** The tenant's keys, oldest first. */
+  listApiKeys(tenantId: string): Promise<ApiKeyInfo[]>;
+  /** Marks a key revoked (it stops authenticating); `missing` when the tenant has no such key. */
+  revokeApiKey(tenantId: string, keyId: string, revokedAt: string): Promise<'revoked' | 'already-revoked' | 'missing'>;
+}
+
 /** Publishes one fact to the bus. */
 export interface EventPublisher {
   publish(detailType: DetailType, detail: TaskEventDetail): Promise<void>;

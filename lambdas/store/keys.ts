@@ -7,6 +7,8 @@ export const TaskKeys = {
   progressPrefix: 'P#',
   tenant: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'TENANT' }),
   apiKey: (keyHash: string) => ({ pk: `APIKEY#${keyHash}`, sk: 'APIKEY' }),
+  /** A tenant's record of one of its API keys (id, hash, status), for listing and revocation. */
+  tenantApiKey: (tenantId: string, keyId: string) => ({ pk: `TENANT#${tenantId}`, sk: `APIKEY#${keyId}` }),
   /** The tenant's in-flight counter. */
   inflight: (tenantId: string) => ({ pk: `TENANT#${tenantId}`, sk: 'INFLIGHT' }),
   /** One in-flight task's admission slot. */

@@ -4,7 +4,11 @@ import { looksLikeClientToken, verifyClientToken } from '../../core/client-token
 import type { HttpAuthorizerContext } from './http.ts';
 import { logger, tenantStore, tokenSigningKey } from '../runtime.ts';
 
-const CACHE_TTL_MS = 60_000;
+/** How long a warm container trusts an API key lookup: revocation takes effect within this. */
+const CACHE_TTL_MS = (() => {
+  const seconds = Number(process.env.API_KEY_CACHE_SECONDS ?? 60);
+  return Number.isFinite(seconds) && seconds >= 0 && seconds <= 3600 ? seconds * 1000 : 60_000;
+})();
 const CACHE_MAX = 10_000;
 /** Warm-container cache of API key lookups; the gateway cache is off (see principalOf). */
 const cache = new Map<string, { tenantId: string | undefined; until: number }>();
@@ -31,7 +35,7 @@ export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promis
     if (!looksLikeApiKey(credential)) return anonymous;
     const now = Date.now();
     let entry = cache.get(credential);
-    if (!entry || entry.until < now) {
+    if (!entry || entry.until <= now) {
       const principal = await authenticateApiKey(tenantStore(), credential);
       entry = { tenantId: principal?.tenantId, until: now + CACHE_TTL_MS };
       if (cache.size >= CACHE_MAX) cache.clear();
