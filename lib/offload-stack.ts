@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -13,6 +13,7 @@ import { OffloadObservability } from './constructs/observability.ts';
 import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
 import { WorkloadClass } from './constructs/workload-class.ts';
 import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
+import { OPERATOR_OUTPUTS } from './stack-outputs.ts';
 
 /** Props of {@link OffloadStack}. */
 export interface OffloadStackProps extends StackProps {
@@ -139,5 +140,12 @@ export class OffloadStack extends Stack {
     });
     this.observability = new OffloadObservability(this, 'Observability', { workloads: this.workloads, httpApi: this.httpApi.api });
     this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
+    // What operators' tools (the `offload` CLI) need: the table holding tenants and keys, and each class's queues.
+    new CfnOutput(this, OPERATOR_OUTPUTS.tasksTable, { value: this.storage.tasksTable.tableName, description: 'Tasks table (tasks, tenants, hashed API keys)' });
+    for (const className of Object.keys(this.workloads) as (keyof typeof this.workloads)[]) {
+      const workload = this.workloads[className];
+      new CfnOutput(this, OPERATOR_OUTPUTS.queueUrl[className], { value: workload.queue.queueUrl, description: `${className} queue` });
+      new CfnOutput(this, OPERATOR_OUTPUTS.deadLetterQueueUrl[className], { value: workload.deadLetterQueue.queueUrl, description: `${className} dead-letter queue` });
+    }
   }
 }

@@ -14,6 +14,7 @@ import { LocalFunction } from './lambda/lambda-service.ts';
 import { SqsEventSource } from './lambda/sqs-event-source.ts';
 import { PROJECT_DIR, synthesizeInChild } from './synth-child.ts';
 import { LOCAL_REGION, LocalTemplate, UnsupportedTemplateError, localArn } from './template.ts';
+import { OPERATOR_OUTPUTS } from '../lib/stack-outputs.ts';
 
 /** Fixed ports `npm start` uses, so URLs stay stable between runs. */
 export const DEFAULT_PORTS = { httpApi: 4700, webSocketApi: 4701, cdn: 4702, dynamodb: 4703, sqs: 4704, eventbridge: 4705, secretsmanager: 4706 } as const;
@@ -56,6 +57,14 @@ export interface Endpoints {
   readonly services: { readonly dynamodb: string; readonly sqs: string; readonly eventbridge: string; readonly apigatewaymanagementapi: string; readonly secretsmanager: string };
   readonly devTenant: DevTenant;
   readonly dashboard: string;
+  /** What operators' tools need (the `offload` CLI): the same values as the stack's operator outputs on AWS. */
+  readonly resources: OperatorResources;
+}
+
+/** The tasks table and each workload class's queue and DLQ, by URL. */
+export interface OperatorResources {
+  readonly tasksTable: string;
+  readonly queues: { readonly [K in keyof typeof OPERATOR_OUTPUTS.queueUrl]: { readonly url: string; readonly deadLetterUrl: string } };
 }
 
 /** A running local Offload. */
@@ -304,6 +313,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     services: { dynamodb: dynamo.endpoint, sqs: sqs.endpoint, eventbridge: eventBridge.endpoint, apigatewaymanagementapi: webSocket.managementEndpoint, secretsmanager: secrets.endpoint },
     devTenant,
     dashboard: `${httpApi.endpoint}/`,
+    resources: operatorResources(template),
   };
   writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
 
@@ -338,5 +348,21 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
       await Promise.allSettled([...functions.values()].map((fn) => fn.shutdown()));
       await Promise.allSettled([sqs.stop(), dynamo.stop()]);
     },
+  };
+};
+
+/** Resolves the stack's operator outputs (see lib/stack-outputs.ts) to their local values. */
+const operatorResources = (template: LocalTemplate): OperatorResources => {
+  const output = (name: string): string => {
+    const value = template.template.Outputs?.[name]?.Value;
+    if (value === undefined) throw new UnsupportedTemplateError(name, 'Outputs', 'the stack lacks this operator output');
+    return template.resolveString(value, name);
+  };
+  const classes = Object.keys(OPERATOR_OUTPUTS.queueUrl) as (keyof typeof OPERATOR_OUTPUTS.queueUrl)[];
+  return {
+    tasksTable: output(OPERATOR_OUTPUTS.tasksTable),
+    queues: Object.fromEntries(
+      classes.map((name) => [name, { url: output(OPERATOR_OUTPUTS.queueUrl[name]), deadLetterUrl: output(OPERATOR_OUTPUTS.deadLetterQueueUrl[name]) }]),
+    ) as OperatorResources['queues'],
   };
 };

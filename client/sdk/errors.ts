@@ -64,6 +64,14 @@ export class UnauthorizedError extends OffloadError {
   }
 }
 
+/** `403`: a valid credential that may not do this (a task-scoped client token cannot submit or mint tokens). */
+export class ForbiddenError extends OffloadError {
+  public constructor(options: ApiErrorOptions) {
+    super(messageOf(options.problem), { status: 403, ...options });
+    this.name = 'ForbiddenError';
+  }
+}
+
 /** `404`: no such task (or another tenant's: the API never tells which). */
 export class NotFoundError extends OffloadError {
   public constructor(options: ApiErrorOptions) {
@@ -169,6 +177,8 @@ export const errorFromProblem = (problem: Problem, extra: { retryAfterSeconds?: 
       return new ValidationError(options);
     case 401:
       return new UnauthorizedError(options);
+    case 403:
+      return new ForbiddenError(options);
     case 404:
       return new NotFoundError(options);
     case 409:

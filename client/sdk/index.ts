@@ -3,6 +3,7 @@ export {
   OffloadError,
   ValidationError,
   UnauthorizedError,
+  ForbiddenError,
   NotFoundError,
   ConflictError,
   PayloadTooLargeError,

@@ -23,10 +23,13 @@ describe('foundation: submit over HTTP, stream over WebSocket, under the local r
     // Act
     const endpoints = JSON.parse(readFileSync(path.join(harness.dir, 'endpoints.json'), 'utf8'));
     // Assess
-    expect(Object.keys(endpoints).sort()).toEqual(['cdn', 'dashboard', 'devTenant', 'httpApi', 'services', 'webSocketApi']);
+    expect(Object.keys(endpoints).sort()).toEqual(['cdn', 'dashboard', 'devTenant', 'httpApi', 'resources', 'services', 'webSocketApi']);
     expect(Object.keys(endpoints.services)).toEqual(expect.arrayContaining(['apigatewaymanagementapi', 'dynamodb', 'eventbridge', 'sqs']));
     expect(endpoints.devTenant).toEqual({ id: expect.any(String), apiKey: expect.stringMatching(/^ofk_/) });
     expect(endpoints.webSocketApi).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/live$/);
+    expect(endpoints.resources.tasksTable).toEqual(expect.any(String));
+    expect(Object.keys(endpoints.resources.queues).sort()).toEqual(['analytics', 'batch', 'integrations', 'interactive']);
+    expect(endpoints.resources.queues.interactive).toEqual({ url: expect.stringContaining('InteractiveQueue'), deadLetterUrl: expect.stringContaining('InteractiveDlq') });
   });
 
   it('acknowledges a submit with 202, the task id and Location before any work runs', async () => {
