@@ -1,10 +1,11 @@
 import type { AdmissionStore } from './admission.ts';
 import { ConflictError } from './errors.ts';
-import { lifecycleEvent } from './events.ts';
-import { advanceSession, type SessionStore } from './session.ts';
-import { DetailType, isTerminal, type Principal, type TaskView, toTaskView } from './model.ts';
+import type { SessionStore } from './session.ts';
+import { settleTerminal, type SettleDeps } from './settle.ts';
+import { isTerminal, type Principal, type TaskView, toTaskView } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { getVisibleTask } from './read.ts';
+import { assertMayChange } from './scope.ts';
 
 /** Dependencies of cancellation. */
 export interface CancelDeps {
@@ -16,6 +17,8 @@ export interface CancelDeps {
   readonly admission?: AdmissionStore;
   /** Wakes the next task of the session. */
   readonly sessions?: SessionStore;
+  /** Frees the task's running slot in its class. */
+  readonly fairness?: SettleDeps['fairness'];
 }
 
 /**
@@ -27,14 +30,14 @@ export interface CancelDeps {
  * @returns the task and whether this call changed it.
  */
 export const cancelTask = async (deps: CancelDeps, principal: Principal, taskId: unknown): Promise<{ task: TaskView; changed: boolean }> => {
+  assertMayChange(principal, 'cancel tasks');
   const task = await getVisibleTask(deps.tasks, principal, taskId);
   if (task.status === 'cancelled') return { task: toTaskView(task), changed: false };
   if (isTerminal(task.status)) throw new ConflictError(`The task already ${task.status}; it cannot be cancelled.`);
   const cancelled = await deps.tasks.cancel(task.taskId, new Date().toISOString());
   if (!cancelled) return cancelTask(deps, principal, taskId); // lost a race with the worker: decide again
-  await deps.events.publish(DetailType.cancelled, lifecycleEvent(cancelled, { status: 'cancelled' }));
-  await deps.admission?.release(cancelled.tenantId, cancelled.taskId).catch(() => undefined);
-  if (deps.sessions) await advanceSession(deps.sessions, deps.tasks, deps.events, cancelled).catch(() => undefined);
+  // The Task Cancelled event, the session's next task, the slots; the reconciler finishes whatever fails.
+  await settleTerminal(deps, cancelled);
   await deps.notify(cancelled.taskId).catch(() => undefined);
   return { task: toTaskView(cancelled), changed: true };
 };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ulid } from './ids.ts';
 import type { TaskEventDetail, TaskRecord } from './model.ts';
 
@@ -11,3 +12,14 @@ export const lifecycleEvent = (task: TaskRecord, extra: Partial<TaskEventDetail>
   ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
   ...extra,
 });
+
+/**
+ * The id of an event that states a fact which happens once per task (for example that it
+ * succeeded): derived from the task and the fact, so an event re-emitted by the reconciler keeps
+ * its id and every consumer (webhook deliveries, analytics) sees a duplicate, not a new event.
+ */
+export const factEventId = (taskId: string, fact: string): string => {
+  const alphabet = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  const digest = createHash('sha256').update(`${taskId}\0${fact}`).digest();
+  return `evt_${[...digest.subarray(0, 26)].map((byte) => alphabet[byte % 32]).join('')}`;
+};

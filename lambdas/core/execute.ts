@@ -4,8 +4,9 @@ import { DetailType, type TaskError, type TaskEventDetail, type TaskRecord } fro
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { ProgressWriter } from './progress-writer.ts';
 import type { AdmissionStore } from './admission.ts';
-import { lifecycleEvent } from './events.ts';
-import { advanceSession, mustWait, type SessionStore } from './session.ts';
+import { factEventId, lifecycleEvent } from './events.ts';
+import { settleTerminal } from './settle.ts';
+import { mustWait, type SessionStore } from './session.ts';
 import { enterRunning, leaveRunning, type FairnessDeps } from './fairness.ts';
 
 /** Dependencies of task execution. */
@@ -86,7 +87,8 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   const definition = findTaskDefinition(current.type);
   if (!definition) {
     await deps.tasks.claim(taskId, options.owner, Date.now() + 60_000, new Date().toISOString());
-    await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: { code: 'UnknownType', message: `Unknown task type ${current.type}` } }, new Date().toISOString());
+    const error = { code: 'UnknownType', message: `Unknown task type ${current.type}` };
+    if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error }, new Date().toISOString())) await afterTerminal(deps, { ...current, status: 'failed', error });
     return { kind: 'done', result: 'failed' };
   }
   // Session order: an earlier task of the session is still in flight. Drop this delivery; that
@@ -114,7 +116,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     return { kind: 'done', result: 'skipped' };
   }
   const started = Date.now();
-  if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running' }));
+  if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running', eventId: factEventId(taskId, 'started') }));
 
   const previous = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];
   const notify = (id: string) => deps.notify(id).catch((error: unknown) => deps.logger.warn('delivery failed; subscribers can resume', { taskId: id, error: String(error) }));
@@ -149,8 +151,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     await writer.flush();
     const now = new Date().toISOString();
     if (!(await deps.tasks.finish(taskId, options.owner, { status: 'succeeded', result }, now))) return settleLostLease(deps, taskId);
-    await afterTerminal(deps, claimed);
-    await deps.events.publish(DetailType.succeeded, lifecycleEvent(claimed, { status: 'succeeded' }));
+    await afterTerminal(deps, { ...claimed, status: 'succeeded' });
     await notify(taskId);
     return { kind: 'done', result: 'succeeded', attempt: claimed.attempts, durationMs: Date.now() - started };
   } catch (thrown) {
@@ -168,8 +169,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
       return { kind: 'retry', reason: taskError.message, attempt: claimed.attempts };
     }
     if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
-      await afterTerminal(deps, claimed);
-      await deps.events.publish(DetailType.failed, lifecycleEvent(claimed, { status: 'failed' }));
+      await afterTerminal(deps, { ...claimed, status: 'failed', error: taskError });
       await notify(taskId);
     }
     return { kind: 'done', result: 'failed', attempt: claimed.attempts, durationMs: Date.now() - started, error: taskError };
@@ -178,15 +178,11 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   }
 };
 
-/** Once terminal: wake the session's next task and free the admission slot (failures are repaired later). */
+/** Once terminal: the task's event, session, slots (see settleTerminal); what fails is finished by the reconciler. */
 const afterTerminal = async (deps: ExecuteDeps, task: TaskRecord): Promise<void> => {
-  if (deps.sessions) {
-    await advanceSession(deps.sessions, deps.tasks, deps.events, task).catch((error: unknown) =>
-      deps.logger.warn('session advance failed; the reconciler will wake the next task', { taskId: task.taskId, error: String(error) }),
-    );
-  }
-  await deps.admission?.release(task.tenantId, task.taskId).catch((error: unknown) => deps.logger.warn('slot release failed; admission repair will free it', { taskId: task.taskId, error: String(error) }));
-  await leaveClass(deps, task);
+  await settleTerminal(deps, task, (step, error) =>
+    deps.logger.warn('settling a terminal task failed; the reconciler will finish it', { taskId: task.taskId, step, error: String(error) }),
+  );
 };
 
 /** Frees the task's running slot and wakes a parked task of the tenant (a leaked slot is repaired at the limit). */
@@ -220,9 +216,7 @@ const loadProgress = async (tasks: TaskStore, taskId: string, upTo: number): Pro
 /** The lease was lost: if the task was cancelled, tell subscribers; otherwise another worker owns it. */
 const settleLostLease = async (deps: ExecuteDeps, taskId: string): Promise<ExecuteOutcome> => {
   const latest = await deps.tasks.get(taskId);
-  if (latest?.status === 'cancelled') {
-    await leaveClass(deps, latest);
-    await deps.notify(taskId).catch(() => undefined);
-  }
+  // Cancelled: the cancel settled the task (or the reconciler will); only tell subscribers.
+  if (latest?.status === 'cancelled') await deps.notify(taskId).catch(() => undefined);
   return { kind: 'done', result: latest?.status === 'cancelled' ? 'cancelled' : 'skipped' };
 };

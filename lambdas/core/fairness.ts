@@ -64,13 +64,13 @@ export const enterRunning = async (deps: FairnessDeps, task: TaskRecord): Promis
  * A task stopped running (it ended, or gave its lease back to retry later): free its slot and
  * wake the oldest parked task of the tenant that is still queued. Returns the woken task's id.
  */
-export const leaveRunning = async (deps: FairnessDeps, task: Pick<TaskRecord, 'taskId' | 'tenantId' | 'class'>): Promise<string | undefined> => {
+export const leaveRunning = async (deps: Omit<FairnessDeps, 'limit'>, task: Pick<TaskRecord, 'taskId' | 'tenantId' | 'class'>): Promise<string | undefined> => {
   await deps.slots.release(runningScope(task.tenantId, task.class), task.taskId);
   return wakeParked(deps, task.tenantId, task.class);
 };
 
 /** Wakes the oldest parked task that is still queued; parked tasks that ended meanwhile are cleared on the way. */
-export const wakeParked = async (deps: FairnessDeps, tenantId: string, workloadClass: TaskRecord['class']): Promise<string | undefined> => {
+export const wakeParked = async (deps: Omit<FairnessDeps, 'limit'>, tenantId: string, workloadClass: TaskRecord['class']): Promise<string | undefined> => {
   for (;;) {
     const parked = await deps.lot.parked(tenantId, workloadClass, 10);
     if (parked.length === 0) return undefined;

@@ -24,6 +24,11 @@ export interface TaskStore {
   ): Promise<boolean>;
   /** Gives a lease back after a retryable failure so the next delivery can claim the task at once. */
   release(taskId: string, owner: string, error: TaskError, now: string): Promise<void>;
+  /**
+   * Drops a terminal task from the reconciliation index once its bookkeeping is done (a terminal
+   * task stays there until then; see settleTerminal). No-op for a task that is not terminal.
+   */
+  settle(taskId: string): Promise<void>;
   /** Marks a queued or running task cancelled (dropping any lease); undefined if it was neither. */
   cancel(taskId: string, now: string): Promise<TaskRecord | undefined>;
   /**
@@ -32,8 +37,8 @@ export interface TaskStore {
    */
   listByTenant(tenantId: string, options: { limit: number; status?: TaskStatus; cursor?: string }): Promise<{ items: TaskRecord[]; nextCursor?: string }>;
   /**
-   * Non-terminal tasks overdue for progress (queued past the grace period, or running with an
-   * expired lease), at most `limit` per index shard.
+   * Tasks overdue in the reconciliation index: queued past the grace period, running with an
+   * expired lease, or terminal but not yet settled; at most `limit` per index shard.
    */
   listDue(now: number, limit: number): Promise<TaskRecord[]>;
   /** Moves a task's due time (after the reconciler re-dispatched it). */

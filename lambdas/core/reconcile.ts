@@ -1,11 +1,9 @@
 import { lifecycleEvent } from './events.ts';
-import { DetailType } from './model.ts';
-import type { EventPublisher, TaskStore } from './ports.ts';
+import { DetailType, isTerminal } from './model.ts';
+import { settleTerminal, type SettleDeps } from './settle.ts';
 
-/** Dependencies of the reconciler. */
-export interface ReconcileDeps {
-  readonly tasks: TaskStore;
-  readonly events: EventPublisher;
+/** Dependencies of the reconciler: a terminal task's bookkeeping, and the bus to re-dispatch on. */
+export interface ReconcileDeps extends SettleDeps {
   readonly now?: () => number;
 }
 
@@ -13,6 +11,8 @@ export interface ReconcileDeps {
 export interface ReconcileReport {
   readonly examined: number;
   readonly redispatched: readonly string[];
+  /** Terminal tasks whose bookkeeping (event, session, slots) this pass finished. */
+  readonly settled: readonly string[];
 }
 
 /** Base delay before a re-dispatched task is looked at again; doubles per re-dispatch, capped. */
@@ -24,18 +24,25 @@ const MAX_BACKOFF_MS = 60 * 60_000;
  * never reached a queue (PutEvents failed after the record was written, a Lambda died between the
  * two), or whose worker died holding the lease, is overdue in the reconciliation index; the
  * reconciler emits `Task Submitted` for it again. Workers claim tasks with a lease, so a task that
- * was merely slow is not run twice: the extra message is dropped.
+ * was merely slow is not run twice: the extra message is dropped. A terminal task whose
+ * bookkeeping was cut short (see settleTerminal) is settled here.
  */
 export const reconcile = async (deps: ReconcileDeps, limit = 100): Promise<ReconcileReport> => {
   const now = (deps.now ?? Date.now)();
   const due = await deps.tasks.listDue(now, limit);
   const redispatched: string[] = [];
+  const settled: string[] = [];
   for (const task of due) {
+    if (isTerminal(task.status)) {
+      if (await settleTerminal(deps, task)) settled.push(task.taskId);
+      else await deps.tasks.postpone(task.taskId, now + BACKOFF_MS);
+      continue;
+    }
     await deps.events.publish(DetailType.submitted, lifecycleEvent(task, { status: task.status }, now));
     const redispatches = task.redispatches ?? 0;
     await deps.tasks.postpone(task.taskId, now + Math.min(MAX_BACKOFF_MS, BACKOFF_MS * 2 ** redispatches));
     redispatched.push(task.taskId);
   }
-  return { examined: due.length, redispatched };
+  return { examined: due.length, redispatched, settled };
 };
 

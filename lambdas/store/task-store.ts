@@ -1,6 +1,7 @@
 import { isConditionFailure } from './conditions.ts';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../core/errors.ts';
+import { isTaskId } from '../core/ids.ts';
 import type { ProgressEntry, TaskError, TaskRecord, TaskStatus } from '../core/model.ts';
 import type { TaskStore } from '../core/ports.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -17,12 +18,16 @@ const decodeCursor = (cursor: string, partition: string): Record<string, unknown
     throw new ValidationError('cursor is invalid.', { cause: error });
   }
   const fields = key as Record<string, unknown> | null;
+  // Exactly the key of a task item of the caller's partition (what `LastEvaluatedKey` holds), so
+  // that no forged value (empty, of another shape) ever reaches DynamoDB as a start key.
   const valid =
     fields !== null &&
     typeof fields === 'object' &&
     Object.keys(fields).sort().join(',') === 'gsi1pk,gsi1sk,pk,sk' &&
     fields.gsi1pk === partition &&
-    Object.values(fields).every((value) => typeof value === 'string' && value.length < 200);
+    isTaskId(fields.gsi1sk) &&
+    fields.pk === TaskKeys.task(fields.gsi1sk).pk &&
+    fields.sk === TaskKeys.task(fields.gsi1sk).sk;
   if (!valid) throw new ValidationError('cursor is invalid.');
   return fields;
 };
@@ -31,6 +36,8 @@ const STRIP = new Set(['pk', 'sk', 'gsi1pk', 'gsi1sk', 'gsi2pk', 'gsi2sk', 'enti
 
 /** How long a queued task may wait before the reconciler re-dispatches it. */
 export const QUEUED_GRACE_MS = 2 * 60_000;
+/** How long a terminal task may stay unsettled before the reconciler finishes its bookkeeping. */
+export const SETTLE_GRACE_MS = 30_000;
 const toRecord = (item: Record<string, unknown>): TaskRecord =>
   Object.fromEntries(Object.entries(item).filter(([key]) => !STRIP.has(key))) as unknown as TaskRecord;
 
@@ -121,7 +128,7 @@ export class DynamoTaskStore implements TaskStore {
     now: string,
   ): Promise<boolean> {
     const sets = ['#status = :status', 'finishedAt = :now', 'updatedAt = :now'];
-    const values: Record<string, unknown> = { ':status': outcome.status, ':now': now, ':running': 'running', ':owner': owner };
+    const values: Record<string, unknown> = { ':status': outcome.status, ':now': now, ':running': 'running', ':owner': owner, ':due': TaskKeys.due(taskId, Date.now() + SETTLE_GRACE_MS).gsi2sk };
     const names: Record<string, string> = { '#status': 'status' };
     if (outcome.result !== undefined) {
       sets.push('#result = :result');
@@ -138,7 +145,8 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: TaskKeys.task(taskId),
-          UpdateExpression: `SET ${sets.join(', ')} REMOVE leaseOwner, leaseUntil, gsi2pk, gsi2sk`,
+          // The task stays in the reconciliation index until settled (see settleTerminal).
+          UpdateExpression: `SET ${sets.join(', ')}, gsi2sk = :due REMOVE leaseOwner, leaseUntil`,
           ConditionExpression: '#status = :running AND leaseOwner = :owner',
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
@@ -174,10 +182,10 @@ export class DynamoTaskStore implements TaskStore {
         new UpdateCommand({
           TableName: this.tableName,
           Key: TaskKeys.task(taskId),
-          UpdateExpression: 'SET #status = :cancelled, finishedAt = :now, updatedAt = :now REMOVE leaseOwner, leaseUntil, gsi2pk, gsi2sk',
+          UpdateExpression: 'SET #status = :cancelled, finishedAt = :now, updatedAt = :now, gsi2sk = :due REMOVE leaseOwner, leaseUntil',
           ConditionExpression: '#status IN (:queued, :running)',
           ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':running': 'running', ':now': now },
+          ExpressionAttributeValues: { ':cancelled': 'cancelled', ':queued': 'queued', ':running': 'running', ':now': now, ':due': TaskKeys.due(taskId, Date.now() + SETTLE_GRACE_MS).gsi2sk },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -214,6 +222,21 @@ export class DynamoTaskStore implements TaskStore {
       if (!start) break;
     }
     return { items, ...(start ? { nextCursor: Buffer.from(JSON.stringify(start)).toString('base64url') } : {}) };
+  }
+
+  public async settle(taskId: string): Promise<void> {
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: TaskKeys.task(taskId),
+        UpdateExpression: 'REMOVE gsi2pk, gsi2sk',
+        ConditionExpression: '#status IN (:succeeded, :failed, :cancelled)',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':succeeded': 'succeeded', ':failed': 'failed', ':cancelled': 'cancelled' },
+      }),
+    ).catch((error: unknown) => {
+      if (!isConditionFailure(error)) throw error;
+    });
   }
 
   public async listDue(now: number, limit: number): Promise<TaskRecord[]> {

@@ -8,7 +8,7 @@ const TERMINAL = ['succeeded', 'failed', 'cancelled'];
 
 /** The most tasks whose [startedAt, finishedAt) intervals overlap at one instant. */
 const peakOverlap = (tasks: { startedAt: string; finishedAt: string }[]): number => {
-  const edges = tasks.flatMap((task) => [
+  const edges = tasks.flatMap((task): [number, number][] => [
     [Date.parse(task.startedAt), 1],
     [Date.parse(task.finishedAt), -1],
   ]);

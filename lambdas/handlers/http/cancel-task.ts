@@ -1,6 +1,6 @@
 import { cancelTask } from '../../core/cancel.ts';
 import { notifySubscribers } from '../../core/delivery.ts';
-import { admissionStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from '../runtime.ts';
+import { admissionStore, parkingLotStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, taskStore } from '../runtime.ts';
 import { json, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
 
@@ -14,6 +14,7 @@ export const handler = httpHandler(async (event) => {
       events: eventPublisher(),
       admission: admissionStore(),
       sessions: sessionStore(),
+      fairness: { slots: admissionStore(), lot: parkingLotStore(), tasks: taskStore(), events: eventPublisher() },
       notify: (taskId) => notifySubscribers(delivery, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error })),
     },
     principal,

@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { admit } from '../../lambdas/core/admission.ts';
+import { enterRunning, runningScope } from '../../lambdas/core/fairness.ts';
+import type { DetailType, TaskEventDetail } from '../../lambdas/core/model.ts';
+import type { EventPublisher } from '../../lambdas/core/ports.ts';
+import { reconcile } from '../../lambdas/core/reconcile.ts';
+import { settleTerminal } from '../../lambdas/core/settle.ts';
+import { DynamoAdmissionStore } from '../../lambdas/store/admission-store.ts';
+import { DynamoParkingLot } from '../../lambdas/store/parking-lot.ts';
+import { DynamoSessionStore } from '../../lambdas/store/session-store.ts';
+import { DynamoTaskStore, SETTLE_GRACE_MS } from '../../lambdas/store/task-store.ts';
+import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
+import { taskRecord } from '../support/tasks.ts';
+
+class RecordingPublisher implements EventPublisher {
+  public readonly events: { detailType: DetailType; detail: TaskEventDetail }[] = [];
+  public async publish(detailType: DetailType, detail: TaskEventDetail): Promise<void> {
+    this.events.push({ detailType, detail });
+  }
+}
+
+/** A publisher whose first `failures` calls fail, like PutEvents failing after the SDK's retries. */
+class FlakyPublisher extends RecordingPublisher {
+  public constructor(private failures: number) {
+    super();
+  }
+  public override async publish(detailType: DetailType, detail: TaskEventDetail): Promise<void> {
+    if (this.failures-- > 0) throw Object.assign(new Error('InternalException'), { name: 'InternalException' });
+    return super.publish(detailType, detail);
+  }
+}
+
+describe('settling terminal tasks: a worker that dies after the terminal write leaks nothing', () => {
+  let dynamo: LocalDynamo;
+  let tasks: DynamoTaskStore;
+  let admission: DynamoAdmissionStore;
+  let lot: DynamoParkingLot;
+  let sessions: DynamoSessionStore;
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+    tasks = new DynamoTaskStore(dynamo.tasksTable, dynamo.docClient);
+    admission = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient);
+    lot = new DynamoParkingLot(dynamo.tasksTable, dynamo.docClient);
+    sessions = new DynamoSessionStore(dynamo.tasksTable, dynamo.docClient);
+  });
+  afterAll(async () => dynamo?.stop());
+
+  const nothingDone = async () => new Set<string>();
+  /** A task admitted, holding a running slot, claimed and finished, whose worker then died. */
+  const finishedThenDied = async (tenantId: string, events: EventPublisher) => {
+    const task = taskRecord({ tenantId });
+    await admit(admission, tenantId, task.taskId, 10, nothingDone);
+    await tasks.create(task);
+    await enterRunning({ slots: admission, lot, tasks, events, limit: 5 }, task);
+    await tasks.claim(task.taskId, 'dead-worker', Date.now() + 60_000, new Date().toISOString());
+    await tasks.finish(task.taskId, 'dead-worker', { status: 'succeeded', result: { text: 'ok' } }, new Date().toISOString());
+    return task;
+  };
+  const counters = async (tenantId: string) => ({
+    inflight: await admission.repair(tenantId, nothingDone),
+    running: await admission.repair(runningScope(tenantId, 'interactive'), nothingDone),
+  });
+
+  it('keeps an unsettled terminal task in the reconciliation index; the reconciler settles it once', async () => {
+    // Prepare
+    const events = new RecordingPublisher();
+    const task = await finishedThenDied('ten_settle', events);
+    const deps = { tasks, events, admission, sessions, fairness: { slots: admission, lot, tasks, events } };
+    // Act
+    const early = await reconcile(deps);
+    const due = await reconcile({ ...deps, now: () => Date.now() + SETTLE_GRACE_MS + 1_000 });
+    const after = await reconcile({ ...deps, now: () => Date.now() + 10 * 60_000 });
+    // Assess
+    expect(early.settled).not.toContain(task.taskId);
+    expect(due.settled).toContain(task.taskId);
+    expect(after.settled).not.toContain(task.taskId);
+    expect(after.redispatched).not.toContain(task.taskId);
+    expect(events.events.filter((event) => event.detail.taskId === task.taskId).map((event) => event.detailType)).toEqual(['Task Succeeded']);
+    expect(await counters('ten_settle')).toEqual({ inflight: 0, running: 0 });
+  });
+
+  it('re-emits the terminal event with the same id, so consumers see a duplicate rather than a new event', async () => {
+    // Prepare
+    const events = new RecordingPublisher();
+    const task = await finishedThenDied('ten_same_id', events);
+    const done = { ...(await tasks.get(task.taskId))! };
+    // Act
+    await settleTerminal({ tasks, events }, done);
+    await settleTerminal({ tasks, events }, done);
+    // Assess
+    const ids = events.events.filter((event) => event.detail.taskId === task.taskId).map((event) => event.detail.eventId);
+    expect(ids).toHaveLength(2);
+    expect(new Set(ids).size).toBe(1);
+  });
+
+  it('does not settle while a step fails; a later pass completes it', async () => {
+    // Prepare
+    const events = new FlakyPublisher(1);
+    const task = await finishedThenDied('ten_flaky', new RecordingPublisher());
+    const deps = { tasks, events, admission, sessions };
+    const done = (await tasks.get(task.taskId))!;
+    // Act
+    const first = await settleTerminal(deps, done);
+    const retried = await reconcile({ ...deps, now: () => Date.now() + SETTLE_GRACE_MS + 1_000 });
+    // Assess
+    expect(first).toBe(false);
+    expect(retried.settled).toContain(task.taskId);
+    expect(events.events.map((event) => event.detailType)).toEqual(['Task Succeeded']);
+    expect((await counters('ten_flaky')).inflight).toBe(0);
+  });
+});
