@@ -1,19 +1,25 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-/** Reads a request body, failing past `limit` bytes. */
+/**
+ * Reads a request body, failing past `limit` bytes. The rest of an oversized body is still read
+ * and discarded (up to a bound), so that the caller's error response reaches the client instead of
+ * a connection reset; a client that keeps sending far beyond the limit is cut off.
+ */
 export const readBody = (request: IncomingMessage, limit: number): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let failed = false;
     request.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
+      if (size > limit + 64 * 1024 * 1024) request.destroy();
+      if (size > limit && !failed) {
+        failed = true;
+        chunks.length = 0;
         reject(Object.assign(new Error('body too large'), { code: 'BODY_TOO_LARGE' }));
-        request.destroy();
-        return;
       }
-      chunks.push(chunk);
+      if (!failed) chunks.push(chunk);
     });
     request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);

@@ -69,7 +69,8 @@ export const verifyClientToken = async (key: SigningKey, token: string, now: Dat
   } catch {
     return undefined;
   }
-  if (typeof claims.t !== 'string' || typeof claims.exp !== 'number' || claims.exp * 1000 <= now.getTime()) return undefined;
+  if (typeof claims !== 'object' || claims === null) return undefined;
+  if (typeof claims.t !== 'string' || claims.t === '' || claims.t.length > 128 || typeof claims.exp !== 'number' || claims.exp * 1000 <= now.getTime()) return undefined;
   if (claims.ids !== undefined && !(Array.isArray(claims.ids) && claims.ids.every(isTaskId))) return undefined;
   return { tenantId: claims.t, ...(claims.ids ? { taskIds: claims.ids } : {}) };
 };

@@ -47,6 +47,14 @@ export class UnauthorizedError extends OffloadError {
   }
 }
 
+/** Valid credentials that may not do this (a task-scoped client token is read/watch-only). */
+export class ForbiddenError extends OffloadError {
+  public constructor(detail: string) {
+    super(403, 'forbidden', 'Forbidden', detail);
+    this.name = 'ForbiddenError';
+  }
+}
+
 /** The resource does not exist, or belongs to another tenant (never leak which). */
 export class NotFoundError extends OffloadError {
   public constructor(detail = 'No such task.') {

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { findTaskDefinition, SUBMITTABLE_TYPES } from '../tasks/registry.ts';
 import { ValidationError } from './errors.ts';
+import { assertMayChange } from './scope.ts';
 import { newTaskId } from './ids.ts';
 import { admit, type AdmissionStore } from './admission.ts';
 import { lifecycleEvent } from './events.ts';
@@ -67,6 +68,7 @@ export interface SubmitResult {
  * ```
  */
 export const submitTask = async (deps: SubmitDeps, principal: Principal, body: unknown, idempotencyKey?: string): Promise<SubmitResult> => {
+  assertMayChange(principal, 'submit tasks');
   const { request, input } = validateSubmit(body);
   const now = (deps.now ?? (() => new Date()))();
   if (idempotencyKey === undefined) return { task: await record(deps, principal, request, input, newTaskId(now.getTime()), now), replayed: false };

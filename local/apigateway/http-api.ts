@@ -123,7 +123,7 @@ export class LocalHttpApi {
       try {
         body = await readBody(request, MAX_PAYLOAD);
       } catch {
-        return sendJson(response, 413, { message: 'Request Entity Too Large' }, corsHeaders);
+        return sendJson(response, 413, { message: 'Request Entity Too Large' }, { ...corsHeaders, connection: 'close' });
       }
       const event = this.buildEvent(request, url, method, matched.route.routeKey, matched.pathParameters, body, started);
       if (matched.route.value.authorizer) {

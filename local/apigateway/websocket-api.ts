@@ -6,6 +6,7 @@ import { close, listen, readBody, sendJson, type ApiCallCounter } from '../http-
 import type { LocalFunction } from '../lambda/lambda-service.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
 import { formatRequestTime } from './http-api.ts';
+import { watchFrameSizes } from './frame-guard.ts';
 import { functionOfUri, integrationOfTarget, TokenBucket } from './routes.ts';
 
 interface WsRoute {
@@ -22,6 +23,8 @@ interface Connection {
   readonly sourceIp: string;
   readonly userAgent: string;
   readonly authorizer: Record<string, unknown>;
+  /** Set once the gateway decided to close the connection (oversized frame, binary frame): later messages are dropped. */
+  refused?: boolean;
   idleTimer?: NodeJS.Timeout;
   readonly maxTimer: NodeJS.Timeout;
 }
@@ -30,13 +33,15 @@ interface Connection {
 export interface WebSocketLimits {
   /** Largest client message in bytes (AWS: 128 KB). */
   readonly maxMessageBytes: number;
+  /** Largest client frame in bytes; larger messages must be fragmented (AWS: 32 KB). */
+  readonly maxFrameBytes: number;
   /** Idle connections close after this long (AWS: 10 minutes). */
   readonly idleTimeoutMs: number;
   /** Any connection closes after this long (AWS: 2 hours). */
   readonly maxConnectionMs: number;
 }
 
-export const DEFAULT_WS_LIMITS: WebSocketLimits = { maxMessageBytes: 128 * 1024, idleTimeoutMs: 10 * 60_000, maxConnectionMs: 2 * 60 * 60_000 };
+export const DEFAULT_WS_LIMITS: WebSocketLimits = { maxMessageBytes: 128 * 1024, maxFrameBytes: 32 * 1024, idleTimeoutMs: 10 * 60_000, maxConnectionMs: 2 * 60 * 60_000 };
 
 /**
  * Local API Gateway WebSocket API: the `$connect` authorizer and route, route selection by the
@@ -198,13 +203,17 @@ export class LocalWebSocketApi {
           return reject(500, 'Internal Server Error');
         }
       }
-      this.wss.handleUpgrade(request, socket, head, (ws) => this.accept(ws, connectionId, connectedAt, sourceIp, headers['user-agent'] ?? '', authorizerContext));
+      this.wss.handleUpgrade(request, socket, head, (ws) => {
+        const connection = this.accept(ws, connectionId, connectedAt, sourceIp, headers['user-agent'] ?? '', authorizerContext);
+        // A frame over the frame quota closes the connection with 1009, like a message over the message quota.
+        watchFrameSizes(socket, this.limits.maxFrameBytes, () => this.refuse(connection, 1009, 'Message too big'));
+      });
     } catch {
       reject(500, 'Internal Server Error');
     }
   }
 
-  private accept(socket: WebSocket, id: string, connectedAt: number, sourceIp: string, userAgent: string, authorizer: Record<string, unknown>): void {
+  private accept(socket: WebSocket, id: string, connectedAt: number, sourceIp: string, userAgent: string, authorizer: Record<string, unknown>): Connection {
     const connection: Connection = {
       id,
       socket,
@@ -223,6 +232,13 @@ export class LocalWebSocketApi {
     });
     socket.on('close', (code, reason) => void this.onClose(connection, code, reason.toString()));
     socket.on('error', () => socket.terminate());
+    return connection;
+  }
+
+  /** The gateway ends a connection that broke its rules; nothing it sent from then on is routed. */
+  private refuse(connection: Connection, code: number, reason: string): void {
+    connection.refused = true;
+    if (connection.socket.readyState === WebSocket.OPEN) connection.socket.close(code, reason);
   }
 
   private touch(connection: Connection): void {
@@ -232,6 +248,9 @@ export class LocalWebSocketApi {
   }
 
   private async onMessage(connection: Connection, data: Buffer, isBinary: boolean): Promise<void> {
+    if (connection.refused) return;
+    // API Gateway WebSocket APIs reject binary frames and disconnect the client with 1003.
+    if (isBinary) return this.refuse(connection, 1003, 'Binary frames are not supported');
     if (this.throttle && !this.throttle.take()) {
       this.send(connection, JSON.stringify({ message: 'Too Many Requests', connectionId: connection.id, requestId: randomUUID() }));
       return;
@@ -241,7 +260,8 @@ export class LocalWebSocketApi {
     try {
       const parsed = JSON.parse(text) as Record<string, unknown>;
       const selected = parsed?.[this.selectionField];
-      if (typeof selected === 'string' && this.routes.has(selected)) key = selected;
+      // `$connect` and `$disconnect` run on connection events only: a message naming them is unrouted.
+      if (typeof selected === 'string' && !selected.startsWith('$') && this.routes.has(selected)) key = selected;
     } catch {
       // not JSON: $default
     }
@@ -258,8 +278,8 @@ export class LocalWebSocketApi {
     try {
       const result = (await this.functionOf(route.functionId).invoke({
         requestContext,
-        body: isBinary ? data.toString('base64') : text,
-        isBase64Encoded: isBinary,
+        body: text,
+        isBase64Encoded: false,
       })) as { statusCode?: number; body?: string } | null;
       if (route.returnsResponse && result?.body !== undefined) this.send(connection, String(result.body));
     } catch (error) {

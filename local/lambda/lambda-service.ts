@@ -29,6 +29,8 @@ export interface FunctionStats {
   errors: number;
   timeouts: number;
   throttles: number;
+  /** Environments that died (threw outside an invocation, exited, ran out of memory) after init. */
+  crashes: number;
   coldStarts: number;
   initMsTotal: number;
 }
@@ -86,7 +88,7 @@ const INIT_LIMIT_MS = 10_000;
  * hangs or exits never affects the runtime or other invocations.
  */
 export class LocalFunction {
-  public readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, throttles: 0, coldStarts: 0, initMsTotal: 0 };
+  public readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, throttles: 0, crashes: 0, coldStarts: 0, initMsTotal: 0 };
   private readonly environments: Environment[] = [];
   private readonly waiters: (() => void)[] = [];
   private creating = 0;
@@ -162,7 +164,12 @@ export class LocalFunction {
 
   /** Ends every environment (used on reload and shutdown). */
   public async shutdown(): Promise<void> {
-    await Promise.all(this.environments.splice(0).map((environment) => environment.worker.terminate()));
+    await Promise.all(
+      this.environments.splice(0).map((environment) => {
+        environment.dead = true;
+        return environment.worker.terminate();
+      }),
+    );
   }
 
   private async checkout(): Promise<Environment> {
@@ -267,6 +274,9 @@ export class LocalFunction {
   }
 
   private crash(environment: Environment, errorType: string, message: string): void {
+    if (environment.dead) return; // ended on purpose (timeout, reload, shutdown)
+    this.stats.crashes++;
+    this.log(this.config.functionName, `environment ${environment.id} crashed: ${errorType}: ${message}`);
     environment.dead = true;
     this.remove(environment);
     const pending = environment.pending;

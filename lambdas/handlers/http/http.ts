@@ -1,6 +1,7 @@
 import type middy from '@middy/core';
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { PayloadTooLargeError, UnauthorizedError, UnsupportedMediaTypeError, ValidationError } from '../../core/errors.ts';
+import { parseJsonText } from '../../core/json-text.ts';
 import type { Principal } from '../../core/model.ts';
 import { toProblem } from '../../core/problem.ts';
 import { logger } from '../runtime.ts';
@@ -38,11 +39,7 @@ export const jsonBody = (event: HttpEvent): unknown => {
   const text = event.isBase64Encoded ? Buffer.from(raw, 'base64').toString('utf8') : raw;
   if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new PayloadTooLargeError(MAX_BODY_BYTES);
   if (text.trim() === '') throw new ValidationError('A JSON body is required.');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (error) {
-    throw new ValidationError('The body is not valid JSON.', { cause: error });
-  }
+  return parseJsonText(text, 'The body');
 };
 
 /** A JSON response. */

@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { describeIssues } from '../../core/submit.ts';
 import { ValidationError } from '../../core/errors.ts';
+import { isWellFormedText, parseJsonText } from '../../core/json-text.ts';
 import type { Principal } from '../../core/model.ts';
 import type { ServerMessage } from '../../core/ports.ts';
 import { toProblem } from '../../core/problem.ts';
@@ -49,15 +50,24 @@ export const principalOfConnection = (event: WsEvent): Principal => {
 export const parseMessage = <T>(event: WsEvent, schema: z.ZodMiniType<T>): T => {
   const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
   if (Buffer.byteLength(text) > MAX_MESSAGE_BYTES) throw new ValidationError(`Messages must not exceed ${MAX_MESSAGE_BYTES} bytes.`);
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new ValidationError('The message is not valid JSON.', { cause: error });
-  }
-  const parsed = schema.safeParse(value);
+  const parsed = schema.safeParse(parseJsonText(text, 'The message'));
   if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
   return parsed.data;
+};
+
+/**
+ * The `requestId` of a message that failed validation, when it has a usable one (a string of at
+ * most 128 characters), so that the client can match the `error` to its request.
+ */
+export const requestIdOf = (event: WsEvent): string | undefined => {
+  try {
+    const text = event.isBase64Encoded ? Buffer.from(event.body ?? '', 'base64').toString('utf8') : (event.body ?? '');
+    const message = JSON.parse(text) as unknown;
+    const requestId = message !== null && typeof message === 'object' && Object.hasOwn(message, 'requestId') ? (message as { requestId: unknown }).requestId : undefined;
+    return typeof requestId === 'string' && requestId.length <= 128 && isWellFormedText(requestId) ? requestId : undefined;
+  } catch {
+    return undefined;
+  }
 };
 
 /** The WebSocket form of a problem. */
