@@ -113,8 +113,8 @@ export const asyncApiDocument = () => {
     ),
     ErrorMessage: serverMessage(
       'error',
-      'A message was refused: `status` and `title` as the HTTP API would answer (400 invalid message or unknown action, 404 unknown task, ' +
-        '409 idempotency key in flight, 422 idempotency key reused, 429 too many tasks in flight).',
+      'A message was refused: `status` and `title` as the HTTP API would answer (400 invalid message or unknown action, 403 a task-scoped ' +
+        'client token submitting, 404 unknown task, 409 idempotency key in flight, 422 idempotency key reused, 429 too many tasks in flight).',
       {
         requestId: { type: 'string', maxLength: 128, description: 'The `requestId` of the `submit` it answers, when it had one.' },
         status: { type: 'integer', minimum: 400, maximum: 599 },
@@ -150,9 +150,10 @@ export const asyncApiDocument = () => {
         'and in order, then the terminal `status` once, even across disconnects, redeliveries and worker retries: reconnect and',
         'subscribe again with the last `seq` seen.',
         '',
-        'Limits: messages up to 32 KB (`error` 400 beyond); connections idle for 10 minutes or open for 2 hours are closed by API',
-        'Gateway (reconnect and resume). Frames API Gateway itself sends, outside this contract: `{"message": "Too Many Requests",',
-        '"connectionId", "requestId"}` when the stage throttle is exceeded, and `{"message": "Internal server error", ...}`.',
+        'Limits: JSON text frames of at most 32 KB (API Gateway closes the connection with 1009 on a larger frame, 1003 on a binary',
+        'one); a fragmented message over 32 KB is answered with `error` 400. Connections idle for 10 minutes or open for 2 hours are',
+        'closed by API Gateway: reconnect and resume. Frames API Gateway itself sends, outside this contract: `{"message": "Too Many',
+        'Requests", "connectionId", "requestId"}` when the stage throttle is exceeded, and `{"message": "Internal server error", ...}`.',
         `The HTTP API is described by the OpenAPI document at \`${DOCUMENT_PATHS.openApi}\`.`,
       ].join('\n'),
       license: { name: 'Apache-2.0', url: 'https://www.apache.org/licenses/LICENSE-2.0' },

@@ -25,6 +25,7 @@ const problem = (status: number, slugs: readonly string[], description: string, 
   content: {
     'application/problem+json': {
       schema: {
+        type: 'object',
         allOf: [ref('Problem')],
         properties: { status: { const: status }, type: { enum: slugs.map((slug) => PROBLEM_TYPE_BASE + slug) } },
       },
@@ -110,6 +111,7 @@ export const openApiDocument = () => ({
           },
           '400': responseRef('BadRequest'),
           '401': responseRef('Unauthorized'),
+          '403': responseRef('Forbidden'),
           '409': problem(409, ['idempotency-in-progress'], 'A request with the same `Idempotency-Key` is still being processed; retry after `Retry-After` seconds.', {
             'Retry-After': headerRef('Retry-After'),
           }),
@@ -212,6 +214,7 @@ export const openApiDocument = () => ({
           '200': { description: 'The task was already cancelled; nothing changed.', content: json(ref('Task')) },
           '202': { description: 'Cancelled by this request.', content: json(ref('Task')) },
           '401': responseRef('Unauthorized'),
+          '403': responseRef('Forbidden'),
           '404': responseRef('NotFound'),
           '409': problem(409, ['conflict'], 'The task already succeeded or failed; it cannot be cancelled.'),
         },
@@ -243,6 +246,7 @@ export const openApiDocument = () => ({
         responses: {
           '200': { description: 'The webhooks.', headers: NO_STORE, content: json(ref('WebhookList')) },
           '401': responseRef('Unauthorized'),
+          '403': responseRef('Forbidden'),
         },
       },
       post: {
@@ -257,6 +261,7 @@ export const openApiDocument = () => ({
           '201': { description: 'Registered. The `secret` is shown only here.', headers: NO_STORE, content: json(ref('Webhook')) },
           '400': responseRef('BadRequest'),
           '401': responseRef('Unauthorized'),
+          '403': responseRef('Forbidden'),
           '413': responseRef('PayloadTooLarge'),
           '415': responseRef('UnsupportedMediaType'),
         },
@@ -271,6 +276,7 @@ export const openApiDocument = () => ({
         responses: {
           '204': { description: 'Deleted.' },
           '401': responseRef('Unauthorized'),
+          '403': responseRef('Forbidden'),
           '404': problem(404, ['not-found'], 'No such webhook (or another tenant\u2019s).'),
         },
       },
@@ -325,6 +331,7 @@ export const openApiDocument = () => ({
       Unauthorized: problem(401, ['unauthorized'], 'No credential, or an unknown, expired or tampered one.', {
         'WWW-Authenticate': header('`Bearer realm="offload"`.', { const: 'Bearer realm="offload"' }),
       }),
+      Forbidden: problem(403, ['forbidden'], 'A task-scoped client token is read/watch-only: it cannot submit, cancel or manage webhooks.'),
       NotFound: problem(404, ['not-found'], 'No such task: unknown, malformed, another tenant\u2019s, or outside a client token\u2019s scope.'),
       PayloadTooLarge: problem(413, ['payload-too-large'], `The body exceeds ${MAX_BODY_BYTES} bytes.`),
       UnsupportedMediaType: problem(415, ['unsupported-media-type'], 'The body is not `application/json` (or `application/*+json`).'),
