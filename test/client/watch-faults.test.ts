@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WatchEvent } from '../../client/sdk/index.ts';
+import { startHarness, type Harness } from '../e2e/harness.ts';
+import { clientFor, collect, range } from './support.ts';
+
+/**
+ * The real WebSocket, with faults injected between it and the SDK: it loses the progress entries
+ * whose seq is listed (as a lossy proxy would) and records what the SDK sends and receives.
+ */
+const lossyWebSocket = (drop: ReadonlySet<number>, log: { sent: unknown[]; received: Record<string, unknown>[] }) =>
+  class LossyWebSocket extends WebSocket {
+    public override send(data: string): void {
+      log.sent.push(JSON.parse(data));
+      super.send(data);
+    }
+    public override addEventListener(type: string, listener: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+      if (type !== 'message' || !listener) return super.addEventListener(type as keyof WebSocketEventMap, listener as EventListener, options);
+      const deliver = typeof listener === 'function' ? listener : listener.handleEvent.bind(listener);
+      super.addEventListener(
+        'message',
+        (event) => {
+          const message = JSON.parse(String((event as MessageEvent).data)) as Record<string, unknown>;
+          log.received.push(message);
+          if (message.type === 'progress' && drop.has(message.seq as number)) return;
+          deliver(event);
+        },
+        options,
+      );
+    }
+  };
+
+const seqsOf = (events: readonly WatchEvent[]) => events.flatMap((event) => (event.kind === 'progress' ? [event.seq] : []));
+
+describe('client SDK watch: faults between the socket and the SDK', () => {
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness();
+  });
+  afterAll(async () => harness?.stop());
+
+  it('fills entries lost in transit from the events endpoint: each once, in order, no gap reported', async () => {
+    // Prepare
+    const log = { sent: [] as unknown[], received: [] as Record<string, unknown>[] };
+    const client = clientFor(harness, { WebSocket: lossyWebSocket(new Set([2, 5, 6]), log) });
+    const task = await client.submit('completion', { prompt: 'lossy proxy', maxTokens: 150, model: 'sim-1' });
+    // Act
+    const events = await collect(client.watch<'completion'>(task.taskId));
+    // Assess
+    const final = await client.get<'completion'>(task.taskId);
+    expect(final.progress.seq).toBeGreaterThan(6);
+    expect(log.received.filter((message) => message.type === 'progress').map((message) => message.seq)).toEqual(expect.arrayContaining([2, 5, 6]));
+    expect(events.some((event) => event.kind === 'gap')).toBe(false);
+    expect(seqsOf(events)).toEqual(range(1, final.progress.seq));
+    expect(events.flatMap((event) => (event.kind === 'progress' ? [event.data.text] : [])).join('')).toBe(final.result!.text);
+    expect(events.at(-1)).toMatchObject({ kind: 'status', status: 'succeeded' });
+  });
+
+  it('reports a gap when lost entries cannot be fetched either, then goes on to the end', async () => {
+    // Prepare: the events endpoint is unreachable for this client
+    const log = { sent: [] as unknown[], received: [] as Record<string, unknown>[] };
+    const noEvents: typeof fetch = (input, init) => (String(input).includes('/events') ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init));
+    const client = clientFor(harness, { WebSocket: lossyWebSocket(new Set([3]), log), fetch: noEvents, retry: { maxAttempts: 2, baseDelayMs: 10 } });
+    const task = await client.submit('completion', { prompt: 'lossy and cut off', maxTokens: 100, model: 'sim-1' });
+    // Act
+    const events = await collect(client.watch<'completion'>(task.taskId));
+    // Assess
+    const total = (await client.get(task.taskId)).progress.seq;
+    const gaps = events.filter((event) => event.kind === 'gap');
+    expect(gaps).toEqual([expect.objectContaining({ kind: 'gap', taskId: task.taskId, after: 2, before: 4 })]);
+    expect(gaps[0]!.kind === 'gap' && gaps[0]!.cause).toBeInstanceOf(Error);
+    expect(seqsOf(events)).toEqual(range(1, total).filter((seq) => seq !== 3));
+    expect(events.findIndex((event) => event.kind === 'gap')).toBe(2);
+    expect(events.at(-1)).toMatchObject({ kind: 'status', status: 'succeeded' });
+  });
+
+  it('keeps the connection alive with ping while it waits', async () => {
+    // Prepare
+    const log = { sent: [] as unknown[], received: [] as Record<string, unknown>[] };
+    const client = clientFor(harness, { WebSocket: lossyWebSocket(new Set(), log), watch: { pingIntervalMs: 200 } });
+    const task = await client.submit('completion', { prompt: 'keep me alive', maxTokens: 80, model: 'sim-1' });
+    // Act
+    const events = await collect(client.watch(task.taskId));
+    // Assess
+    expect(log.sent.filter((message) => (message as { action?: string }).action === 'ping').length).toBeGreaterThan(0);
+    expect(log.received.filter((message) => message.type === 'pong').length).toBeGreaterThan(0);
+    expect(events.at(-1)).toMatchObject({ kind: 'status', status: 'succeeded' });
+  });
+});
