@@ -20,7 +20,7 @@ const INFLIGHT_LIMIT = 2;
 const completion = (prompt: string, maxTokens = 5, model = 'sim-fast') => ({ type: 'completion', input: { prompt, maxTokens, model } });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('HTTP API contract: every documented (route, status) pair, validated against /v1/openapi.json', () => {
+describe('HTTP API contract: every documented (route, status) pair, validated against /v1/openapi.json', { timeout: 120_000 }, () => {
   let harness: Harness;
   let http: string;
   let contract: OpenApiContract;
@@ -33,9 +33,9 @@ describe('HTTP API contract: every documented (route, status) pair, validated ag
     return response;
   };
 
-  /** Polls a task until it is terminal (tasks here are short: a few simulated tokens). */
+  /** Polls a task until it is terminal (tasks here are short: a few simulated tokens), for up to a minute. */
   const settled = async (apiKey: string, taskId: string) => {
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 600; i++) {
       const { body } = await call(`${http}/v1/tasks/${taskId}`, { apiKey });
       if (['succeeded', 'failed', 'cancelled'].includes(body?.status)) return body;
       await sleep(100);

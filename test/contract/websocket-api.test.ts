@@ -13,7 +13,7 @@ import { AsyncApiContract } from './asyncapi-contract.ts';
 
 const completion = (prompt: string, maxTokens = 5, model = 'sim-fast') => ({ type: 'completion', input: { prompt, maxTokens, model } });
 
-describe('WebSocket API contract: every documented message, validated against /v1/asyncapi.json', () => {
+describe('WebSocket API contract: every documented message, validated against /v1/asyncapi.json', { timeout: 120_000 }, () => {
   let harness: Harness;
   let http: string;
   let ws: string;
