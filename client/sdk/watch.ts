@@ -142,7 +142,14 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
         if (signal?.aborted) throw signal.reason;
         // The standard WebSocket API hides the refusal's status: ask the HTTP API whether the
         // credential and task are good (throws 401/404), and finish over HTTP if the task is done.
-        const task = await backend.get(taskId, signal);
+        let task: TaskFields & { result?: unknown };
+        try {
+          task = await backend.get(taskId, signal);
+        } catch (probeError) {
+          // Unreachable as well: a transient outage, retried like any dropped connection.
+          if (probeError instanceof NetworkError || probeError instanceof ServerError) throw new Interrupted('handshake failed', { cause: error });
+          throw probeError;
+        }
         if (isTerminalStatus(task.status)) {
           yield* finishOverHttp(task);
           return;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ConflictError,
+  ConnectionLostError,
   IdempotencyMismatchError,
   NetworkError,
   NotFoundError,
@@ -192,6 +193,24 @@ describe('client SDK: every method against the local runtime', () => {
     // Assess
     expect((error as Error).message).toBe('enough');
     expect(seen.map((event) => event.kind)).toEqual(['progress', 'progress', 'progress']);
+  });
+
+  it('gives up watching after its bounded reconnect attempts when nothing is reachable', async () => {
+    // Prepare: nothing listens on port 9
+    const reconnects: number[] = [];
+    const offline = new OffloadClient({
+      endpoint: 'http://127.0.0.1:9',
+      webSocketUrl: 'ws://127.0.0.1:9/live',
+      credential: 'ofk_x',
+      retry: { maxAttempts: 1 },
+      watch: { maxReconnectAttempts: 3, reconnectBaseDelayMs: 10 },
+    });
+    // Act
+    const error = await collect(offline.watch('tsk_00000000000000000000000000', { after: 7, onConnection: (event) => event.type === 'reconnecting' && reconnects.push(event.attempt) })).catch((caught: unknown) => caught);
+    // Assess
+    expect(error).toBeInstanceOf(ConnectionLostError);
+    expect((error as ConnectionLostError).lastSeq).toBe(7);
+    expect(reconnects).toEqual([1, 2, 3]);
   });
 
   it('rejects unknown and invalid options', () => {
