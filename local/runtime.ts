@@ -1,3 +1,4 @@
+import { FaultInjector, type FaultConfig } from './faults.ts';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { LocalCdn } from './cdn.ts';
@@ -47,6 +48,11 @@ export interface RuntimeOptions {
    * saturated class without hundreds of invocations). @default the template's values
    */
   readonly eventSourceMaxConcurrency?: number;
+  /**
+   * Fault injection (off by default): an injector shared across restarts, or its configuration.
+   * Without this option the environment is read (`OFFLOAD_FAULTS` JSON or `OFFLOAD_FAULTS_FILE`).
+   */
+  readonly faults?: FaultInjector | FaultConfig;
 }
 
 /** The `.offload/endpoints.json` document (SPEC §4). */
@@ -74,6 +80,8 @@ export interface Runtime {
   readonly functions: ReadonlyMap<string, LocalFunction>;
   readonly eventSources: readonly SqsEventSource[];
   readonly counter: ApiCallCounter;
+  /** The fault injector, when this run injects faults. */
+  readonly faults: FaultInjector | undefined;
   readonly sqs: LocalSqs;
   readonly dynamo: LocalDynamo;
   readonly eventBridge: LocalEventBridge;
@@ -150,8 +158,10 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   }
 
   const counter = new ApiCallCounter();
-  const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb, counter });
-  const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs });
+  const faults = options.faults instanceof FaultInjector ? options.faults : options.faults ? new FaultInjector(options.faults) : FaultInjector.fromEnvironment();
+  if (faults) log('faults', `fault injection on: ${JSON.stringify(faults.config.probabilities)}`);
+  const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb, counter, ...(faults ? { faults } : {}) });
+  const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs, ...(faults ? { faults } : {}) });
   const secrets = new LocalSecretsManager(template, path.join(dir, 'data', 'secrets.json'), counter);
   secrets.load();
   const functions = new Map<string, LocalFunction>();
@@ -181,13 +191,14 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
       })();
     },
     ...(options.scheduleTimeScale !== undefined ? { scheduleTimeScale: options.scheduleTimeScale } : {}),
+    ...(faults ? { faults } : {}),
   });
   eventBridge.load();
   const httpApis: LocalHttpApi[] = [];
   const webSockets: LocalWebSocketApi[] = [];
   for (const [logicalId, resource] of template.ofType('AWS::ApiGatewayV2::Api')) {
     if (resource.Properties?.ProtocolType === 'HTTP') httpApis.push(new LocalHttpApi(template, logicalId, functionOf, (line) => log('http-api', line)));
-    else if (resource.Properties?.ProtocolType === 'WEBSOCKET') webSockets.push(new LocalWebSocketApi(template, logicalId, functionOf, counter, { ...DEFAULT_WS_LIMITS, ...options.webSocketLimits }, (line) => log('websocket-api', line)));
+    else if (resource.Properties?.ProtocolType === 'WEBSOCKET') webSockets.push(new LocalWebSocketApi(template, logicalId, functionOf, counter, { ...DEFAULT_WS_LIMITS, ...options.webSocketLimits }, (line) => log('websocket-api', line), faults));
     else throw new UnsupportedTemplateError(logicalId, 'ProtocolType', String(resource.Properties?.ProtocolType));
   }
   if (httpApis.length !== 1 || webSockets.length !== 1) throw new Error('The local runtime expects exactly one HTTP API and one WebSocket API');
@@ -270,6 +281,12 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
         log,
       ),
     );
+    // Fault injection kills or times out worker invocations (the functions that run tasks) mid-way.
+    const fn = functions.get(logicalId)!;
+    if (faults && fn.config.environment.WORKLOAD_CLASS) {
+      fn.faultPlan = () =>
+        faults.roll('workerKill') ? { kind: 'workerKill', delayMs: faults.killDelayMs() } : faults.roll('invocationTimeout') ? { kind: 'invocationTimeout', delayMs: faults.killDelayMs() } : undefined;
+    }
   }
 
   const eventSources: SqsEventSource[] = [];
@@ -332,6 +349,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     functions,
     eventSources,
     counter,
+    faults,
     sqs,
     dynamo,
     eventBridge,
@@ -339,6 +357,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     webSocket,
     summary,
     stop: async () => {
+      log('runtime', 'stopping');
       // Stop taking work, let what runs finish (bounded), then end environments, then the engines.
       await Promise.allSettled(eventSources.map((source) => source.stop()));
       await Promise.allSettled([cdn.stop(), httpApi.stop(), webSocket.stop()]);

@@ -32,7 +32,14 @@ export interface ExecuteOptions {
   readonly remainingMs: () => number;
   readonly safetyMarginMs: number;
   readonly progressIntervalMs: number;
+  /**
+   * Lease length: the lease is renewed every third of it while the task runs, so a worker that
+   * dies is taken over (through the reconciler) this long after its last renewal. @default 30000
+   */
+  readonly leaseMs?: number;
 }
+
+const DEFAULT_LEASE_MS = 30_000;
 
 /** What the worker should do with the message that carried the task. */
 export type ExecuteOutcome =
@@ -108,7 +115,9 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     }
   }
   const budgetMs = Math.min(definition.timeoutSeconds * 1000, options.remainingMs() - options.safetyMarginMs);
-  const claimed = await deps.tasks.claim(taskId, options.owner, Date.now() + budgetMs + options.safetyMarginMs, new Date().toISOString());
+  const leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+  const attemptEnds = Date.now() + budgetMs + options.safetyMarginMs;
+  const claimed = await deps.tasks.claim(taskId, options.owner, Math.min(attemptEnds, Date.now() + leaseMs), new Date().toISOString());
   // Not claimable: terminal, cancelled, or running under another worker's live lease. Drop this
   // duplicate delivery; if that worker dies, its lease expires and the reconciler re-dispatches.
   if (!claimed) {
@@ -116,12 +125,14 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     return { kind: 'done', result: 'skipped' };
   }
   const started = Date.now();
+  deps.logger.info('attempt started', { taskId, owner: options.owner, attempt: claimed.attempts });
   if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running', eventId: factEventId(taskId, 'started') }));
 
   const previous = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];
   const notify = (id: string) => deps.notify(id).catch((error: unknown) => deps.logger.warn('delivery failed; subscribers can resume', { taskId: id, error: String(error) }));
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new TaskTimeoutError(definition.timeoutSeconds)), budgetMs);
+  const heartbeat = keepLease(deps, taskId, options.owner, { leaseMs, attemptEnds, heldUntil: Math.min(attemptEnds, started + leaseMs) }, controller);
   const writer = new ProgressWriter<unknown>(
     claimed.progressSeq,
     async (entry) => {
@@ -175,6 +186,8 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     return { kind: 'done', result: 'failed', attempt: claimed.attempts, durationMs: Date.now() - started, error: taskError };
   } finally {
     clearTimeout(timer);
+    clearInterval(heartbeat);
+    deps.logger.info('attempt ended', { taskId, owner: options.owner, attempt: claimed.attempts });
   }
 };
 
@@ -199,6 +212,41 @@ const giveBackSlot = async (deps: ExecuteDeps, task: TaskRecord): Promise<void> 
   if (latest?.status !== 'running') await leaveClass(deps, task);
 };
 
+
+/**
+ * Renews the lease every third of its length. If the task was cancelled or taken over, or the
+ * lease could not be renewed before it ran out (the store unreachable), the attempt is aborted:
+ * past its lease another worker may claim the task, and two must never run it at once.
+ */
+const keepLease = (
+  deps: ExecuteDeps,
+  taskId: string,
+  owner: string,
+  lease: { leaseMs: number; attemptEnds: number; heldUntil: number },
+  controller: AbortController,
+): NodeJS.Timeout => {
+  let heldUntil = lease.heldUntil;
+  let renewing = false;
+  const interval = setInterval(() => {
+    if (controller.signal.aborted) return clearInterval(interval);
+    if (Date.now() > heldUntil - Math.min(2_000, lease.leaseMs / 10)) {
+      controller.abort(new LeaseLostError(taskId));
+      return clearInterval(interval);
+    }
+    if (renewing || heldUntil >= lease.attemptEnds) return;
+    renewing = true;
+    const until = Math.min(lease.attemptEnds, Date.now() + lease.leaseMs);
+    deps.tasks
+      .renewLease(taskId, owner, until)
+      .then((held) => {
+        if (held) heldUntil = until;
+        else controller.abort(new LeaseLostError(taskId));
+      })
+      .catch((error: unknown) => deps.logger.warn('lease renewal failed; retrying', { taskId, error: String(error) }))
+      .finally(() => (renewing = false));
+  }, Math.max(50, Math.floor(lease.leaseMs / 3)));
+  return interval;
+};
 
 /** Every committed progress entry's data (seq 1..upTo), oldest first. */
 const loadProgress = async (tasks: TaskStore, taskId: string, upTo: number): Promise<unknown[]> => {

@@ -13,6 +13,8 @@ export interface TaskStore {
    * updated record, or `undefined` when the task is terminal, cancelled or leased by someone else.
    */
   claim(taskId: string, owner: string, leaseUntil: number, now: string): Promise<TaskRecord | undefined>;
+  /** Extends `owner`'s lease on a running task to `leaseUntil`; false if the lease was lost (cancelled or taken over). */
+  renewLease(taskId: string, owner: string, leaseUntil: number): Promise<boolean>;
   /** Writes progress entry `seq` and advances the task's `progressSeq`, only while `owner` holds a running lease. */
   appendProgress(taskId: string, owner: string, entry: ProgressEntry): Promise<'ok' | 'lease-lost'>;
   /** Ends a running task held by `owner`. Returns false if the lease was lost meanwhile. */

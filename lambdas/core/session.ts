@@ -40,7 +40,9 @@ export const mustWait = async (sessions: SessionStore, tasks: TaskStore, task: T
     if (earlier.length === 0) return false;
     for (const member of earlier) {
       const other = await tasks.get(member.taskId);
-      if (other && !isTerminal(other.status)) return true;
+      // A live task holds only the position its record names; another position naming it is a
+      // leftover of a retried submit (the first try took a position, then failed) and is dropped.
+      if (other && !isTerminal(other.status) && other.sessionSeq === member.seq) return true;
       if (!other && now - member.at < YOUNG_MEMBER_MS) return true;
       await sessions.remove(task.tenantId, task.sessionId, member.seq);
     }
@@ -60,11 +62,11 @@ export const advanceSession = async (sessions: SessionStore, tasks: TaskStore, e
     const next = await sessions.after(task.tenantId, task.sessionId, cursor);
     if (!next) return;
     const nextTask = await tasks.get(next.taskId);
-    if (nextTask && !isTerminal(nextTask.status)) {
+    if (nextTask && !isTerminal(nextTask.status) && nextTask.sessionSeq === next.seq) {
       if (nextTask.status === 'queued') await events.publish(DetailType.submitted, lifecycleEvent(nextTask, { status: 'queued' }));
       return;
     }
-    if (nextTask) await sessions.remove(task.tenantId, task.sessionId, next.seq);
+    if (nextTask) await sessions.remove(task.tenantId, task.sessionId, next.seq); // ended, or a leftover position
     else if (Date.now() - next.at < YOUNG_MEMBER_MS) return;
     else await sessions.remove(task.tenantId, task.sessionId, next.seq);
     cursor = next.seq;

@@ -99,6 +99,25 @@ export class DynamoTaskStore implements TaskStore {
     }
   }
 
+  public async renewLease(taskId: string, owner: string, leaseUntil: number): Promise<boolean> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.task(taskId),
+          UpdateExpression: 'SET leaseUntil = :until, gsi2sk = :due',
+          ConditionExpression: '#status = :running AND leaseOwner = :owner',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':until': leaseUntil, ':due': TaskKeys.due(taskId, leaseUntil).gsi2sk, ':running': 'running', ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   public async appendProgress(taskId: string, owner: string, entry: ProgressEntry): Promise<'ok' | 'lease-lost'> {
     // Entry first (idempotent on seq), then the task's high-water mark under the lease. A crash
     // between the two leaves an entry above progressSeq that the next attempt overwrites.

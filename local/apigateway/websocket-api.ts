@@ -1,3 +1,4 @@
+import type { FaultInjector } from '../faults.ts';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -67,6 +68,7 @@ export class LocalWebSocketApi {
     private readonly counter: ApiCallCounter,
     private readonly limits: WebSocketLimits = DEFAULT_WS_LIMITS,
     private readonly log: (line: string) => void = () => undefined,
+    private readonly faults?: FaultInjector,
   ) {
     this.apiId = logicalId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 10);
     this.server = createServer((request, response) => void this.handleManagement(request, response));
@@ -348,7 +350,13 @@ export class LocalWebSocketApi {
         return sendJson(response, 413, { message: 'Message too long' }, { 'x-amzn-errortype': 'PayloadTooLargeException' });
       }
       if (!connection || connection.socket.readyState !== WebSocket.OPEN) return gone();
+      if (this.faults?.roll('connections429')) return sendJson(response, 429, { message: 'Too Many Requests (fault injected)' }, { 'x-amzn-errortype': 'LimitExceededException' });
+      if (this.faults?.roll('connections410')) {
+        connection.socket.terminate(); // the connection is gone, as a 410 says
+        return gone();
+      }
       connection.socket.send(data.toString('utf8'));
+      if (this.faults?.roll('webSocketDrop')) connection.socket.terminate();
       response.writeHead(200, { 'content-length': 0 });
       response.end();
       return;

@@ -1,11 +1,12 @@
 import { CreateTableCommand, DynamoDBClient, ResourceInUseException } from '@aws-sdk/client-dynamodb';
 import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { ApiCallCounter } from '../http-util.ts';
 import { mkdirSync } from 'node:fs';
 import dynalite from 'dynalite';
 import { type LocalTemplate, UnsupportedTemplateError, localArn } from '../template.ts';
 import { localCredentials } from './credentials.ts';
+import { dynamodbFault, type FaultInjector } from '../faults.ts';
 
 /** A running local DynamoDB. */
 export interface LocalDynamo {
@@ -37,7 +38,7 @@ const SUPPORTED = new Set([
  */
 export const startDynamo = async (
   template: LocalTemplate,
-  options: { dataDir?: string; port?: number; counter?: ApiCallCounter },
+  options: { dataDir?: string; port?: number; counter?: ApiCallCounter; faults?: FaultInjector },
 ): Promise<LocalDynamo> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const server = dynalite({
@@ -50,6 +51,18 @@ export const startDynamo = async (
   server.on('request', (request: IncomingMessage) => {
     const target = String(request.headers['x-amz-target'] ?? '');
     options.counter?.add('dynamodb', target.split('.')[1] ?? 'Unknown');
+  });
+  // Fault injection answers before dynalite sees the request, so an injected error is never applied.
+  const listeners = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    const fault = dynamodbFault(options.faults, String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? '');
+    if (fault) {
+      request.resume();
+      response.writeHead(fault.status, fault.headers).end(fault.body);
+      return;
+    }
+    for (const listener of listeners) listener(request, response);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,3 +1,4 @@
+import { sqsFault, type FaultInjector } from '../faults.ts';
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
@@ -158,8 +159,14 @@ const readAll = (request: IncomingMessage): Promise<Buffer> =>
     request.on('error', reject);
   });
 
-const handle = async (targetPort: number, request: IncomingMessage, response: ServerResponse): Promise<void> => {
+const handle = async (targetPort: number, request: IncomingMessage, response: ServerResponse, faults?: FaultInjector): Promise<void> => {
   const body = await readAll(request);
+  const jsonTarget = String(request.headers['x-amz-target'] ?? '');
+  const fault = jsonTarget.startsWith('AmazonSQS.') ? sqsFault(faults, jsonTarget.slice('AmazonSQS.'.length)) : undefined;
+  if (fault) {
+    response.writeHead(fault.status, fault.headers).end(fault.body);
+    return;
+  }
   const form = String(request.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded');
   const params = form ? new URLSearchParams(body.toString('utf8')) : undefined;
   if (!params || params.get('Version') !== SQS_QUERY_VERSION || !params.get('Action')) {
@@ -198,10 +205,10 @@ const handle = async (targetPort: number, request: IncomingMessage, response: Se
 };
 
 /** Starts the front on `port` (0 for a free one), forwarding to the JSON-protocol SQS on `targetPort`. */
-export const startSqsQueryFront = (targetPort: number, port = 0): Promise<{ server: Server; port: number }> =>
+export const startSqsQueryFront = (targetPort: number, port = 0, faults?: FaultInjector): Promise<{ server: Server; port: number }> =>
   new Promise((resolve, reject) => {
     const server = createServer((request, response) =>
-      void handle(targetPort, request, response).catch((error: Error) => {
+      void handle(targetPort, request, response, faults).catch((error: Error) => {
         if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
         response.end(error.message);
       }),

@@ -1,3 +1,4 @@
+import type { FaultInjector } from '../faults.ts';
 import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync } from 'node:fs';
 import { Agent } from 'node:http';
@@ -32,12 +33,12 @@ const IGNORED = new Set(['KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'Tags
  * persisted in SQLite under `dataDir`) and creates the template's queues, dead-letter queues
  * first so redrive policies can name them.
  */
-export const startSqs = async (template: LocalTemplate, options: { dataDir?: string; port?: number }): Promise<LocalSqs> => {
+export const startSqs = async (template: LocalTemplate, options: { dataDir?: string; port?: number; faults?: FaultInjector }): Promise<LocalSqs> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const server = await startFauxqs({ port: 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   // The public endpoint speaks both SQS protocols: JSON (current SDKs) passes through to fauxqs,
   // query (AWS CLI 2.9 and older SDKs) is translated.
-  const front = await startSqsQueryFront(server.port, options.port ?? 0);
+  const front = await startSqsQueryFront(server.port, options.port ?? 0, options.faults);
   const endpoint = `http://127.0.0.1:${front.port}`;
   const clients: SQSClient[] = [];
   const newClient = (maxSockets: number): SQSClient => {

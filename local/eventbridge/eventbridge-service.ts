@@ -1,3 +1,4 @@
+import type { FaultInjector } from '../faults.ts';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -34,6 +35,8 @@ export interface LocalEventBridgeOptions {
   readonly invokeFunction?: (arn: string, event: unknown) => Promise<unknown>;
   /** Multiplies schedule intervals (0.001 turns a minute into 60 ms), for tests and demos. @default 1 */
   readonly scheduleTimeScale?: number;
+  /** Injects PutEvents failures and throttles (fault-injection runs). @default none */
+  readonly faults?: FaultInjector;
 }
 
 /** The event envelope EventBridge delivers. */
@@ -257,6 +260,8 @@ export class LocalEventBridge {
       const body = JSON.parse((await readBody(request, MAX_REQUEST_BYTES + 64 * 1024)).toString('utf8') || '{}') as Record<string, unknown>;
       this.counter.add('eventbridge', operation || 'Unknown');
       let result: unknown;
+      if (operation === 'PutEvents' && this.options.faults?.roll('putEventsThrottle')) throw new ServiceError('ThrottlingException', 'Rate exceeded (fault injected)');
+      if (operation === 'PutEvents' && this.options.faults?.roll('putEventsFail')) throw new ServiceError('InternalException', 'Internal error (fault injected)', 500);
       if (operation === 'PutEvents') result = this.putEvents(body);
       else if (operation === 'TestEventPattern') result = this.testEventPattern(body);
       else if (operation === 'ListEventBuses') result = { EventBuses: [...this.buses].map((Name) => ({ Name, Arn: localArn('events', `event-bus/${Name}`) })) };

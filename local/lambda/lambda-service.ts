@@ -93,6 +93,11 @@ export class LocalFunction {
   private readonly waiters: (() => void)[] = [];
   private creating = 0;
   private generation = 0;
+  /**
+   * Fault injection: asked at each invocation whether to end it mid-way, and how (set by the
+   * runtime in fault-injection runs). @default none
+   */
+  public faultPlan?: () => { readonly kind: 'workerKill' | 'invocationTimeout'; readonly delayMs: number } | undefined;
 
   public constructor(
     public config: LocalFunctionConfig,
@@ -126,6 +131,22 @@ export class LocalFunction {
           reject(new LambdaInvocationError(this.config.functionName, 'Sandbox.Timedout', `Task timed out after ${this.config.timeoutSeconds.toFixed(2)} seconds`));
         }, this.config.timeoutSeconds * 1000);
         environment.pending = { id, resolve, reject, timer };
+        const plan = this.faultPlan?.();
+        if (plan) {
+          const faultTimer = setTimeout(() => {
+            if (environment.pending?.id !== id) return;
+            clearTimeout(timer);
+            if (plan.kind === 'invocationTimeout') this.stats.timeouts++;
+            this.log(this.config.functionName, `fault injected: ${plan.kind} of invocation ${id} after ${plan.delayMs} ms`);
+            this.kill(environment);
+            reject(
+              plan.kind === 'invocationTimeout'
+                ? new LambdaInvocationError(this.config.functionName, 'Sandbox.Timedout', `Task timed out (fault injected after ${plan.delayMs} ms)`)
+                : new LambdaInvocationError(this.config.functionName, 'Runtime.ExitError', `Runtime exited (fault injected after ${plan.delayMs} ms)`),
+            );
+          }, plan.delayMs);
+          faultTimer.unref();
+        }
         environment.worker.postMessage({
           type: 'invoke',
           id,

@@ -59,4 +59,22 @@ describe('session gate', () => {
     const other = await queuedInSession('s4');
     expect(await mustWait(sessions, tasks, other)).toBe(false);
   });
+
+  it('a retried submit that took two positions blocks neither itself nor the task between them', async () => {
+    // Prepare: task T's first submit took position 1 and failed; task X took 2; T's retry took 3.
+    const t = taskRecord({ sessionId: 's-retry' });
+    await sessions.enqueue(t.tenantId, 's-retry', t.taskId);
+    const x = await queuedInSession('s-retry');
+    const tSeq = await sessions.enqueue(t.tenantId, 's-retry', t.taskId);
+    await tasks.create({ ...t, sessionSeq: tSeq });
+    // Act
+    const xWaits = await mustWait(sessions, tasks, x);
+    const tWaits = await mustWait(sessions, tasks, { ...t, sessionSeq: tSeq });
+    // Assess: X is first (T's leftover position is dropped); T waits for X, not for itself
+    expect([x.sessionSeq, tSeq]).toEqual([2, 3]);
+    expect(xWaits).toBe(false);
+    expect(tWaits).toBe(true);
+    await tasks.cancel(x.taskId, new Date().toISOString());
+    expect(await mustWait(sessions, tasks, { ...t, sessionSeq: tSeq })).toBe(false);
+  });
 });

@@ -1,0 +1,59 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { describe, expect, inject, it } from 'vitest';
+import { runFaultScenario } from './scenario.ts';
+
+/**
+ * Fault injection. `npm test` runs the quick variant (a few hundred tasks); `npm run test:faults`
+ * runs the full one (FAULT_TASKS=2000). Both write their report under test-results/.
+ */
+const full = Number(process.env.FAULT_TASKS ?? 0) > 0;
+const TASKS = full ? Number(process.env.FAULT_TASKS) : 240;
+
+describe('fault injection: every promise holds while workers die, AWS calls fail and the runtime restarts', () => {
+  it(`${TASKS} tasks across tenants, sessions and webhooks, watched through the SDK`, async () => {
+    // Prepare
+    const options = {
+      cdkOut: inject('cdkOut'),
+      tasks: TASKS,
+      tenants: full ? 6 : 3,
+      sessionsPerTenant: full ? 8 : 4,
+      watchShare: full ? 0.2 : 0.3,
+      concurrency: full ? 16 : 8,
+      restart: true,
+      settleTimeoutMs: full ? 600_000 : 240_000,
+      probabilities: {
+        workerKill: 0.03,
+        invocationTimeout: 0.01,
+        putEventsFail: 0.02,
+        putEventsThrottle: 0.02,
+        dynamodbFail: 0.003,
+        dynamodbThrottle: 0.005,
+        sqsFail: 0.01,
+        sqsThrottle: 0.01,
+        connections410: 0.01,
+        connections429: 0.02,
+        webSocketDrop: 0.02,
+      },
+      log: (line: string) => console.log(`[faults] ${line}`),
+    };
+    // Act
+    const report = await runFaultScenario(options);
+    mkdirSync('test-results', { recursive: true });
+    writeFileSync(`test-results/${full ? 'faults' : 'faults-quick'}.json`, JSON.stringify(report, null, 2) + '\n');
+    console.log(`[faults] ${JSON.stringify(report)}`);
+    // Assess
+    expect(report.acknowledged).toBe(TASKS);
+    expect(report.lost).toBe(0);
+    expect(report.concurrentRuns).toBe(0);
+    expect(report.sessionOrderViolations).toBe(0);
+    expect(report.duplicateEffects).toBe(0);
+    expect(report.progressGaps).toBe(0);
+    expect(report.progressDuplicates).toBe(0);
+    expect(report.counterDrift).toBe(0);
+    expect(report.details.missingTerminalWebhooks).toBe(0);
+    expect(report.details.dlqMismatch).toBe(0);
+    expect(report.details.unclosedAttempts).toBe(0);
+    // The run really injected every kind of fault.
+    for (const [kind, count] of Object.entries(report.faultsInjected)) expect(count, kind).toBeGreaterThan(0);
+  }, 1_800_000);
+});
