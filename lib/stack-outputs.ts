@@ -1,10 +1,7 @@
-import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
+// Type-only: this module is read by the `offload` CLI, which must not load aws-cdk-lib at startup.
+import type { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
 
 type ClassName = keyof typeof WORKLOAD_CLASS_SIZING;
-type ClassId = (typeof WORKLOAD_CLASS_SIZING)[ClassName]['id'];
-
-const byClass = <Suffix extends string>(suffix: Suffix) =>
-  Object.fromEntries(Object.entries(WORKLOAD_CLASS_SIZING).map(([name, sizing]) => [name, `${sizing.id}${suffix}`])) as { readonly [K in ClassName]: `${ClassId}${Suffix}` };
 
 /**
  * Names of the stack outputs operators' tools read from `cdk deploy --outputs-file` (the `offload`
@@ -13,9 +10,9 @@ const byClass = <Suffix extends string>(suffix: Suffix) =>
  */
 export const OPERATOR_OUTPUTS = {
   tasksTable: 'TasksTableName',
-  queueUrl: byClass('QueueUrl'),
-  deadLetterQueueUrl: byClass('DlqUrl'),
-} as const;
+  queueUrl: { interactive: 'InteractiveQueueUrl', batch: 'BatchQueueUrl', integrations: 'IntegrationsQueueUrl', analytics: 'AnalyticsQueueUrl' },
+  deadLetterQueueUrl: { interactive: 'InteractiveDlqUrl', batch: 'BatchDlqUrl', integrations: 'IntegrationsDlqUrl', analytics: 'AnalyticsDlqUrl' },
+} as const satisfies { tasksTable: string; queueUrl: Record<ClassName, string>; deadLetterQueueUrl: Record<ClassName, string> };
 
 /** The API URL outputs, declared inside constructs (their logical ids end in a hash). */
 export const API_OUTPUTS = { httpApi: 'HttpApiUrl', cdn: 'CdnUrl', webSocket: 'WebSocketUrl' } as const;
