@@ -1,10 +1,29 @@
-import { BedrockRuntimeClient, ConverseStreamCommand, type Message } from '@aws-sdk/client-bedrock-runtime';
+import type { BedrockRuntimeClient, ConverseStreamCommand, Message } from '@aws-sdk/client-bedrock-runtime';
 import type { ModelChunk, ModelProvider, ModelRequest, ModelUsage } from './model.ts';
 import { ModelProviderError } from './openai-compatible.ts';
 import { countTokens } from './simulated.ts';
 
-let client: BedrockRuntimeClient | undefined;
-const bedrock = (): BedrockRuntimeClient => (client ??= new BedrockRuntimeClient({ maxAttempts: 3 }));
+interface BedrockSdk {
+  readonly client: BedrockRuntimeClient;
+  readonly ConverseStreamCommand: typeof ConverseStreamCommand;
+}
+
+let sdk: Promise<BedrockSdk> | undefined;
+
+/**
+ * The Bedrock runtime SDK, loaded on first use and cached: every bundle that imports the task
+ * registry (the submit and ack Lambdas too) would otherwise pay its module initialisation at cold
+ * start, Bedrock enabled or not. The SDK is external to the bundles (provided by the Lambda
+ * runtime), so the dynamic import stays a runtime import. A failed load is not cached.
+ */
+const loadBedrock = (): Promise<BedrockSdk> =>
+  (sdk ??= import('@aws-sdk/client-bedrock-runtime').then(
+    (module) => ({ client: new module.BedrockRuntimeClient({ maxAttempts: 3 }), ConverseStreamCommand: module.ConverseStreamCommand }),
+    (error: unknown) => {
+      sdk = undefined;
+      throw error;
+    },
+  ));
 
 const RETRYABLE = new Set(['ThrottlingException', 'ServiceUnavailableException', 'InternalServerException', 'ModelNotReadyException', 'ModelStreamErrorException']);
 
@@ -27,7 +46,8 @@ export class BedrockProvider implements ModelProvider {
     ];
     let response;
     try {
-      response = await bedrock().send(
+      const { client, ConverseStreamCommand } = await loadBedrock();
+      response = await client.send(
         new ConverseStreamCommand({ modelId: request.model.slice(this.prefix.length), messages, inferenceConfig: { maxTokens: request.maxTokens } }),
         { abortSignal: request.signal },
       );
