@@ -4,6 +4,7 @@ import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { OffloadDashboardSite } from './constructs/dashboard-site.ts';
 import { OffloadEdge } from './constructs/edge.ts';
 import { OffloadHttpApi } from './constructs/http-api.ts';
 import { OffloadStorage } from './constructs/storage.ts';
@@ -47,6 +48,8 @@ export class OffloadStack extends Stack {
   public readonly webhookFanOut: Rule;
   /** Dashboard and alarms. */
   public readonly observability: OffloadObservability;
+  /** The dashboard, a static site under `/dashboard/` on the edge distribution. */
+  public readonly dashboard: OffloadDashboardSite;
   /** Signing key of client tokens (generated at deploy, never leaves Secrets Manager). */
   public readonly tokenKey: Secret;
 
@@ -94,6 +97,7 @@ export class OffloadStack extends Stack {
       integrations: workload('integrations'),
       analytics: workload('analytics'),
     };
+    this.httpApi.addQueueDepthsRoute(this.workloads);
     this.reconciler = new Reconciler(this, 'Reconciler', { tasksTable: this.storage.tasksTable, bus: this.bus });
     // Lifecycle events fan out to webhook deliveries on the integrations class (never their own).
     this.webhookFanOut = new Rule(this, 'WebhookFanOut', {
@@ -140,6 +144,7 @@ export class OffloadStack extends Stack {
     });
     this.observability = new OffloadObservability(this, 'Observability', { workloads: this.workloads, httpApi: this.httpApi.api });
     this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
+    this.dashboard = new OffloadDashboardSite(this, 'Dashboard', { distribution: this.edge.distribution, webSocketUrl: this.webSocketApi.stage.url });
     // What operators' tools (the `offload` CLI) need: the table holding tenants and keys, and each class's queues.
     new CfnOutput(this, OPERATOR_OUTPUTS.tasksTable, { value: this.storage.tasksTable.tableName, description: 'Tasks table (tasks, tenants, hashed API keys)' });
     for (const className of Object.keys(this.workloads) as (keyof typeof this.workloads)[]) {

@@ -5,6 +5,13 @@ import { type LocalTemplate, UnsupportedTemplateError } from './template.ts';
 
 /** Managed origin request policy: all viewer headers except Host. */
 const ALL_VIEWER_EXCEPT_HOST = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
+/** CloudFront's managed cache policies, by id (values as AWS documents them). */
+const MANAGED_CACHE_POLICIES: Readonly<Record<string, CachePolicy>> = {
+  // CachingOptimized
+  '658327ea-f89d-4fab-a63d-7e88639e58f6': { minTtl: 1, defaultTtl: 86400, maxTtl: 31536000, headers: [], queryStrings: 'none' },
+  // CachingDisabled
+  '4135ea2d-6df8-44a3-9df3-4b5a84be39ad': { minTtl: 0, defaultTtl: 0, maxTtl: 0, headers: [], queryStrings: 'none' },
+};
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
 
 interface CachePolicy {
@@ -23,6 +30,32 @@ interface CachedResponse {
   ttlMs: number;
 }
 
+/** An object as an S3 origin answers a GET (a missing key is 403: origin access control grants no ListBucket). */
+export interface S3OriginResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/** Reads objects for S3 origins (the local S3 engine). */
+export type S3OriginReader = (bucket: string, key: string, ifNoneMatch?: string) => Promise<S3OriginResponse>;
+
+/** Where a cache behaviour sends requests. */
+type Origin = { readonly kind: 'api' } | { readonly kind: 's3'; readonly bucket: string };
+
+/** One cache behaviour of the distribution (the default one has no pattern). */
+interface Behavior {
+  readonly pattern: RegExp | undefined;
+  readonly origin: Origin;
+  readonly policy: CachePolicy;
+  readonly allowedMethods: ReadonlySet<string>;
+  readonly cachedMethods: ReadonlySet<string>;
+}
+
+/** A CloudFront path pattern (`*` any characters, `?` one character; case-sensitive) as a regular expression. */
+export const pathPatternRegExp = (pattern: string): RegExp =>
+  new RegExp(`^${(pattern.startsWith('/') ? pattern : `/${pattern}`).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+
 /** Counters of the edge. */
 export interface CdnStats {
   hits: number;
@@ -32,9 +65,11 @@ export interface CdnStats {
 }
 
 /**
- * A CloudFront-like caching layer from the template's distribution: the default behaviour's cache
- * policy (TTL bounds, headers and query strings in the cache key), cached methods, and the origin
- * request policy. TTLs follow the origin's `s-maxage`/`max-age` clamped to the policy; stale
+ * A CloudFront-like caching layer from the template's distribution: the default behaviour and any
+ * path-pattern cache behaviours, each with its cache policy (TTL bounds, headers and query strings
+ * in the cache key; managed policies by id), allowed and cached methods, and origin: the HTTP API
+ * (custom origin, with the origin request policy) or an S3 bucket (origin access control, read
+ * through the local S3 engine). TTLs follow the origin's `s-maxage`/`max-age` clamped to the policy; stale
  * entries with an ETag are revalidated; viewer `If-None-Match` is answered from the edge.
  * Responses carry `X-Cache: Hit from cloudfront | Miss from cloudfront | RefreshHit from cloudfront`.
  */
@@ -43,38 +78,78 @@ export class LocalCdn {
   public readonly stats: CdnStats = { hits: 0, misses: 0, refreshHits: 0, passes: 0 };
   private readonly server: Server;
   private readonly cache = new Map<string, CachedResponse>();
-  private policy: CachePolicy = { minTtl: 0, defaultTtl: 86400, maxTtl: 31536000, headers: [], queryStrings: 'none' };
-  private cachedMethods = new Set(['GET', 'HEAD']);
+  private behaviors: Behavior[] = [];
   private readonly maxEntries = 50_000;
 
   public constructor(
     private readonly template: LocalTemplate,
     public readonly logicalId: string,
     private readonly origin: () => string,
+    private readonly s3?: S3OriginReader,
   ) {
     this.server = createServer((request, response) => void this.handle(request, response));
   }
 
   public load(): void {
     const config = (this.template.resource(this.logicalId).Properties?.DistributionConfig ?? {}) as Record<string, unknown>;
-    const behavior = (config.DefaultCacheBehavior ?? {}) as Record<string, unknown>;
-    if (config.CacheBehaviors) throw new UnsupportedTemplateError(this.logicalId, 'CacheBehaviors', 'only the default behaviour is supported');
-    if (behavior.OriginRequestPolicyId && behavior.OriginRequestPolicyId !== ALL_VIEWER_EXCEPT_HOST) {
-      throw new UnsupportedTemplateError(this.logicalId, 'OriginRequestPolicyId', 'only AllViewerExceptHostHeader is supported');
+    const origins = new Map<string, Origin>();
+    for (const origin of (config.Origins as Record<string, unknown>[] | undefined) ?? []) {
+      const id = String(origin.Id);
+      if (origin.S3OriginConfig) {
+        // The bucket is named by GetAtt (RegionalDomainName / DomainName) on a bucket of this template.
+        const bucketId = ((origin.DomainName as { 'Fn::GetAtt'?: [string, string] } | undefined)?.['Fn::GetAtt'] ?? [])[0];
+        if (!bucketId || this.template.resource(bucketId).Type !== 'AWS::S3::Bucket') {
+          throw new UnsupportedTemplateError(this.logicalId, `Origins.${id}.DomainName`, 'S3 origins must name a bucket of this stack with Fn::GetAtt');
+        }
+        if (!this.s3) throw new UnsupportedTemplateError(this.logicalId, `Origins.${id}`, 'S3 origins need the local S3 engine');
+        origins.set(id, { kind: 's3', bucket: this.template.resolveString({ Ref: bucketId }, `${this.logicalId}.Origins.${id}`) });
+      } else {
+        origins.set(id, { kind: 'api' });
+      }
     }
-    this.cachedMethods = new Set((behavior.CachedMethods as string[] | undefined) ?? ['GET', 'HEAD']);
-    const policyRef = (behavior.CachePolicyId as { Ref?: string } | undefined)?.Ref;
-    if (policyRef) {
-      const policy = (this.template.resource(policyRef).Properties?.CachePolicyConfig ?? {}) as Record<string, any>;
-      const parameters = policy.ParametersInCacheKeyAndForwardedToOrigin ?? {};
-      this.policy = {
-        minTtl: Number(policy.MinTTL ?? 0),
-        defaultTtl: Number(policy.DefaultTTL ?? 86400),
-        maxTtl: Number(policy.MaxTTL ?? 31536000),
-        headers: ((parameters.HeadersConfig?.Headers as string[] | undefined) ?? []).map((header) => header.toLowerCase()),
-        queryStrings: parameters.QueryStringsConfig?.QueryStringBehavior === 'none' ? 'none' : 'all',
+    const behavior = (raw: Record<string, unknown>, where: string, pattern?: string): Behavior => {
+      const originId = String(raw.TargetOriginId ?? '');
+      const origin = origins.get(originId) ?? (origins.size === 0 ? { kind: 'api' as const } : undefined);
+      if (!origin) throw new UnsupportedTemplateError(this.logicalId, `${where}.TargetOriginId`, `no origin ${originId}`);
+      if (origin.kind === 'api' && raw.OriginRequestPolicyId && raw.OriginRequestPolicyId !== ALL_VIEWER_EXCEPT_HOST) {
+        throw new UnsupportedTemplateError(this.logicalId, `${where}.OriginRequestPolicyId`, 'only AllViewerExceptHostHeader is supported');
+      }
+      return {
+        pattern: pattern === undefined ? undefined : pathPatternRegExp(pattern),
+        origin,
+        policy: this.cachePolicyOf(raw.CachePolicyId, `${where}.CachePolicyId`),
+        allowedMethods: new Set((raw.AllowedMethods as string[] | undefined) ?? ['GET', 'HEAD']),
+        cachedMethods: new Set((raw.CachedMethods as string[] | undefined) ?? ['GET', 'HEAD']),
       };
+    };
+    const defaultBehavior = behavior((config.DefaultCacheBehavior ?? {}) as Record<string, unknown>, 'DefaultCacheBehavior');
+    if (defaultBehavior.origin.kind !== 'api') throw new UnsupportedTemplateError(this.logicalId, 'DefaultCacheBehavior', 'the default behaviour must target the HTTP API');
+    // CloudFront evaluates path-pattern behaviours in order, then the default.
+    this.behaviors = [
+      ...((config.CacheBehaviors as Record<string, unknown>[] | undefined) ?? []).map((raw, index) => behavior(raw, `CacheBehaviors.${index}`, String(raw.PathPattern))),
+      defaultBehavior,
+    ];
+  }
+
+  private cachePolicyOf(id: unknown, where: string): CachePolicy {
+    const defaults: CachePolicy = { minTtl: 0, defaultTtl: 86400, maxTtl: 31536000, headers: [], queryStrings: 'none' };
+    if (id === undefined) return defaults;
+    if (typeof id === 'string') {
+      const managed = MANAGED_CACHE_POLICIES[id];
+      if (!managed) throw new UnsupportedTemplateError(this.logicalId, where, `managed cache policy ${id} is not supported`);
+      return managed;
     }
+    const policyRef = (id as { Ref?: string }).Ref;
+    if (!policyRef) throw new UnsupportedTemplateError(this.logicalId, where, 'expected a managed policy id or a Ref');
+    const policy = (this.template.resource(policyRef).Properties?.CachePolicyConfig ?? {}) as Record<string, any>;
+    const parameters = policy.ParametersInCacheKeyAndForwardedToOrigin ?? {};
+    return {
+      minTtl: Number(policy.MinTTL ?? 0),
+      defaultTtl: Number(policy.DefaultTTL ?? 86400),
+      maxTtl: Number(policy.MaxTTL ?? 31536000),
+      headers: ((parameters.HeadersConfig?.Headers as string[] | undefined) ?? []).map((header) => header.toLowerCase()),
+      queryStrings: parameters.QueryStringsConfig?.QueryStringBehavior === 'none' ? 'none' : 'all',
+    };
   }
 
   public async start(port?: number): Promise<string> {
@@ -86,33 +161,43 @@ export class LocalCdn {
     await close(this.server);
   }
 
-  private cacheKey(request: IncomingMessage, url: URL): string {
+  private cacheKey(request: IncomingMessage, url: URL, policy: CachePolicy): string {
     const parts = [url.pathname];
-    if (this.policy.queryStrings === 'all') parts.push([...url.searchParams].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join('&'));
-    for (const header of this.policy.headers) parts.push(`${header}:${String(request.headers[header] ?? '')}`);
+    if (policy.queryStrings === 'all') parts.push([...url.searchParams].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join('&'));
+    for (const header of policy.headers) parts.push(`${header}:${String(request.headers[header] ?? '')}`);
     return createHash('sha256').update(parts.join('\n')).digest('hex');
   }
 
-  private ttlOf(headers: Record<string, string>): number {
+  private ttlOf(headers: Record<string, string>, policy: CachePolicy): number {
     const directives = (headers['cache-control'] ?? '').toLowerCase();
-    if (/(^|,)\s*(no-store|private|no-cache)\b/.test(directives) && this.policy.minTtl === 0) return 0;
+    // With these directives CloudFront keeps the answer for the policy's minimum TTL (0: not at all).
+    if (/(^|,)\s*(no-store|private|no-cache)\b/.test(directives)) return policy.minTtl * 1000;
     const sMaxAge = /s-maxage=(\d+)/.exec(directives);
     const maxAge = /(?:^|[,\s])max-age=(\d+)/.exec(directives);
-    const origin = sMaxAge ? Number(sMaxAge[1]) : maxAge ? Number(maxAge[1]) : this.policy.defaultTtl;
-    return Math.min(this.policy.maxTtl, Math.max(this.policy.minTtl, origin)) * 1000;
+    const origin = sMaxAge ? Number(sMaxAge[1]) : maxAge ? Number(maxAge[1]) : policy.defaultTtl;
+    return Math.min(policy.maxTtl, Math.max(policy.minTtl, origin)) * 1000;
+  }
+
+  private behaviorFor(pathname: string): Behavior {
+    return this.behaviors.find((behavior) => behavior.pattern === undefined || behavior.pattern.test(pathname)) ?? this.behaviors[this.behaviors.length - 1]!;
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://local');
     const method = request.method ?? 'GET';
     try {
-      if (!this.cachedMethods.has(method)) {
+      const behavior = this.behaviorFor(url.pathname);
+      if (!behavior.allowedMethods.has(method)) {
+        // CloudFront refuses methods the behaviour does not allow, without asking the origin.
+        return this.reply(response, 403, { 'content-type': 'text/plain' }, Buffer.from('This distribution is not configured to allow the HTTP request method that was used for this request.'), 'Error from cloudfront');
+      }
+      if (!behavior.cachedMethods.has(method)) {
         this.stats.passes++;
         const body = await readBody(request, 10 * 1024 * 1024);
-        const upstream = await this.fetchOrigin(request, url, body);
+        const upstream = await this.fetchFrom(behavior, request, url, body);
         return this.reply(response, upstream.status, upstream.headers, upstream.body, 'Miss from cloudfront');
       }
-      const key = this.cacheKey(request, url);
+      const key = this.cacheKey(request, url, behavior.policy);
       const cached = this.cache.get(key);
       const now = Date.now();
       if (cached && now - cached.storedAt < cached.ttlMs) {
@@ -120,26 +205,26 @@ export class LocalCdn {
         return this.replyCached(request, response, cached, 'Hit from cloudfront');
       }
       if (cached?.headers.etag) {
-        const upstream = await this.fetchOrigin(request, url, Buffer.alloc(0), { 'if-none-match': cached.headers.etag });
+        const upstream = await this.fetchFrom(behavior, request, url, Buffer.alloc(0), { 'if-none-match': cached.headers.etag });
         if (upstream.status === 304) {
           this.stats.refreshHits++;
           cached.storedAt = now;
-          cached.ttlMs = this.ttlOf({ ...cached.headers, ...upstream.headers });
+          cached.ttlMs = this.ttlOf({ ...cached.headers, ...upstream.headers }, behavior.policy);
           return this.replyCached(request, response, cached, 'RefreshHit from cloudfront');
         }
-        return this.store(request, response, key, upstream);
+        return this.store(request, response, key, upstream, behavior.policy);
       }
-      const upstream = await this.fetchOrigin(request, url, Buffer.alloc(0));
-      return this.store(request, response, key, upstream);
+      const upstream = await this.fetchFrom(behavior, request, url, Buffer.alloc(0));
+      return this.store(request, response, key, upstream, behavior.policy);
     } catch {
       this.reply(response, 502, { 'content-type': 'text/plain' }, Buffer.from('Bad Gateway'), 'Error from cloudfront');
     }
   }
 
-  private store(request: IncomingMessage, response: ServerResponse, key: string, upstream: { status: number; headers: Record<string, string>; body: Buffer }): void {
+  private store(request: IncomingMessage, response: ServerResponse, key: string, upstream: { status: number; headers: Record<string, string>; body: Buffer }, policy: CachePolicy): void {
     this.stats.misses++;
     // A HEAD response has no body: storing it would serve empty bodies to later GETs of the same key.
-    const ttlMs = upstream.status === 200 && request.method !== 'HEAD' ? this.ttlOf(upstream.headers) : 0;
+    const ttlMs = upstream.status === 200 && request.method !== 'HEAD' ? this.ttlOf(upstream.headers, policy) : 0;
     if (ttlMs > 0) {
       if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
       const entry = { ...upstream, storedAt: Date.now(), ttlMs };
@@ -147,6 +232,19 @@ export class LocalCdn {
       return this.replyCached(request, response, entry, 'Miss from cloudfront');
     }
     this.reply(response, upstream.status, upstream.headers, upstream.body, 'Miss from cloudfront');
+  }
+
+  /** Asks the behaviour's origin: the HTTP API over HTTP, or an S3 bucket (key = the path without its leading `/`). */
+  private async fetchFrom(behavior: Behavior, request: IncomingMessage, url: URL, body: Buffer, extra: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string>; body: Buffer }> {
+    if (behavior.origin.kind === 'api') return this.fetchOrigin(request, url, body, extra);
+    let key: string;
+    try {
+      key = decodeURIComponent(url.pathname.slice(1));
+    } catch {
+      return { status: 400, headers: { 'content-type': 'text/plain' }, body: Buffer.from('Bad Request') };
+    }
+    const ifNoneMatch = extra['if-none-match'] ?? (typeof request.headers['if-none-match'] === 'string' ? request.headers['if-none-match'] : undefined);
+    return this.s3!(behavior.origin.bucket, key, ifNoneMatch);
   }
 
   private replyCached(request: IncomingMessage, response: ServerResponse, cached: CachedResponse, xCache: string): void {

@@ -1,7 +1,11 @@
 import { FaultInjector, type FaultConfig } from './faults.ts';
 import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { S3Client } from '@aws-sdk/client-s3';
 import { LocalCdn } from './cdn.ts';
+import { BUCKET_DEPLOYMENT_TYPE, bucketDeploymentProviders, deployBuckets, s3OriginReader } from './bucket-deployment.ts';
+import { mintClientToken, withDevCredential } from './dashboard-config.ts';
+import { DASHBOARD_CONFIG, DASHBOARD_PAGE, DASHBOARD_PATH } from '../dashboard/site.ts';
 import { LocalSecretsManager } from './secretsmanager.ts';
 import { ensureDevTenant, type DevTenant } from './dev-tenant.ts';
 import { startDynamo, type LocalDynamo } from './engines/dynamodb.ts';
@@ -109,6 +113,8 @@ const IGNORED_TYPES = new Set([
   // CloudWatch is not emulated: metrics are the EMF lines in the function logs.
   'AWS::CloudWatch::Alarm',
   'AWS::CloudWatch::Dashboard',
+  // The local CDN reads S3 origins directly: origin access control has nothing to do locally.
+  'AWS::CloudFront::OriginAccessControl',
 ]);
 const HANDLED_TYPES = new Set([
   'AWS::DynamoDB::Table',
@@ -121,6 +127,10 @@ const HANDLED_TYPES = new Set([
   'AWS::CloudFront::Distribution',
   'AWS::SecretsManager::Secret',
   'AWS::S3::Bucket',
+  // BucketDeployment: the runtime copies the sources itself (local/bucket-deployment.ts); its
+  // provider function (Python) and that function's layer (the AWS CLI) are never run locally.
+  BUCKET_DEPLOYMENT_TYPE,
+  'AWS::Lambda::LayerVersion',
 ]);
 
 /**
@@ -150,6 +160,10 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     if (!IGNORED_TYPES.has(resource.Type) && !HANDLED_TYPES.has(resource.Type)) {
       throw new UnsupportedTemplateError(logicalId, 'Type', `${resource.Type} is not supported by the local runtime`);
     }
+  }
+  const deploymentProviders = bucketDeploymentProviders(template);
+  for (const [logicalId] of template.ofType('AWS::Lambda::LayerVersion')) {
+    if (!deploymentProviders.layers.has(logicalId)) throw new UnsupportedTemplateError(logicalId, 'Type', 'Lambda layers are supported only as the BucketDeployment provider\u2019s');
   }
   for (const [logicalId, resource] of Object.entries(template.template.Resources)) {
     if (resource.Type === 'AWS::IAM::Role') template.register(logicalId, { ref: logicalId, attributes: { Arn: localArn('iam', `role/${logicalId}`) } });
@@ -211,7 +225,13 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
 
   const distributions = template.ofType('AWS::CloudFront::Distribution');
   if (distributions.length !== 1) throw new Error('The local runtime expects exactly one CloudFront distribution');
-  const cdn = new LocalCdn(template, distributions[0]![0], () => httpApi.endpoint);
+  // S3 (the analytics export, the dashboard site) lives in the SQS engine's process (fauxqs serves both).
+  const s3 = new S3Client({ endpoint: sqs.endpoint, region: LOCAL_REGION, forcePathStyle: true, credentials: localCredentials, maxAttempts: 3 });
+  const dashboardKey = `${DASHBOARD_PATH.slice(1)}${DASHBOARD_CONFIG}`;
+  let dashboardBucket = '';
+  let devApiKey = '';
+  const s3Origin = withDevCredential(s3OriginReader(s3), { get bucket() { return dashboardBucket; }, key: dashboardKey }, () => mintClientToken(httpApi.endpoint, devApiKey));
+  const cdn = new LocalCdn(template, distributions[0]![0], () => httpApi.endpoint, s3Origin);
   cdn.load();
   template.register(distributions[0]![0], { ref: 'LOCALCDN', attributes: { DomainName: 'local.cloudfront.net' } });
 
@@ -240,6 +260,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     AWS_S3_FORCE_PATH_STYLE: 'true',
   };
   for (const [logicalId, resource] of template.ofType('AWS::Lambda::Function')) {
+    if (deploymentProviders.functions.has(logicalId)) continue;
     const properties = resource.Properties ?? {};
     const variables = ((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
     const environment: Record<string, string> = {};
@@ -322,6 +343,12 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   if (!tasksTable) throw new Error('The template has no tasks table');
   const devTenant = await ensureDevTenant(dynamo.client, template.resolveString({ Ref: tasksTable[0] }, 'devTenant'), path.join(dir, 'dev-tenant.json'));
   if (options.eventSources !== false) for (const source of eventSources) source.start();
+  devApiKey = devTenant.apiKey;
+  const sites = await deployBuckets(template, s3, {
+    rewrites: [[`wss://${webSocket.apiId}.execute-api.${LOCAL_REGION}.amazonaws.com/${webSocket.stageName}`, webSocket.endpoint]],
+    log: (line) => log('bucket-deployment', line),
+  });
+  dashboardBucket = sites.find((site) => site.keys.includes(dashboardKey))?.bucket ?? '';
 
   const endpoints: Endpoints = {
     httpApi: httpApi.endpoint,
@@ -329,7 +356,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     cdn: cdn.endpoint,
     services: { dynamodb: dynamo.endpoint, sqs: sqs.endpoint, eventbridge: eventBridge.endpoint, apigatewaymanagementapi: webSocket.managementEndpoint, secretsmanager: secrets.endpoint },
     devTenant,
-    dashboard: `${httpApi.endpoint}/`,
+    dashboard: `${cdn.endpoint}${DASHBOARD_PATH}${DASHBOARD_PAGE}`,
     resources: operatorResources(template),
   };
   writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
@@ -365,6 +392,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
       await eventBridge.stop();
       await secrets.stop();
       await Promise.allSettled([...functions.values()].map((fn) => fn.shutdown()));
+      s3.destroy();
       await Promise.allSettled([sqs.stop(), dynamo.stop()]);
     },
   };

@@ -84,6 +84,13 @@ export class LocalTemplate {
     return path.join(this.assetDir, asset.source.path);
   }
 
+  /** Local path of a file asset of this app, by the object key the template names (`<hash>.zip`). */
+  public assetPathOfKey(objectKey: string, where: string): string {
+    const asset = this.assets[objectKey.replace(/\.zip$/, '')];
+    if (!asset) throw new UnsupportedTemplateError(where, 'SourceObjectKeys', `${objectKey} is not an asset synthesized by this app`);
+    return path.join(this.assetDir, asset.source.path);
+  }
+
   public register(logicalId: string, value: ResourceValues): void {
     this.values.set(logicalId, value);
   }

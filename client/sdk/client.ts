@@ -1,7 +1,7 @@
 import { HttpTransport } from './http.ts';
 import { resolveOptions, type OffloadClientOptions, type ResolvedOptions } from './options.ts';
 import type { OffloadTaskTypes } from './task-types.ts';
-import type { ClientToken, EventsPage, SubmittedTask, Task, TaskPage, TaskStatus, TaskSummary, TaskTypeMap } from './types.ts';
+import type { ClientToken, EventsPage, QueueDepths, SubmittedTask, Task, TaskPage, TaskStatus, TaskSummary, TaskTypeMap } from './types.ts';
 import { watchTask, type WatchCallOptions, type WatchEvent } from './watch.ts';
 
 /** Options of {@link OffloadClient.submit}. */
@@ -181,6 +181,21 @@ export class OffloadClient<Types extends TaskTypeMap = OffloadTaskTypes> {
     const { taskIds, ttlSeconds, signal } = options;
     const body = { ...(taskIds !== undefined ? { taskIds } : {}), ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) };
     return (await this.http.send<ClientToken>({ method: 'POST', path: '/v1/tokens', body, idempotent: false, ...(signal ? { signal } : {}) })).body;
+  }
+
+  /**
+   * Queue depths per workload class (`GET /v1/queues`): messages waiting, messages held by a
+   * worker, and messages in the dead-letter queue. Deployment-wide figures (no task or tenant
+   * data); a task-scoped client token gets `ForbiddenError`.
+   *
+   * @example
+   * ```ts
+   * const { items } = await client.queueDepths();
+   * for (const depth of items) console.log(depth.class, depth.visible, depth.inFlight, depth.deadLetter);
+   * ```
+   */
+  public async queueDepths(options: { signal?: AbortSignal } = {}): Promise<QueueDepths> {
+    return (await this.http.send<QueueDepths>({ method: 'GET', path: '/v1/queues', idempotent: true, ...(options.signal ? { signal: options.signal } : {}) })).body;
   }
 
   /**

@@ -35,5 +35,8 @@ export {
   type EventsPage,
   type TaskPage,
   type ClientToken,
+  type WorkloadClassName,
+  type ClassQueueDepth,
+  type QueueDepths,
 } from './types.ts';
 export type { WatchEvent, WatchProgress, WatchGap, WatchStatus, WatchCallOptions, ConnectionEvent } from './watch.ts';

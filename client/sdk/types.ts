@@ -91,3 +91,22 @@ export interface ClientToken {
   /** ISO-8601 expiry. */
   readonly expiresAt: string;
 }
+
+/** Workload classes, in the order `GET /v1/queues` reports them. */
+export type WorkloadClassName = 'interactive' | 'batch' | 'integrations' | 'analytics';
+
+/** Approximate message counts of one workload class's queue and dead-letter queue. */
+export interface ClassQueueDepth {
+  readonly class: WorkloadClassName;
+  /** Messages waiting to be received. */
+  readonly visible: number;
+  /** Messages received by a worker and not yet deleted. */
+  readonly inFlight: number;
+  /** Messages in the class's dead-letter queue (failed for good). */
+  readonly deadLetter: number;
+}
+
+/** Queue depths of every workload class (`GET /v1/queues`): deployment-wide aggregates. */
+export interface QueueDepths {
+  readonly items: readonly ClassQueueDepth[];
+}

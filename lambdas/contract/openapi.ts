@@ -3,6 +3,7 @@ import { LIST_PAGE } from '../core/list.ts';
 import { PROBLEM_TYPE_BASE } from '../core/problem.ts';
 import { EVENTS_PAGE } from '../core/read.ts';
 import { TOKEN_TTL } from '../core/client-token.ts';
+import { QUEUE_DEPTH_CLASSES } from '../core/queue-depths.ts';
 import { CacheControl, MAX_BODY_BYTES } from '../handlers/http/conventions.ts';
 import { API_VERSION, DOCUMENT_PATHS } from './constants.ts';
 import { ref, type JsonSchema } from './json-schema.ts';
@@ -39,6 +40,31 @@ const cacheable = (description: string, schema: JsonSchema) => ({
   headers: { ETag: headerRef('ETag'), 'Cache-Control': headerRef('Cache-Control'), Vary: headerRef('Vary') },
   content: json(schema),
 });
+
+/** `GET /v1/queues` (lambdas/core/queue-depths.ts). */
+const QUEUE_DEPTHS_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    items: {
+      type: 'array',
+      minItems: QUEUE_DEPTH_CLASSES.length,
+      maxItems: QUEUE_DEPTH_CLASSES.length,
+      items: {
+        type: 'object',
+        properties: {
+          class: { type: 'string', enum: [...QUEUE_DEPTH_CLASSES], description: 'The workload class.' },
+          visible: { type: 'integer', minimum: 0, description: 'Messages waiting to be received (`ApproximateNumberOfMessages`).' },
+          inFlight: { type: 'integer', minimum: 0, description: 'Messages received by a worker, not yet deleted (`ApproximateNumberOfMessagesNotVisible`).' },
+          deadLetter: { type: 'integer', minimum: 0, description: 'Messages in the class\u2019s dead-letter queue.' },
+        },
+        required: ['class', 'visible', 'inFlight', 'deadLetter'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['items'],
+  additionalProperties: false,
+};
 
 const NO_STORE = { 'Cache-Control': header('`no-store`: the body carries a credential or a secret.', { const: 'no-store' }) };
 
@@ -82,6 +108,7 @@ export const openApiDocument = () => ({
     { name: 'tasks', description: 'Submit, read, list and cancel tasks.' },
     { name: 'tokens', description: 'Short-lived client tokens for browsers and the WebSocket API.' },
     { name: 'webhooks', description: 'Endpoints receiving lifecycle events, signed per Standard Webhooks.' },
+    { name: 'operations', description: 'Read-only operational figures (the dashboard\u2019s queue depths).' },
     { name: 'documents', description: 'These API descriptions (public).' },
   ],
   paths: {
@@ -278,6 +305,24 @@ export const openApiDocument = () => ({
           '401': responseRef('Unauthorized'),
           '403': responseRef('Forbidden'),
           '404': problem(404, ['not-found'], 'No such webhook (or another tenant\u2019s).'),
+        },
+      },
+    },
+    '/v1/queues': {
+      get: {
+        tags: ['operations'],
+        operationId: 'getQueueDepths',
+        summary: 'Queue depths per workload class',
+        description:
+          'Approximate message counts of each workload class\u2019s queue (waiting, and received by a worker but not yet deleted) and of its ' +
+          'dead-letter queue, read from SQS at request time. These are deployment-wide aggregates: no message content, no task ids, nothing ' +
+          'per tenant. Any API key or tenant-wide client token may read them; a task-scoped client token gets `403`. Cacheable for a second.',
+        parameters: [parameterRef('IfNoneMatch')],
+        responses: {
+          '200': cacheable('The depths, one item per workload class.', QUEUE_DEPTHS_SCHEMA),
+          '304': responseRef('NotModified'),
+          '401': responseRef('Unauthorized'),
+          '403': problem(403, ['forbidden'], 'A task-scoped client token reads only its tasks, not queue depths.'),
         },
       },
     },

@@ -7,8 +7,11 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { accessLogs } from './access-log.ts';
 import { OffloadFunction } from './offload-function.ts';
+import type { WorkloadClass } from '../../lambdas/core/model.ts';
+import { queueUrlVariables } from '../../lambdas/core/queue-depths.ts';
 
 /** Props of {@link OffloadHttpApi}. */
 export interface OffloadHttpApiProps {
@@ -43,6 +46,9 @@ export class OffloadHttpApi extends Construct {
   public readonly webhooksFunction: OffloadFunction;
   /** Serves the public API descriptions (`/v1/openapi.json`, `/v1/asyncapi.json`). */
   public readonly documentsFunction: OffloadFunction;
+  /** Serves `GET /v1/queues` (queue depths per workload class), once {@link addQueueDepthsRoute} ran. */
+  public queueDepthsFunction: OffloadFunction | undefined;
+  private readonly authorizer: HttpLambdaAuthorizer;
 
   public constructor(scope: Construct, id: string, props: OffloadHttpApiProps) {
     super(scope, id);
@@ -62,6 +68,7 @@ export class OffloadHttpApi extends Construct {
       identitySource: [],
       resultsCacheTtl: Duration.seconds(0),
     });
+    this.authorizer = authorizer;
 
     this.api = new HttpApi(this, 'Api', {
       description: 'Offload HTTP API v1',
@@ -158,5 +165,37 @@ export class OffloadHttpApi extends Construct {
     for (const path of ['/v1/openapi.json', '/v1/asyncapi.json']) this.api.addRoutes({ path, methods: [HttpMethod.GET], integration: documents });
 
     new CfnOutput(this, 'HttpApiUrl', { value: this.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
+  }
+
+  /**
+   * Adds `GET /v1/queues` behind the authorizer: approximate visible, in-flight and dead-lettered
+   * message counts of each workload class (read-only aggregate figures, for the dashboard). Its
+   * function may call `sqs:GetQueueAttributes` on exactly these queues and nothing else.
+   *
+   * @example
+   * ```ts
+   * httpApi.addQueueDepthsRoute({ interactive: { queue, deadLetterQueue }, ... });
+   * ```
+   */
+  public addQueueDepthsRoute(queues: Readonly<Record<WorkloadClass, { readonly queue: IQueue; readonly deadLetterQueue: IQueue }>>): OffloadFunction {
+    if (this.queueDepthsFunction) throw new Error('GET /v1/queues is already routed');
+    const environment: Record<string, string> = {};
+    for (const [workloadClass, { queue, deadLetterQueue }] of Object.entries(queues) as [WorkloadClass, { queue: IQueue; deadLetterQueue: IQueue }][]) {
+      const names = queueUrlVariables(workloadClass);
+      environment[names.queueUrl] = queue.queueUrl;
+      environment[names.deadLetterQueueUrl] = deadLetterQueue.queueUrl;
+    }
+    const fn = new OffloadFunction(this, 'QueueDepths', {
+      entry: 'handlers/http/queues.ts',
+      description: 'Offload GET /v1/queues (queue depths per workload class)',
+      environment,
+    });
+    for (const { queue, deadLetterQueue } of Object.values(queues)) {
+      queue.grant(fn, 'sqs:GetQueueAttributes');
+      deadLetterQueue.grant(fn, 'sqs:GetQueueAttributes');
+    }
+    this.api.addRoutes({ path: '/v1/queues', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('QueueDepthsIntegration', fn), authorizer: this.authorizer });
+    this.queueDepthsFunction = fn;
+    return fn;
   }
 }

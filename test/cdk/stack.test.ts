@@ -203,9 +203,12 @@ describe('queues and worker', () => {
 });
 
 describe('Lambda functions', () => {
-  it('runs every function on nodejs24.x, arm64, with JSON logs', () => {
+  // aws-cdk-lib's BucketDeployment provider (Python, run by CloudFormation at deploy time only) is the one exception.
+  const deploymentProviders = resourcesOf('Custom::CDKBucketDeployment').map(([, resource]) => getAttOf(resource.Properties?.ServiceToken));
+
+  it('runs every function on nodejs24.x, arm64, with JSON logs (but the deploy-time BucketDeployment provider)', () => {
     // Prepare
-    const functions = resourcesOf('AWS::Lambda::Function');
+    const functions = resourcesOf('AWS::Lambda::Function').filter(([id]) => !deploymentProviders.includes(id));
     // Act
     const offenders = functions
       .filter(
@@ -339,6 +342,115 @@ describe('WebSocket API', () => {
       ApiId: { Ref: wsApiId },
       DefaultRouteSettings: { ThrottlingRateLimit: Match.anyValue(), ThrottlingBurstLimit: Match.anyValue() },
     });
+  });
+});
+
+describe('GET /v1/queues', () => {
+  const [httpApiId] = only(resourcesOf('AWS::ApiGatewayV2::Api').filter(([, api]) => api.Properties?.ProtocolType === 'HTTP'), 'HTTP API');
+  const [, route] = only(
+    resourcesOf('AWS::ApiGatewayV2::Route').filter(([, candidate]) => refOf(candidate.Properties?.ApiId) === httpApiId && candidate.Properties?.RouteKey === 'GET /v1/queues'),
+    'GET /v1/queues route',
+  );
+  const integrationId = JSON.stringify(route.Properties?.Target).match(/"Ref":"([^"]+)"/)?.[1] ?? '';
+  const functionId = getAttOf(json.Resources[integrationId]?.Properties?.IntegrationUri);
+  const roleId = getAttOf(json.Resources[functionId ?? '']?.Properties?.Role);
+  const statements = resourcesOf('AWS::IAM::Policy')
+    .filter(([, policy]) => asArray(policy.Properties!.Roles).some((role) => refOf(role) === roleId))
+    .flatMap(([, policy]) => asArray<any>(policy.Properties!.PolicyDocument.Statement));
+
+  it('routes GET /v1/queues behind the Lambda authorizer', () => {
+    // Prepare / Act / Assess
+    expect(route.Properties).toMatchObject({ AuthorizationType: 'CUSTOM' });
+    expect(json.Resources[functionId ?? '']?.Type).toBe('AWS::Lambda::Function');
+  });
+
+  it('lets its function call sqs:GetQueueAttributes on exactly the class queues and DLQs, and touch no other data', () => {
+    // Prepare
+    const queueIds = CLASSES.flatMap((className) => {
+      const { queueId, queue } = workerWiring(className);
+      return [queueId, getAttOf((queue.Properties!.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn)!];
+    });
+    // Act
+    const sqsStatements = statements.filter((statement) => asArray<string>(statement.Action).some((action) => action.startsWith('sqs:')));
+    const granted = sqsStatements.flatMap((statement) => asArray(statement.Resource).map((resource) => getAttOf(resource)));
+    const dataActions = statements.flatMap((statement) => asArray<string>(statement.Action)).filter((action) => /^(dynamodb|s3|events|secretsmanager|execute-api):/.test(action));
+    // Assess
+    expect(sqsStatements.flatMap((statement) => asArray<string>(statement.Action))).toEqual(sqsStatements.map(() => 'sqs:GetQueueAttributes'));
+    expect(granted.sort()).toEqual([...queueIds].sort());
+    expect(new Set(queueIds).size).toBe(8);
+    expect(dataActions).toEqual([]);
+  });
+
+  it("gives its function each class's queue and DLQ URL", () => {
+    // Prepare
+    const variables = (json.Resources[functionId ?? ''] as Resource | undefined)?.Properties?.Environment?.Variables ?? {};
+    // Act / Assess
+    for (const className of CLASSES) {
+      const { queueId, queue } = workerWiring(className);
+      const dlqId = getAttOf((queue.Properties!.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn);
+      expect(variables[`${className.toUpperCase()}_QUEUE_URL`]).toEqual({ Ref: queueId });
+      expect(variables[`${className.toUpperCase()}_DLQ_URL`]).toEqual({ Ref: dlqId });
+    }
+  });
+});
+
+describe('dashboard site', () => {
+  const [distributionId, distribution] = only(resourcesOf('AWS::CloudFront::Distribution'), 'distribution');
+  const [, deployment] = only(resourcesOf('Custom::CDKBucketDeployment'), 'bucket deployment');
+  const bucketId = refOf(deployment.Properties?.DestinationBucketName)!;
+  const config = distribution.Properties!.DistributionConfig;
+
+  it('keeps the dashboard in a private, encrypted bucket', () => {
+    // Prepare / Act
+    const bucket = json.Resources[bucketId]!;
+    // Assess
+    expect(bucket.Type).toBe('AWS::S3::Bucket');
+    expect(bucket.Properties).toMatchObject({
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+    });
+  });
+
+  it('lets only this distribution read it (origin access control) and denies non-TLS access', () => {
+    // Prepare
+    const [, policy] = only(resourcesOf('AWS::S3::BucketPolicy').filter(([, candidate]) => refOf(candidate.Properties?.Bucket) === bucketId), 'dashboard bucket policy');
+    const statements = asArray<any>(policy.Properties!.PolicyDocument.Statement);
+    // Act
+    const allows = statements.filter((statement) => statement.Effect === 'Allow');
+    const tlsDeny = statements.find((statement) => statement.Effect === 'Deny' && statement.Condition?.Bool?.['aws:SecureTransport'] === 'false');
+    // Assess
+    expect(tlsDeny).toBeDefined();
+    expect(allows).toHaveLength(1);
+    expect(allows[0]).toMatchObject({ Action: 's3:GetObject', Principal: { Service: 'cloudfront.amazonaws.com' } });
+    expect(JSON.stringify(allows[0].Condition)).toContain(distributionId);
+    const origin = config.Origins.find((candidate: any) => getAttOf(candidate.DomainName) === bucketId);
+    expect(origin?.OriginAccessControlId).toBeDefined();
+    expect(resourcesOf('AWS::CloudFront::OriginAccessControl')).toHaveLength(1);
+  });
+
+  it('serves it under /dashboard/* on the API distribution: HTTPS only, GET/HEAD, from the bucket origin', () => {
+    // Prepare / Act
+    const behavior = only(config.CacheBehaviors.filter((candidate: any) => candidate.PathPattern === '/dashboard/*'), '/dashboard/* behaviour') as any;
+    const origin = config.Origins.find((candidate: any) => candidate.Id === behavior.TargetOriginId);
+    // Assess
+    expect(config.CacheBehaviors).toHaveLength(1);
+    expect(behavior).toMatchObject({ ViewerProtocolPolicy: 'https-only', AllowedMethods: ['GET', 'HEAD'], CachedMethods: ['GET', 'HEAD'], Compress: true });
+    expect(getAttOf(origin.DomainName)).toBe(bucketId);
+  });
+
+  it('deploys the built dashboard and a config.json naming the WebSocket URL under dashboard/, pruning old files', () => {
+    // Prepare
+    const [wsApiId] = only(resourcesOf('AWS::ApiGatewayV2::Api').filter(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET'), 'WebSocket API');
+    // Act: config.json is rendered at deploy time from these markers (the WebSocket stage URL's parts).
+    const markers = Object.values(asArray<Record<string, unknown>>(deployment.Properties!.SourceMarkers)[1] ?? {});
+    const outputs = Object.entries((json as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs).filter(([key]) => key.startsWith('DashboardDashboardUrl'));
+    // Assess
+    expect(deployment.Properties).toMatchObject({ DestinationBucketKeyPrefix: 'dashboard/', Prune: true, RetainOnDelete: false });
+    expect(deployment.Properties!.SourceObjectKeys).toHaveLength(2);
+    expect(markers).toContainEqual({ Ref: wsApiId });
+    expect(outputs).toHaveLength(1);
+    expect(JSON.stringify(outputs[0]![1].Value)).toContain('/dashboard/index.html');
   });
 });
 

@@ -291,6 +291,33 @@ describe('HTTP API contract: every documented (route, status) pair, validated ag
     await settled(apiKey, task.taskId);
   });
 
+  it('GET /v1/queues: 200 (API key and tenant-wide token), 304, 401, 403 for a task-scoped token', async () => {
+    // Prepare
+    const { apiKey } = await harness.newTenant('contract-queues');
+    const { body: task } = await exchange('POST', '/v1/tasks', '/v1/tasks', { apiKey, body: completion('queue depths') });
+    const { body: tenantWide } = await exchange('POST', '/v1/tokens', '/v1/tokens', { apiKey });
+    const { body: scoped } = await exchange('POST', '/v1/tokens', '/v1/tokens', { apiKey, body: { taskIds: [task.taskId] } });
+    await settled(apiKey, task.taskId);
+    // Act
+    const depths = await exchange('GET', '/v1/queues', '/v1/queues', { apiKey });
+    const withToken = await exchange('GET', '/v1/queues', '/v1/queues', { apiKey: tenantWide.token });
+    // Depths move while other work drains: revalidate until two reads agree (a matching ETag answers 304).
+    let revalidated = await exchange('GET', '/v1/queues', '/v1/queues', { apiKey, headers: { 'if-none-match': depths.headers.get('etag')! } });
+    for (let i = 0; i < 50 && revalidated.status !== 304; i++) {
+      const current = await exchange('GET', '/v1/queues', '/v1/queues', { apiKey });
+      revalidated = await exchange('GET', '/v1/queues', '/v1/queues', { apiKey, headers: { 'if-none-match': current.headers.get('etag')! } });
+    }
+    const anonymous = await exchange('GET', '/v1/queues', '/v1/queues');
+    const forbidden = await exchange('GET', '/v1/queues', '/v1/queues', { apiKey: scoped.token });
+    // Assess
+    expect([depths.status, withToken.status]).toEqual([200, 200]);
+    expect(depths.body.items.map((item: { class: string }) => item.class)).toEqual(['interactive', 'batch', 'integrations', 'analytics']);
+    expect(depths.headers.get('cache-control')).toContain('s-maxage=1');
+    expect(revalidated.status).toBe(304);
+    expect(anonymous.status).toBe(401);
+    expect(forbidden.status).toBe(403);
+  });
+
   it('exercised every documented (route, status) pair, and every status it saw is documented', () => {
     // Assess: runs last (tests in a file run in order).
     expect(contract.undeclaredStatuses).toEqual([]);
