@@ -12,11 +12,12 @@ export class TooManyInFlightError extends OffloadError {
 
 /**
  * Per-tenant in-flight accounting. Each admitted task holds a slot (an item named after the task)
- * and a counter makes admission a single conditional write. Releasing deletes the slot and, only
- * if it existed, decrements the counter, so duplicate releases are harmless. The counter can only
- * drift upwards (a crash between the two writes); when admission is refused, the counter is
- * recomputed from the slots, after dropping slots whose tasks are already terminal, so a leaked
- * slot or a stale count never keeps a tenant locked out.
+ * and a counter makes admission a single conditional write. The slot is written first and only if
+ * the task holds none, so a retried submit or a duplicate delivery is admitted without being
+ * counted twice. Releasing deletes the slot and, only if it existed, decrements the counter, so
+ * duplicate releases are harmless. A crash between two writes can leave the counter off by one;
+ * when admission is refused, the counter is recomputed from the slots, after dropping slots whose
+ * tasks are already terminal, so a leaked slot or a stale count never keeps a tenant locked out.
  */
 export interface AdmissionStore {
   /** Takes a slot if the counter is below `limit`; false when at the limit. */

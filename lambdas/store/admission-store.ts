@@ -13,6 +13,20 @@ export class DynamoAdmissionStore implements AdmissionStore {
   ) {}
 
   public async tryAdmit(tenantId: string, taskId: string, limit: number): Promise<boolean> {
+    // The slot first, only if the task holds none: a retried submit or a duplicate delivery of the
+    // same task finds its slot and is admitted without counting it twice.
+    try {
+      await this.ddb.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { ...TaskKeys.slot(tenantId, taskId), entity: 'slot', taskId, at: new Date().toISOString() },
+          ConditionExpression: 'attribute_not_exists(pk)',
+        }),
+      );
+    } catch (error) {
+      if (isConditionFailure(error)) return true; // already admitted
+      throw error;
+    }
     try {
       await this.ddb.send(
         new UpdateCommand({
@@ -24,12 +38,14 @@ export class DynamoAdmissionStore implements AdmissionStore {
           ExpressionAttributeValues: { ':one': 1, ':limit': limit },
         }),
       );
+      return true;
     } catch (error) {
+      // At the limit (or the count failed): give the slot back. A crash before this leaves a slot
+      // without its count, which the repair on the next refusal counts in.
+      await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: TaskKeys.slot(tenantId, taskId) }));
       if (isConditionFailure(error)) return false;
       throw error;
     }
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.slot(tenantId, taskId), entity: 'slot', taskId, at: new Date().toISOString() } }));
-    return true;
   }
 
   public async release(tenantId: string, taskId: string): Promise<void> {

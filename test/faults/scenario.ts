@@ -212,6 +212,7 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
     const sessionOrder = new Map<string, string[]>();
     const sessionTail = new Map<string, Promise<void>>();
     const watches: Promise<{ taskId: string; seqs: number[]; gaps: number; status?: string }>[] = [];
+    const stopWatching = new AbortController();
     const submitDeadline = Date.now() + options.settleTimeoutMs * 2;
     let restarting: Promise<void> | undefined;
     let restarted = !options.restart;
@@ -234,7 +235,7 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
             let gaps = 0;
             let status: string | undefined;
             try {
-              for await (const event of client.watch(task.taskId)) {
+              for await (const event of client.watch(task.taskId, { signal: stopWatching.signal })) {
                 if (event.kind === 'progress') seqs.push(event.seq);
                 else if (event.kind === 'gap') gaps++;
                 else if (event.kind === 'status') status = event.status;
@@ -317,6 +318,7 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
     const quiet = Date.now() + 120_000;
     while (Date.now() < quiet && (missing() > 0 || (await counters()) > 0)) await sleep(2_000);
 
+    stopWatching.abort(new Error('the run is over'));
     const watched = await Promise.all(watches);
     let progressGaps = 0;
     let progressDuplicates = 0;
