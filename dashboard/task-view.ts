@@ -51,9 +51,12 @@ export class TaskView {
     this.setStatus(taskId, 'queued', false);
     const client = this.client();
     try {
+      const describe = (task: { type: string; createdAt: string; attempts: number }) => {
+        this.meta.textContent = `${task.type} · created ${localTime(task.createdAt)} · attempts ${task.attempts}`;
+      };
       const task = await client.get(taskId, { signal: watching.signal });
       if (watching.signal.aborted) return;
-      this.meta.textContent = `${task.type} · created ${localTime(task.createdAt)} · attempt${task.attempts === 1 ? '' : 's'} ${task.attempts}`;
+      describe(task);
       this.setStatus(taskId, task.status);
       const onConnection = (event: ConnectionEvent) => {
         if (watching.signal.aborted) return;
@@ -70,6 +73,7 @@ export class TaskView {
         } else {
           this.setStatus(taskId, event.status);
           this.connection.textContent = '';
+          void client.get(taskId, { signal: watching.signal }).then(describe, () => undefined);
           const result = event.result as { model?: unknown; usage?: unknown } | undefined;
           if (event.error) showError(this.error, `${event.error.code}: ${event.error.message}`);
           else if (typeof result?.model === 'string') this.outcome.textContent = `model ${result.model}${result.usage ? ` · usage ${JSON.stringify(result.usage)}` : ''}`;

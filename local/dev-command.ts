@@ -62,6 +62,7 @@ ${runtime.summary}
   HTTP API        ${endpoints.httpApi}
   WebSocket API   ${endpoints.webSocketApi}
   CDN             ${endpoints.cdn}
+  Dashboard       ${endpoints.dashboard}
   DynamoDB        ${endpoints.services.dynamodb}
   SQS             ${endpoints.services.sqs}
   EventBridge     ${endpoints.services.eventbridge}
