@@ -25,7 +25,7 @@ const stackShape = (template: Template): string =>
   JSON.stringify(template.Resources, (key, value: unknown) => (key === 'S3Key' || key === 'aws:asset:path' ? undefined : value));
 
 /**
- * Runs the local runtime and watches `lib/`, `lambdas/` and `bin/`. A change re-synthesizes the app
+ * Runs the local runtime and watches `lib/`, `lambdas/`, `bin/` and `dashboard/`. A change re-synthesizes the app
  * (in a child process). If only Lambda code changed, just those functions get the new bundle: their
  * environments are retired and the next invocation cold-starts on it, with no restart and no state
  * lost. If the stack changed, the runtime restarts on the same data directory (nothing is lost
@@ -96,7 +96,8 @@ export const startDevServer = async (
   const watchers: FSWatcher[] = [];
   if (options.watch !== false) {
     let timer: NodeJS.Timeout | undefined;
-    for (const folder of ['lib', 'lambdas', 'bin']) {
+    // dashboard/: its build is an asset of the stack (a change redeploys it through a restart).
+    for (const folder of ['lib', 'lambdas', 'bin', 'dashboard']) {
       watchers.push(
         watch(path.join(projectDir, folder), { recursive: true }, () => {
           clearTimeout(timer);
