@@ -75,6 +75,9 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', { timeout: 180_0
     const page = await call(dashboard);
     const config = await call(new URL('config.json', dashboard).href);
     const missing = await call(new URL('missing.html', dashboard).href);
+    const script = new URL('app.js', dashboard).href;
+    const scriptAgain = (await call(script), await call(script));
+    const post = await call(dashboard, { method: 'POST', body: {} });
     // Assess
     expect(dashboard).toBe(`${harness.runtime.endpoints.cdn}/dashboard/index.html`);
     expect(page.status).toBe(200);
@@ -85,6 +88,10 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', { timeout: 180_0
     expect(config.text).not.toContain(devKey);
     expect(config.headers.get('cache-control')).toBe('no-store');
     expect(missing.status).toBe(403);
+    // The /dashboard/* behaviour: CachingOptimized honours the objects' Cache-Control; GET and HEAD only.
+    expect(scriptAgain.headers.get('x-cache')).toBe('Hit from cloudfront');
+    expect(scriptAgain.headers.get('cache-control')).toBe('public, max-age=60');
+    expect(post.status).toBe(403);
   });
 
   it('submits a completion, streams its text live to succeeded, lists it, and shows queue depths', async () => {
@@ -151,6 +158,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', { timeout: 180_0
     await page.locator('#sign-in').waitFor({ state: 'visible' });
     await page.fill('#credential', 'ofk_not-a-real-key');
     await page.click('#sign-in-form button[type="submit"]');
+    await page.locator('#sign-in-error').waitFor({ state: 'visible' });
     const refusal = await page.locator('#sign-in-error').textContent();
     await page.fill('#credential', tenant.apiKey);
     await page.click('#sign-in-form button[type="submit"]');

@@ -24,7 +24,8 @@ describe('developer loop: editing code reloads what changed, without losing stat
     });
 
   beforeAll(async () => {
-    for (const entry of ['bin', 'lib', 'lambdas', 'local', 'package.json', 'package-lock.json', 'tsconfig.json', 'cdk.json']) {
+    // dashboard/ (and the client SDK it bundles) is built into the stack as an asset.
+    for (const entry of ['bin', 'lib', 'lambdas', 'local', 'dashboard', 'client', 'package.json', 'package-lock.json', 'tsconfig.json', 'cdk.json']) {
       cpSync(path.join(ROOT, entry), path.join(project, entry), { recursive: true });
     }
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(project, 'node_modules'));
