@@ -11,7 +11,7 @@ describe('analytics export: masked at the perimeter', () => {
   beforeAll(async () => {
     harness = await startHarness();
     s3 = new S3Client({ endpoint: harness.runtime.endpoints.services.sqs, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-    bucket = harness.runtime.template.resolveString({ Ref: harness.runtime.template.ofType('AWS::S3::Bucket')[0]![0] }, 'test');
+    bucket = harness.runtime.template.resolveString({ Ref: harness.runtime.template.ofType('AWS::S3::Bucket').find(([id]) => id.startsWith('AnalyticsExport'))![0] }, 'test');
   });
   afterAll(async () => harness?.stop());
 
