@@ -1,21 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeTask } from '../../lambdas/core/execute.ts';
 import { reconcile } from '../../lambdas/core/reconcile.ts';
-import type { DetailType, TaskEventDetail } from '../../lambdas/core/model.ts';
-import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
 import { simulatedTokens } from '../../lambdas/tasks/models/simulated.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
 import { taskRecord } from '../support/tasks.ts';
+import { RecordingPublisher, silentLogger } from '../support/recording-publisher.ts';
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-
-class RecordingPublisher implements EventPublisher {
-  public readonly events: { detailType: DetailType; detail: TaskEventDetail }[] = [];
-  public async publish(detailType: DetailType, detail: TaskEventDetail): Promise<void> {
-    this.events.push({ detailType, detail });
-  }
-}
+const silent = silentLogger;
 
 describe('executeTask: retries continue, they never repeat delivered progress', () => {
   let dynamo: LocalDynamo;

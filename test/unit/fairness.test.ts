@@ -1,19 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { enterRunning, leaveRunning, runningScope, type FairnessDeps } from '../../lambdas/core/fairness.ts';
-import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { DynamoAdmissionStore } from '../../lambdas/store/admission-store.ts';
 import { DynamoParkingLot } from '../../lambdas/store/parking-lot.ts';
 import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
 import { taskRecord } from '../support/tasks.ts';
-
-/** Records the task ids of every `Task Submitted` re-emitted (the wake-ups). */
-class RecordingPublisher implements EventPublisher {
-  public readonly woken: string[] = [];
-  public async publish(detailType: string, detail: { taskId: string }): Promise<void> {
-    if (detailType === 'Task Submitted') this.woken.push(detail.taskId);
-  }
-}
+import { RecordingPublisher } from '../support/recording-publisher.ts';
 
 describe('execution fairness (per-tenant running slots and parking)', () => {
   let dynamo: LocalDynamo;
@@ -65,7 +57,7 @@ describe('execution fairness (per-tenant running slots and parking)', () => {
     const woken = await leaveRunning(fairness, running);
     // Assess
     expect(woken).toBe(next.taskId);
-    expect(fairness.events.woken).toEqual([next.taskId]);
+    expect(fairness.events.submitted).toEqual([next.taskId]);
     expect(await lot.parked('ten_wake', 'interactive', 10)).toEqual([last.taskId]);
     expect(await slotCount('ten_wake')).toBe(0);
   });

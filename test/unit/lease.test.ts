@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeTask } from '../../lambdas/core/execute.ts';
-import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
 import { taskRecord } from '../support/tasks.ts';
+import { RecordingPublisher, silentLogger } from '../support/recording-publisher.ts';
 
-const silent = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-const events: EventPublisher = { publish: async () => undefined };
+const silent = silentLogger;
+const events = new RecordingPublisher();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('worker leases are short and renewed while the task runs', () => {

@@ -11,13 +11,7 @@ import { DynamoSessionStore } from '../../lambdas/store/session-store.ts';
 import { DynamoTaskStore, SETTLE_GRACE_MS } from '../../lambdas/store/task-store.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
 import { taskRecord } from '../support/tasks.ts';
-
-class RecordingPublisher implements EventPublisher {
-  public readonly events: { detailType: DetailType; detail: TaskEventDetail }[] = [];
-  public async publish(detailType: DetailType, detail: TaskEventDetail): Promise<void> {
-    this.events.push({ detailType, detail });
-  }
-}
+import { RecordingPublisher } from '../support/recording-publisher.ts';
 
 /** A publisher whose first `failures` calls fail, like PutEvents failing after the SDK's retries. */
 class FlakyPublisher extends RecordingPublisher {
