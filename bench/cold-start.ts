@@ -3,7 +3,7 @@
 // a hello-world handler bundled with the same esbuild settings and measured the same way.
 import { build } from 'esbuild';
 import { execFile } from 'node:child_process';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { LocalTemplate } from '../local/template.ts';
@@ -69,7 +69,20 @@ export const runColdStart = async (context: BenchContext): Promise<ColdStartRow[
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
   };
-  const functions = template.ofType('AWS::Lambda::Function').map(([logicalId, resource]) => {
+  // Only the project's own Node.js handlers (esbuild bundles ending in .mjs): the stack also holds
+  // CDK-provided functions (the dashboard's BucketDeployment handler is Python) that are not ours to
+  // measure.
+  const ownFunctions = template.ofType('AWS::Lambda::Function').filter(([logicalId, resource]) => {
+    const properties = resource.Properties ?? {};
+    const handlerFile = `${String(properties.Handler ?? 'index.handler').split('.')[0]}.mjs`;
+    if (!String(properties.Runtime ?? '').startsWith('nodejs')) return false;
+    try {
+      return existsSync(path.join(template.assetPathOf(logicalId), handlerFile));
+    } catch {
+      return false; // inline code, not an asset of this app
+    }
+  });
+  const functions = ownFunctions.map(([logicalId, resource]) => {
     const properties = resource.Properties ?? {};
     const variables = ((properties.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
     // Values that are CloudFormation intrinsics resolve only at deploy time: a placeholder string
