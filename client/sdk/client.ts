@@ -205,9 +205,10 @@ export class OffloadClient<Types extends TaskTypeMap = OffloadTaskTypes> {
    * - Resilient: when the connection drops (network, server close, the 2-hour limit, a ping left
    *   unanswered), it reconnects with exponential backoff and full jitter and resubscribes after
    *   the last sequence it yielded; replayed duplicates are dropped and any hole is filled from the
-   *   events endpoint. After `watch.maxReconnectAttempts` consecutive failures it throws
-   *   `ConnectionLostError` (with `lastSeq`, to resume later).
-   * - Continuity: if entries could not be obtained at all, a `{ kind: 'gap', after, before }`
+   *   events endpoint; a fill that fails counts as a drop (never as skipped entries). After
+   *   `watch.maxReconnectAttempts` consecutive failures it throws `ConnectionLostError` (with
+   *   `lastSeq`, to resume later).
+   * - Continuity: if the task's log no longer holds some entries, a `{ kind: 'gap', after, before }`
    *   event says which ones are missing before the stream goes on.
    * - Finishes on its own when the task is already terminal (the server replays the log and the
    *   status), keeps the connection alive with `ping`, and stops on `signal` or `break`.

@@ -13,10 +13,11 @@ export interface WatchProgress<P> {
 }
 
 /**
- * Continuity was lost: the entries with `after < seq < before` could not be obtained (neither
- * over the WebSocket nor from the events endpoint) and will not be yielded. Offload keeps every
- * entry of a task's log, so this only happens when the events endpoint stays unreachable while
- * the WebSocket works; the terminal status still follows, and `result` holds the complete outcome.
+ * Continuity was lost: the entries with `after < seq < before` are no longer in the task's log (the
+ * events endpoint answered without them) and will not be yielded. A read that merely fails is
+ * never reported as a gap: the watch reconnects and resumes after the last entry it yielded, or
+ * throws `ConnectionLostError` once its reconnect attempts run out. The terminal status still
+ * follows a gap, and `result` holds the complete outcome.
  */
 export interface WatchGap {
   readonly kind: 'gap';
@@ -80,10 +81,15 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
   if (!options.WebSocket) throw new TypeError('No WebSocket implementation: pass the WebSocket client option.');
   let last = call.after ?? 0;
   if (!(Number.isInteger(last) && last >= 0)) throw new TypeError('after must be a non-negative integer.');
-  let failures = 0;
+  let failures = 0; // consecutive connections that ended without a confirmed subscription
+  let stalls = 0; // consecutive failed fills with no entry yielded in between
   let connections = 0;
 
-  /** Entries `last < seq < before` from the events endpoint; a gap for whatever it cannot give. */
+  /**
+   * Entries `last < seq < before` from the events endpoint. A failed read never skips entries: it
+   * ends this connection like a drop, and the next subscription resumes after `last` (the server
+   * replays from there). A gap is reported only when the log itself no longer holds the entries.
+   */
   async function* fill(before: number): AsyncGenerator<WatchEvent<P, R>> {
     try {
       while (last < before - 1) {
@@ -93,16 +99,18 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
           if (entry.seq <= last || entry.seq >= before) continue;
           if (entry.seq !== last + 1) break;
           last = entry.seq;
+          stalls = 0;
           yield { kind: 'progress', taskId, seq: entry.seq, data: entry.data as P };
         }
         if (last === start) break;
       }
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
-      if (!(error instanceof NetworkError || error instanceof ServerError)) throw error;
-      if (last < before - 1) yield { kind: 'gap', taskId, after: last, before, cause: error };
-      last = Math.max(last, before - 1);
-      return;
+      if (error instanceof NetworkError || error instanceof ServerError) {
+        stalls++;
+        throw new Interrupted('reading missed entries failed', { cause: error });
+      }
+      throw error;
     }
     if (last < before - 1) {
       yield { kind: 'gap', taskId, after: last, before };
@@ -187,6 +195,7 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
           if (message.seq <= last) continue; // a duplicate (replayed after a reconnect)
           if (message.seq > last + 1) yield* fill(message.seq);
           last = message.seq;
+          stalls = 0;
           yield { kind: 'progress', taskId, seq: message.seq, data: message.data as P };
         } else if (message.type === 'status' && message.taskId === taskId && isTerminalStatus(String(message.status))) {
           yield await terminal(message);
@@ -208,12 +217,14 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
       socket?.close();
     }
     onConnection?.({ type: 'disconnected', reason: interruption.message, connection: connections, ...(interruption.code !== undefined ? { code: interruption.code } : {}) });
-    if (failures >= watch.maxReconnectAttempts) {
-      throw new ConnectionLostError(`Lost the connection watching ${taskId} after ${failures} attempts: ${interruption.message}`, { lastSeq: last, cause: interruption.cause ?? interruption });
+    // A subscription that is confirmed but cannot get past a missing entry counts as a failure too.
+    const attempts = Math.max(failures, stalls);
+    if (attempts >= watch.maxReconnectAttempts) {
+      throw new ConnectionLostError(`Lost the connection watching ${taskId} after ${attempts} attempts: ${interruption.message}`, { lastSeq: last, cause: interruption.cause ?? interruption });
     }
-    const delayMs = fullJitter(failures, watch.reconnectBaseDelayMs, watch.reconnectMaxDelayMs);
+    const delayMs = fullJitter(attempts, watch.reconnectBaseDelayMs, watch.reconnectMaxDelayMs);
     failures++;
-    onConnection?.({ type: 'reconnecting', attempt: failures, delayMs, after: last });
+    onConnection?.({ type: 'reconnecting', attempt: attempts + 1, delayMs, after: last });
     await sleep(delayMs, signal);
   }
 }

@@ -5,10 +5,17 @@ import { clientFor, collect, range } from './support.ts';
 
 /**
  * The real WebSocket, with faults injected between it and the SDK: it loses the progress entries
- * whose seq is listed (as a lossy proxy would) and records what the SDK sends and receives.
+ * whose seq is listed (as a lossy proxy would; with `once`, only their first delivery over any of
+ * its connections) and records what the SDK sends and receives.
  */
-const lossyWebSocket = (drop: ReadonlySet<number>, log: { sent: unknown[]; received: Record<string, unknown>[] }) =>
-  class LossyWebSocket extends WebSocket {
+const lossyWebSocket = (seqs: ReadonlySet<number>, log: { sent: unknown[]; received: Record<string, unknown>[] }, { once = false } = {}) => {
+  const drop = new Set(seqs);
+  const lose = (seq: number): boolean => {
+    if (!drop.has(seq)) return false;
+    if (once) drop.delete(seq);
+    return true;
+  };
+  return class LossyWebSocket extends WebSocket {
     public override send(data: string): void {
       log.sent.push(JSON.parse(data));
       super.send(data);
@@ -21,13 +28,14 @@ const lossyWebSocket = (drop: ReadonlySet<number>, log: { sent: unknown[]; recei
         (event) => {
           const message = JSON.parse(String((event as MessageEvent).data)) as Record<string, unknown>;
           log.received.push(message);
-          if (message.type === 'progress' && drop.has(message.seq as number)) return;
+          if (message.type === 'progress' && lose(message.seq as number)) return;
           deliver(event);
         },
         options,
       );
     }
   };
+};
 
 const seqsOf = (events: readonly WatchEvent[]) => events.flatMap((event) => (event.kind === 'progress' ? [event.seq] : []));
 
@@ -55,22 +63,39 @@ describe('client SDK watch: faults between the socket and the SDK', () => {
     expect(events.at(-1)).toMatchObject({ kind: 'status', status: 'succeeded' });
   });
 
-  it('reports a gap when lost entries cannot be fetched either, then goes on to the end', async () => {
-    // Prepare: the events endpoint is unreachable for this client
+  it('treats a failed fill as a drop, never a gap: it reconnects and the replay brings the lost entry', async () => {
+    // Prepare: seq 3 is lost in transit once, and the events endpoint is unreachable for this client
     const log = { sent: [] as unknown[], received: [] as Record<string, unknown>[] };
     const noEvents: typeof fetch = (input, init) => (String(input).includes('/events') ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init));
-    const client = clientFor(harness, { WebSocket: lossyWebSocket(new Set([3]), log), fetch: noEvents, retry: { maxAttempts: 2, baseDelayMs: 10 } });
+    const client = clientFor(harness, { WebSocket: lossyWebSocket(new Set([3]), log, { once: true }), fetch: noEvents, retry: { maxAttempts: 2, baseDelayMs: 10 }, watch: { reconnectBaseDelayMs: 20 } });
     const task = await client.submit('completion', { prompt: 'lossy and cut off', maxTokens: 100, model: 'sim-1' });
     // Act
     const events = await collect(client.watch<'completion'>(task.taskId));
     // Assess
-    const total = (await client.get(task.taskId)).progress.seq;
-    const gaps = events.filter((event) => event.kind === 'gap');
-    expect(gaps).toEqual([expect.objectContaining({ kind: 'gap', taskId: task.taskId, after: 2, before: 4 })]);
-    expect(gaps[0]!.kind === 'gap' && gaps[0]!.cause).toBeInstanceOf(Error);
-    expect(seqsOf(events)).toEqual(range(1, total).filter((seq) => seq !== 3));
-    expect(events.findIndex((event) => event.kind === 'gap')).toBe(2);
+    const final = await client.get<'completion'>(task.taskId);
+    expect(events.some((event) => event.kind === 'gap')).toBe(false);
+    expect(seqsOf(events)).toEqual(range(1, final.progress.seq));
+    const subscriptions = log.sent.filter((message) => (message as { action?: string }).action === 'subscribe');
+    expect(subscriptions.length).toBeGreaterThanOrEqual(2);
+    expect(subscriptions[1]).toMatchObject({ after: 2 });
     expect(events.at(-1)).toMatchObject({ kind: 'status', status: 'succeeded' });
+  });
+
+  it('ends with ConnectionLostError at the last entry it yielded when an entry can be obtained neither way', async () => {
+    // Prepare: seq 3 is always lost in transit, and the events endpoint is unreachable
+    const log = { sent: [] as unknown[], received: [] as Record<string, unknown>[] };
+    const noEvents: typeof fetch = (input, init) => (String(input).includes('/events') ? Promise.reject(new TypeError('fetch failed')) : fetch(input, init));
+    const client = clientFor(harness, { WebSocket: lossyWebSocket(new Set([3]), log), fetch: noEvents, retry: { maxAttempts: 1 }, watch: { maxReconnectAttempts: 2, reconnectBaseDelayMs: 20 } });
+    const task = await client.submit('completion', { prompt: 'lost for good', maxTokens: 100, model: 'sim-1' });
+    const events: WatchEvent[] = [];
+    // Act
+    const outcome = (async () => {
+      for await (const event of client.watch(task.taskId)) events.push(event);
+    })();
+    // Assess
+    await expect(outcome).rejects.toMatchObject({ name: 'ConnectionLostError', lastSeq: 2 });
+    expect(seqsOf(events)).toEqual([1, 2]);
+    expect(events.some((event) => event.kind === 'gap' || event.kind === 'status')).toBe(false);
   });
 
   it('keeps the connection alive with ping while it waits', async () => {

@@ -48,11 +48,8 @@ describe('fault injection: every promise holds while workers die, AWS calls fail
     expect(report.sessionOrderViolations).toBe(0);
     expect(report.duplicateEffects).toBe(0);
     expect(report.progressDuplicates).toBe(0);
-    // Known open defect (see the issue note): under dropped sockets plus failing reads the SDK's
-    // watch can report a continuity gap (2 reports, 5 entries in one quick run). The full run
-    // asserts zero; the quick run in `npm test` reports it until the SDK is fixed.
-    if (full) expect(report.progressGaps).toBe(0);
-    else console.log(`[faults] progress gaps: ${report.progressGaps} (continuity reports: ${report.details.continuityReports})`);
+    expect(report.progressGaps).toBe(0);
+    expect(report.details.continuityReports).toBe(0);
     expect(report.counterDrift).toBe(0);
     expect(report.details.dlqMismatch).toBe(0);
     // Not asserted, reported: terminal webhooks still in flight when the run ends. A worker killed
