@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isTerminal, type TaskRecord } from './model.ts';
+import { isTerminal, type ProgressEntry, type TaskRecord } from './model.ts';
 import type { ConnectionStore, Pusher, ServerMessage, SubscriptionState, TaskStore } from './ports.ts';
 
 /** Dependencies of progress delivery. */
@@ -21,10 +21,21 @@ export interface DeliveryOptions {
   readonly maxMessageBytes: number;
 }
 
+/**
+ * What the caller already knows was committed when it asks for delivery: the worker right after
+ * storing an entry (the entry, and `progressSeq` = its seq) or a terminal state. It spares the
+ * first round of a drain its reads (the task and the entries); later rounds read afresh.
+ */
+export interface KnownState {
+  readonly task: Pick<TaskRecord, 'taskId' | 'status' | 'progressSeq' | 'result' | 'error'>;
+  /** The entry with seq `task.progressSeq`, if the caller just wrote it. */
+  readonly latest?: ProgressEntry;
+}
+
 const defaults: DeliveryOptions = { leaseMs: 10_000, pageSize: 200, maxRounds: 20, maxMessageBytes: 100_000 };
 
 /** The terminal status message for a task, omitting a result too large for one WebSocket message. */
-export const statusMessage = (task: TaskRecord, maxBytes: number = defaults.maxMessageBytes): ServerMessage => {
+export const statusMessage = (task: Pick<TaskRecord, 'taskId' | 'status' | 'result' | 'error'>, maxBytes: number = defaults.maxMessageBytes): ServerMessage => {
   const message: ServerMessage = {
     type: 'status',
     taskId: task.taskId,
@@ -50,6 +61,7 @@ export const drainSubscription = async (
   taskId: string,
   connectionId: string,
   options: Partial<DeliveryOptions> = {},
+  known?: KnownState,
 ): Promise<'done' | 'gone'> => {
   const { leaseMs, pageSize, maxRounds, maxMessageBytes } = { ...defaults, ...options };
   const owner = randomUUID();
@@ -64,18 +76,24 @@ export const drainSubscription = async (
 
   let state: SubscriptionState = acquired;
   for (let round = 0; round < maxRounds; round++) {
-    // Only entries at or below the task's high-water mark are committed; read it first.
-    const task = await deps.tasks.get(taskId);
+    // Only entries at or below the task's high-water mark are committed; read it first (in the
+    // first round, the caller may already know it).
+    const task = round === 0 && known ? known.task : await deps.tasks.get(taskId);
     if (!task) break;
     while (state.cursor < task.progressSeq) {
-      const entries = (await deps.tasks.listProgress(taskId, state.cursor, pageSize)).filter((entry) => entry.seq <= task.progressSeq);
+      const latest = round === 0 ? known?.latest : undefined;
+      const entries =
+        latest && latest.seq === task.progressSeq && state.cursor === latest.seq - 1
+          ? [latest] // exactly the one entry this subscriber lacks: no read needed
+          : (await deps.tasks.listProgress(taskId, state.cursor, pageSize)).filter((entry) => entry.seq <= task.progressSeq);
       for (const entry of entries) {
         const pushed = await deps.pusher.post(connectionId, { type: 'progress', taskId, seq: entry.seq, data: entry.data });
         if (pushed === 'gone') return gone(deps, connectionId);
         state = { ...state, cursor: entry.seq };
       }
       if (entries.length === 0) break;
-      if (!(await deps.connections.advance(taskId, connectionId, owner, state))) return 'done';
+      // A long catch-up records its cursor page by page; the last page's is written by the release.
+      if (state.cursor < task.progressSeq && !(await deps.connections.advance(taskId, connectionId, owner, state))) return 'done';
     }
     if (!state.statusSent && isTerminal(task.status) && state.cursor >= task.progressSeq) {
       const pushed = await deps.pusher.post(connectionId, statusMessage(task, maxMessageBytes));
@@ -104,6 +122,7 @@ export const notifySubscribers = async (
   taskId: string,
   onError: (error: unknown, connectionId: string) => void,
   options: Partial<DeliveryOptions> = {},
+  known?: KnownState,
 ): Promise<void> => {
   let subscribers: string[];
   try {
@@ -114,7 +133,7 @@ export const notifySubscribers = async (
   }
   await Promise.all(
     subscribers.map((connectionId) =>
-      drainSubscription(deps, taskId, connectionId, options).catch((error: unknown) => onError(error, connectionId)),
+      drainSubscription(deps, taskId, connectionId, options, known).catch((error: unknown) => onError(error, connectionId)),
     ),
   );
 };

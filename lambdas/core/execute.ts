@@ -3,6 +3,7 @@ import type { TaskLogger } from '../tasks/definition.ts';
 import { DetailType, type TaskError, type TaskEventDetail, type TaskRecord } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { ProgressWriter } from './progress-writer.ts';
+import type { KnownState } from './delivery.ts';
 import type { AdmissionStore } from './admission.ts';
 import { factEventId, lifecycleEvent } from './events.ts';
 import { settleTerminal } from './settle.ts';
@@ -14,8 +15,11 @@ export interface ExecuteDeps {
   readonly tasks: TaskStore;
   readonly events: EventPublisher;
   readonly logger: TaskLogger;
-  /** Called after progress or a terminal state is stored, to push it to subscribers. */
-  readonly notify: (taskId: string) => Promise<void>;
+  /**
+   * Called after progress or a terminal state is stored, to push it to subscribers; `known` is
+   * what was just committed (delivery then needs no reads to push it).
+   */
+  readonly notify: (taskId: string, known?: KnownState) => Promise<void>;
   /** Frees the task's admission slot once it is terminal. */
   readonly admission?: AdmissionStore;
   /** Orders tasks of a session; absent = no session ordering. */
@@ -129,7 +133,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running', eventId: factEventId(taskId, 'started') }));
 
   const previous = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];
-  const notify = (id: string) => deps.notify(id).catch((error: unknown) => deps.logger.warn('delivery failed; subscribers can resume', { taskId: id, error: String(error) }));
+  const notify = (id: string, known?: KnownState) => deps.notify(id, known).catch((error: unknown) => deps.logger.warn('delivery failed; subscribers can resume', { taskId: id, error: String(error) }));
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new TaskTimeoutError(definition.timeoutSeconds)), budgetMs);
   const heartbeat = keepLease(deps, taskId, options.owner, { leaseMs, attemptEnds, heldUntil: Math.min(attemptEnds, started + leaseMs) }, controller);
@@ -141,7 +145,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
         controller.abort(new LeaseLostError(taskId));
         throw new LeaseLostError(taskId);
       }
-      await notify(taskId);
+      await notify(taskId, { task: { taskId, status: 'running', progressSeq: entry.seq }, latest: entry });
     },
     definition.mergeProgress ?? ((_pending, next) => next),
     { intervalMs: options.progressIntervalMs },
@@ -163,7 +167,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     const now = new Date().toISOString();
     if (!(await deps.tasks.finish(taskId, options.owner, { status: 'succeeded', result }, now))) return settleLostLease(deps, taskId);
     await afterTerminal(deps, { ...claimed, status: 'succeeded' });
-    await notify(taskId);
+    await notify(taskId, { task: { taskId, status: 'succeeded', progressSeq: writer.lastSeq, result } });
     return { kind: 'done', result: 'succeeded', attempt: claimed.attempts, durationMs: Date.now() - started };
   } catch (thrown) {
     const error = controller.signal.aborted ? controller.signal.reason : thrown;
@@ -181,7 +185,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     }
     if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
       await afterTerminal(deps, { ...claimed, status: 'failed', error: taskError });
-      await notify(taskId);
+      await notify(taskId); // the last progress write may have failed: delivery reads what was committed
     }
     return { kind: 'done', result: 'failed', attempt: claimed.attempts, durationMs: Date.now() - started, error: taskError };
   } finally {

@@ -65,8 +65,8 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
       admission: admissionStore(),
       sessions: sessionStore(),
       ...(runningLimit() > 0 ? { fairness: { slots: admissionStore(), lot: parkingLotStore(), tasks: taskStore(), events: eventPublisher(), limit: runningLimit() } } : {}),
-      notify: (taskId) =>
-        notifySubscribers(deliveryDeps, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error })),
+      notify: (taskId, known) =>
+        notifySubscribers(deliveryDeps, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error }), {}, known),
     },
     detail.taskId,
     {

@@ -235,4 +235,31 @@ describe('drainSubscription', () => {
     expect(await connections.listSubscribers(task.taskId)).toEqual([liveConnection]);
     expect(progressSeqs(pusher.to(liveConnection))).toEqual([1]);
   });
+
+  it('pushes the entry the worker just committed without reading the task or the log; a lagging subscriber still reads', async () => {
+    // Prepare: the worker has just written entry 3; one subscriber is up to date, one joined late
+    const task = await runningTask(3);
+    const current = await subscribed(task.taskId, 2);
+    const lagging = await subscribed(task.taskId, 0);
+    const reads = { get: 0, listProgress: 0 };
+    const countingTasks = Object.assign(Object.create(tasks) as DynamoTaskStore, {
+      get: (taskId: string) => (reads.get++, tasks.get(taskId)),
+      listProgress: (taskId: string, after: number, limit: number) => (reads.listProgress++, tasks.listProgress(taskId, after, limit)),
+    });
+    const latest = { seq: 3, data: { text: 't3' }, at: new Date().toISOString() };
+    const known = { task: { taskId: task.taskId, status: 'running' as const, progressSeq: 3 }, latest };
+    const pusher = new RecordingPusher();
+    // Act
+    await drainSubscription({ tasks: countingTasks, connections, pusher }, task.taskId, current, {}, known);
+    const readsForCurrent = { ...reads };
+    await drainSubscription({ tasks: countingTasks, connections, pusher }, task.taskId, lagging, {}, known);
+    // Assess
+    expect(readsForCurrent).toEqual({ get: 0, listProgress: 0 });
+    expect(progressSeqs(pusher.to(current))).toEqual([3]);
+    expect(reads.listProgress).toBeGreaterThan(0);
+    expect(progressSeqs(pusher.to(lagging))).toEqual([1, 2, 3]);
+    // the cursor was recorded by the release alone: a second drain pushes nothing
+    await drainSubscription(deps(pusher), task.taskId, current);
+    expect(progressSeqs(pusher.to(current))).toEqual([3]);
+  });
 });
