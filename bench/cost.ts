@@ -2,15 +2,21 @@
 // makes, from the runtime's own counters (DynamoDB, SQS, EventBridge, @connections), its function
 // invocations (Lambda requests and GB-seconds, HTTP API requests, WebSocket messages) and its
 // CloudFront counters. Idle background traffic (queue long polling, schedules), measured before the
-// flows, is subtracted. Prices come from the dated table in prices.ts. Progress cost: DynamoDB
-// writes and WebSocket pushes per task against token count, to show they follow time, not tokens.
+// flows, is subtracted. The webhook fan-out runs a signed-delivery receiver on loopback and counts
+// until every expected delivery arrived and the runtime went quiet. Prices come from the dated
+// table in prices.ts. Progress cost: DynamoDB writes and WebSocket pushes per task against token
+// count, to show they follow time, not tokens.
+import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { PRICE_TABLE, priceOf, type BillingUnit } from './prices.ts';
 import { startBenchRuntime, type BenchContext, type BenchRuntime } from './harness.ts';
-import { diffCounts, round, sleep } from './stats.ts';
+import { diffCounts, median, round, sleep } from './stats.ts';
 
 export interface CostFlow {
   readonly flow: string;
+  /** Only in results files written before every flow was measured. */
   readonly status?: 'not implemented yet';
   readonly tasks?: number;
   readonly callsPerTask?: Record<string, number>;
@@ -25,6 +31,10 @@ export interface CostFlow {
   readonly floorPerTask?: Partial<Record<BillingUnit, number>>;
   /** Tasks of the flow that did not succeed (the counts then describe a partial flow). */
   readonly failures?: number;
+  /** Webhook flows: distinct signed deliveries received per task (all endpoints together). */
+  readonly deliveriesPerTask?: number;
+  /** Webhook flows: deliveries received again with a `webhook-id` already seen (deduplicated). */
+  readonly duplicateDeliveries?: number;
 }
 
 export interface ProgressCostRow {
@@ -184,6 +194,237 @@ const streamedSession = async (bench: BenchRuntime, key: string, input: { prompt
   return { taskId, ackMs, durationMs, entries, connectedMs: Date.now() - connectedAt, status };
 };
 
+/** Endpoints the webhook fan-out flow registers (each receives every lifecycle event). */
+const WEBHOOK_ENDPOINTS = 3;
+
+/** A webhook endpoint run by the bench: verifies Standard Webhooks signatures, dedupes by `webhook-id`. */
+interface WebhookReceiver {
+  readonly base: string;
+  /** Paths registered as endpoints, with the `whsec_` secret each verifies against. */
+  readonly secrets: Map<string, string>;
+  /** First deliveries, keyed `${path} ${taskId} ${event type}`. */
+  readonly delivered: Set<string>;
+  /** POSTs to registered paths; distinct deliveries; repeats of a seen `webhook-id`; unsigned or malformed. */
+  readonly stats: { posts: number; unique: number; duplicates: number; badSignatures: number };
+  close(): Promise<void>;
+}
+
+const startWebhookReceiver = async (): Promise<WebhookReceiver> => {
+  const secrets = new Map<string, string>();
+  const seen = new Set<string>();
+  const delivered = new Set<string>();
+  const stats = { posts: 0, unique: 0, duplicates: 0, badSignatures: 0 };
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const path = request.url ?? '';
+      const secret = secrets.get(path);
+      if (!secret) {
+        response.writeHead(204).end(); // the round-trip probe
+        return;
+      }
+      stats.posts++;
+      const body = Buffer.concat(chunks).toString('utf8');
+      const id = String(request.headers['webhook-id'] ?? '');
+      const timestamp = String(request.headers['webhook-timestamp'] ?? '');
+      const expected = `v1,${createHmac('sha256', Buffer.from(secret.replace(/^whsec_/, ''), 'base64')).update(`${id}.${timestamp}.${body}`).digest('base64')}`;
+      if (!String(request.headers['webhook-signature'] ?? '').split(' ').includes(expected)) {
+        stats.badSignatures++;
+        response.writeHead(401).end();
+        return;
+      }
+      if (seen.has(`${path} ${id}`)) stats.duplicates++;
+      else {
+        let payload: { type?: unknown; data?: { taskId?: unknown } };
+        try {
+          payload = JSON.parse(body) as typeof payload;
+        } catch {
+          payload = {};
+        }
+        if (typeof payload.type !== 'string' || typeof payload.data?.taskId !== 'string') {
+          stats.badSignatures++; // signed, but not a lifecycle event: count it as a broken delivery
+          response.writeHead(400).end();
+          return;
+        }
+        seen.add(`${path} ${id}`);
+        stats.unique++;
+        delivered.add(`${path} ${payload.data.taskId} ${payload.type}`);
+      }
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    secrets,
+    delivered,
+    stats,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+};
+
+/**
+ * Waits until the runtime is quiet: no counted call (long polls aside) and no invocation for
+ * `quietMs`, at most `maxMs`. Catches the tail of a flow (deliveries finishing, analytics export).
+ */
+const settle = async (bench: BenchRuntime, quietMs: number, maxMs: number): Promise<boolean> => {
+  const fingerprint = (): string => {
+    const { counts, invocations } = snapshot(bench);
+    return JSON.stringify([Object.entries(counts).filter(([key]) => key !== 'sqs:ReceiveMessage'), invocations]);
+  };
+  const deadline = Date.now() + maxMs;
+  let last = fingerprint();
+  let quietSince = Date.now();
+  while (Date.now() < deadline) {
+    await sleep(250);
+    const now = fingerprint();
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    } else if (Date.now() - quietSince >= quietMs) return true;
+  }
+  return false;
+};
+
+/**
+ * The webhook fan-out: a backend submits short tasks over HTTP (no WebSocket) and relies on its
+ * endpoints, each subscribed to every lifecycle event, to hear about them.
+ */
+const webhookFanOut = async (bench: BenchRuntime, context: BenchContext, idle: Delta): Promise<CostFlow> => {
+  const { httpApi } = bench.runtime.endpoints;
+  const tasks = context.quick ? 2 : 10;
+  const [key] = await bench.tenants(1);
+  const receiver = await startWebhookReceiver();
+  try {
+    for (let i = 0; i < WEBHOOK_ENDPOINTS; i++) {
+      const path = `/endpoint-${i}`;
+      const response = await fetch(`${httpApi}/v1/webhooks`, { method: 'POST', headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body: JSON.stringify({ url: `${receiver.base}${path}` }) });
+      const body = (await response.json()) as { secret?: string };
+      if (response.status !== 201 || !body.secret) throw new Error(`webhook registration answered ${response.status}`);
+      receiver.secrets.set(path, body.secret);
+    }
+    const paths = [...receiver.secrets.keys()];
+    const submit = async (label: string): Promise<string> => {
+      const response = await fetch(`${httpApi}/v1/tasks`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'completion', input: { prompt: `webhook fan-out ${label}`, maxTokens: 20, model: 'sim-fast' } }),
+      });
+      const body = (await response.json()) as { taskId?: string };
+      if (response.status !== 202 || !body.taskId) throw new Error(`submit answered ${response.status}`);
+      return body.taskId;
+    };
+    // Every endpoint hears `task.started` and a terminal event of every task.
+    const TERMINAL = ['task.succeeded', 'task.failed', 'task.cancelled'];
+    const missing = (taskIds: readonly string[]): string[] =>
+      taskIds.flatMap((taskId) =>
+        paths.flatMap((path) => {
+          const has = (type: string) => receiver.delivered.has(`${path} ${taskId} ${type}`);
+          const terminal = TERMINAL.find(has);
+          return [...(has('task.started') || (terminal && terminal !== 'task.succeeded') ? [] : [`${path} ${taskId} task.started`]), ...(terminal ? [] : [`${path} ${taskId} terminal`])];
+        }),
+      );
+    const awaitDeliveries = async (taskIds: readonly string[], timeoutMs: number): Promise<string[]> => {
+      const deadline = Date.now() + timeoutMs;
+      while (missing(taskIds).length && Date.now() < deadline) await sleep(100);
+      return missing(taskIds);
+    };
+
+    // Warm-up (not measured): the same shape once, so the integrations and analytics environments exist.
+    const warm = await Promise.all(Array.from({ length: tasks }, (_, i) => submit(`warm-up ${i}`)));
+    const warmMissing = await awaitDeliveries(warm, 60_000);
+    if (warmMissing.length) context.log(`  webhook warm-up: ${warmMissing.length} deliveries never arrived (e.g. ${warmMissing[0]})`);
+    await settle(bench, 1_500, 15_000);
+    // The floor bills a delivery for its HTTP round trip: measured here, bench to receiver, a signed-size body.
+    const roundTrips: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      await (await fetch(`${receiver.base}/probe`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'task.succeeded', timestamp: new Date().toISOString(), data: { taskId: warm[0], type: 'completion', status: 'succeeded' } }) })).arrayBuffer();
+      roundTrips.push(performance.now() - started);
+    }
+    const roundTripMs = Math.ceil(median(roundTrips) ?? 1);
+
+    const postsBefore = receiver.stats.posts;
+    const uniqueBefore = receiver.stats.unique;
+    const duplicatesBefore = receiver.stats.duplicates;
+    const badBefore = receiver.stats.badSignatures;
+    const before = snapshot(bench);
+    const taskIds = await Promise.all(Array.from({ length: tasks }, (_, i) => submit(String(i))));
+    const notArrived = await awaitDeliveries(taskIds, context.quick ? 60_000 : 120_000);
+    if (notArrived.length) context.log(`  webhook fan-out: ${notArrived.length} of ${tasks * paths.length * 2} expected deliveries did not arrive in time (e.g. ${notArrived[0]}); counting a partial flow`);
+    // The tail: each delivery task finishes and its terminal event reaches the analytics export.
+    if (!(await settle(bench, 1_500, 20_000))) context.log('  webhook fan-out: the runtime did not go quiet within 20 s of the last delivery');
+    const flow = delta(before, snapshot(bench));
+    const { usage, calls, operations } = usageOf(bench, flow, idle, tasks, 0);
+    const deliveries = receiver.stats.unique - uniqueBefore;
+    const duplicates = receiver.stats.duplicates - duplicatesBefore;
+    const badSignatures = receiver.stats.badSignatures - badBefore;
+
+    // After the measurement: each task's outcome and progress entries (reads not counted).
+    const outcomes = await Promise.all(
+      taskIds.map(async (taskId) => {
+        const response = await fetch(`${httpApi}/v1/tasks/${taskId}`, { headers: { authorization: `Bearer ${key}` } });
+        const body = (await response.json()) as { status?: string; progress?: { seq?: number } };
+        return { status: body.status ?? 'unknown', entries: body.progress?.seq ?? 0 };
+      }),
+    );
+    const failures = taskIds.filter((taskId, i) => outcomes[i]!.status !== 'succeeded' || notArrived.some((line) => line.includes(taskId))).length;
+    const entries = sum(outcomes.map((outcome) => outcome.entries)) / tasks;
+    const events = 2; // Task Started and Task Succeeded reach the endpoints (Task Submitted is not a webhook event)
+    const gb = (id: string, fallback: number) => (bench.runtime.functions.get(id)?.config.memorySize ?? fallback) / 1024;
+    const workerId = bench.functionId('InteractiveWorker');
+    const workerGbS = ((flow.invokeMs[workerId] ?? 0) / 1000) * gb(workerId, 512) / tasks;
+    const integrationsGb = gb(bench.functionId('IntegrationsWorker'), 256);
+    // The unavoidable calls of a correct implementation of SPEC §2-3 for one task whose two
+    // webhook-visible lifecycle events go to every endpoint (signed, retried, isolated per endpoint):
+    const floor: Partial<Record<BillingUnit, number>> = {
+      // submit (the backend's POST /v1/tasks; its API-key check is cacheable per key, so not
+      // counted, as for the streamed flow); the worker; one invocation per lifecycle event that fans out AND delivers:
+      // it signs and POSTs to every endpoint concurrently (a slow endpoint only holds its own
+      // request), and only a failed delivery becomes its own queued retry (per-endpoint backoff).
+      lambdaRequest: 2 + events,
+      // the worker runs as long as the model talks; each fan-out lasts at least one POST round trip
+      lambdaGbSecondArm64: round(workerGbS + events * (roundTripMs / 1000) * integrationsGb, 4) ?? 0,
+      httpApiRequest: 1,
+      // create, claim, one per progress entry, finish: the task's own persistent record. Deliveries
+      // need no record of their own on the happy path: the webhook-id derives from the event id and
+      // the endpoint id, so a redelivered event re-sends the same ids and receivers deduplicate
+      // (Standard Webhooks); only a failed delivery needs its retry state (its queue message).
+      dynamoWriteRequestUnit: 3 + entries,
+      // the tenant's endpoint list, read once per fanned-out event (a strongly consistent Query ≤ 4 KB)
+      dynamoReadRequestUnit: events,
+      // send (by the rule), receive, delete: once for the work, once per event for the fan-out
+      sqsRequest: 3 + 3 * events,
+      // Task Submitted, Task Started, Task Succeeded (SPEC §3); rule deliveries to SQS are free
+      eventBridgeEvent: 3,
+    };
+    const withoutDuration = (u: Partial<Record<BillingUnit, number>>) => ({ ...u, lambdaGbSecondArm64: 0 });
+    const deliveriesPerTask = round(deliveries / tasks, 2) ?? 0;
+    context.log(
+      `  webhook fan-out x${tasks} to ${paths.length} endpoints: ${deliveriesPerTask} deliveries per task (${receiver.stats.posts - postsBefore} POSTs, ${duplicates} duplicates, ${badSignatures} bad signatures), ` +
+        `${usage.lambdaRequest} Lambda invocations, ${usage.dynamoWriteRequestUnit} DynamoDB writes, ${usage.dynamoReadRequestUnit} reads, ${usage.sqsRequest} SQS requests and ${usage.eventBridgeEvent} events per task`,
+    );
+    return {
+      flow: `webhook fan-out: task lifecycle to ${paths.length} endpoints`,
+      tasks,
+      deliveriesPerTask,
+      ...(duplicates ? { duplicateDeliveries: duplicates } : {}),
+      callsPerTask: calls,
+      operationsPerTask: operations,
+      usagePerTask: usage,
+      usdPerMillionTasks: priced(usage),
+      floorPerTask: floor,
+      floorUsdPerMillionTasks: priced(floor),
+      ratioToFloor: round(priced(usage) / Math.max(1e-9, priced(floor)), 2) ?? 0,
+      callsOnlyRatioToFloor: round(priced(withoutDuration(usage)) / Math.max(1e-9, priced(withoutDuration(floor))), 2) ?? 0,
+      ...(failures ? { failures } : {}),
+    };
+  } finally {
+    await receiver.close();
+  }
+};
+
 export const runCost = async (context: BenchContext): Promise<CostSection> => {
   const bench = await startBenchRuntime(context);
   try {
@@ -259,7 +500,7 @@ export const runCost = async (context: BenchContext): Promise<CostSection> => {
     // Same 2,000 tokens at the other speed: writes follow the duration, not the token count.
     if (!context.quick) await streamed('sim-fast', 2_000, 2, false);
 
-    flows.push({ flow: 'webhook fan-out', status: 'not implemented yet' });
+    flows.push(await webhookFanOut(bench, context, idle));
 
     // Ten status reads of a finished task through CloudFront: the first misses, nine are hits.
     const finished = await streamedSession(bench, key, { prompt: 'status reads', maxTokens: 5, model: 'sim-fast' }, 60_000);

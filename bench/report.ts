@@ -113,7 +113,11 @@ export const toMarkdown = (results: BenchResults): string => {
       const calls = Object.entries(flow.callsPerTask ?? {})
         .map(([service, n]) => `${service} ${n}`)
         .join(', ');
-      lines.push(`| ${flow.flow} | ${calls} | ${flow.usdPerMillionTasks} | ${flow.floorUsdPerMillionTasks} | ${flow.ratioToFloor} (${flow.callsOnlyRatioToFloor}) |`);
+      const details = [
+        ...(flow.deliveriesPerTask !== undefined ? [`${flow.deliveriesPerTask} signed deliveries per task${flow.duplicateDeliveries ? `, ${flow.duplicateDeliveries} duplicates deduplicated` : ''}`] : []),
+        ...(flow.failures ? [`${flow.failures} of ${flow.tasks} tasks incomplete`] : []),
+      ];
+      lines.push(`| ${escape(flow.flow)}${details.length ? ` (${details.join('; ')})` : ''} | ${calls} | ${flow.usdPerMillionTasks} | ${flow.floorUsdPerMillionTasks} | ${flow.ratioToFloor} (${flow.callsOnlyRatioToFloor}) |`);
     }
     lines.push('');
   } else if (results.cost) lines.push(`#### 5. Cost: failed — ${(results.cost as { error: string }).error}`, '');
