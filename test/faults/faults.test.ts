@@ -21,6 +21,7 @@ describe('fault injection: every promise holds while workers die, AWS calls fail
       concurrency: full ? 16 : 10,
       restart: true,
       settleTimeoutMs: full ? 600_000 : 240_000,
+      webhookGraceMs: full ? 120_000 : 10_000,
       probabilities: {
         workerKill: 0.03,
         invocationTimeout: 0.01,

@@ -32,6 +32,8 @@ export interface FaultRunOptions {
   readonly seed?: number;
   /** How long to wait for everything to settle after the last submit. */
   readonly settleTimeoutMs: number;
+  /** How long to wait, after the work drained, for late terminal webhooks. @default 120000 */
+  readonly webhookGraceMs?: number;
   /** Progress lines of the run (for the console). */
   readonly log?: (line: string) => void;
 }
@@ -315,8 +317,11 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
       }
       return drift;
     };
+    // Counters must return to zero; late webhooks (reported, not asserted) are waited for only
+    // when `webhookGraceMs` allows it.
     const quiet = Date.now() + 120_000;
-    while (Date.now() < quiet && (missing() > 0 || (await counters()) > 0)) await sleep(2_000);
+    const webhookQuiet = Date.now() + (options.webhookGraceMs ?? 120_000);
+    while (Date.now() < quiet && ((Date.now() < webhookQuiet && missing() > 0) || (await counters()) > 0)) await sleep(2_000);
 
     stopWatching.abort(new Error('the run is over'));
     const watched = await Promise.all(watches);
