@@ -93,7 +93,7 @@ const takeSlot = async (deps: FairnessDeps, task: TaskRecord): Promise<boolean> 
 };
 
 /** The slot holders whose tasks have ended (or never existed): their slots leaked. */
-const endedAmong = async (tasks: TaskStore, taskIds: readonly string[]): Promise<ReadonlySet<string>> => {
+export const endedAmong = async (tasks: TaskStore, taskIds: readonly string[]): Promise<ReadonlySet<string>> => {
   const records = await Promise.all(taskIds.map(async (taskId) => [taskId, await tasks.get(taskId)] as const));
   return new Set(records.filter(([, record]) => !record || isTerminal(record.status)).map(([taskId]) => taskId));
 };

@@ -1,6 +1,8 @@
 import { lifecycleEvent } from './events.ts';
-import { DetailType, isTerminal } from './model.ts';
+import { endedAmong, runningScope } from './fairness.ts';
+import { DetailType, isTerminal, type TaskRecord } from './model.ts';
 import { settleTerminal, type SettleDeps } from './settle.ts';
+import { terminalAmong } from './submit.ts';
 
 /** Dependencies of the reconciler: a terminal task's bookkeeping, and the bus to re-dispatch on. */
 export interface ReconcileDeps extends SettleDeps {
@@ -14,6 +16,16 @@ export interface ReconcileReport {
   /** Terminal tasks whose bookkeeping (event, session, slots) this pass finished. */
   readonly settled: readonly string[];
 }
+
+/**
+ * A task whose bookkeeping was cut short may have freed a slot without its count (a worker dying
+ * between the two writes): recount the tenant's in-flight and running slots, so counters never
+ * stay drifted until a refusal happens to repair them.
+ */
+const recountSlots = async (deps: ReconcileDeps, task: TaskRecord): Promise<void> => {
+  await deps.admission?.repair(task.tenantId, (taskIds) => terminalAmong(deps.tasks, taskIds)); // a missing task may be mid-submit
+  if (deps.fairness) await deps.fairness.slots.repair(runningScope(task.tenantId, task.class), (taskIds) => endedAmong(deps.tasks, taskIds));
+};
 
 /** Base delay before a re-dispatched task is looked at again; doubles per re-dispatch, capped. */
 const BACKOFF_MS = 2 * 60_000;
@@ -34,8 +46,10 @@ export const reconcile = async (deps: ReconcileDeps, limit = 100): Promise<Recon
   const settled: string[] = [];
   for (const task of due) {
     if (isTerminal(task.status)) {
-      if (await settleTerminal(deps, task)) settled.push(task.taskId);
-      else await deps.tasks.postpone(task.taskId, now + BACKOFF_MS);
+      if (await settleTerminal(deps, task)) {
+        settled.push(task.taskId);
+        await recountSlots(deps, task).catch(() => undefined); // best effort; the next refusal repairs too
+      } else await deps.tasks.postpone(task.taskId, now + BACKOFF_MS);
       continue;
     }
     await deps.events.publish(DetailType.submitted, lifecycleEvent(task, { status: task.status }, now));

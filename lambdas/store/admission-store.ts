@@ -5,12 +5,28 @@ import { ddb as defaultClient } from './clients.ts';
 import { TaskKeys } from './keys.ts';
 
 
+/** Options of {@link DynamoAdmissionStore}. */
+export interface AdmissionStoreOptions {
+  /**
+   * How old a slot must be before a repair may judge it leaked: a younger one may belong to a
+   * submit still under way, whose task is not written yet. @default 30000
+   */
+  readonly slotGraceMs: number;
+}
+
+const defaults: AdmissionStoreOptions = { slotGraceMs: 30_000 };
+
 /** {@link AdmissionStore} on the tasks table: `TENANT#id/INFLIGHT` counter and `TENANT#id/SLOT#task` slots. */
 export class DynamoAdmissionStore implements AdmissionStore {
+  private readonly options: AdmissionStoreOptions;
+
   public constructor(
     private readonly tableName: string,
     private readonly ddb: DynamoDBDocumentClient = defaultClient,
-  ) {}
+    options: Partial<AdmissionStoreOptions> = {},
+  ) {
+    this.options = { ...defaults, ...options };
+  }
 
   public async tryAdmit(tenantId: string, taskId: string, limit: number): Promise<boolean> {
     // The slot first, only if the task holds none: a retried submit or a duplicate delivery of the
@@ -72,9 +88,20 @@ export class DynamoAdmissionStore implements AdmissionStore {
   }
 
   public async repair(tenantId: string, isDone: (taskIds: readonly string[]) => Promise<ReadonlySet<string>>): Promise<number> {
+    // The reset is conditional on nobody admitting or releasing meanwhile: try a few times.
+    let live = 0;
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const outcome = await this.recount(tenantId, isDone);
+      live = outcome.live;
+      if (outcome.reset) break;
+    }
+    return live;
+  }
+
+  private async recount(tenantId: string, isDone: (taskIds: readonly string[]) => Promise<ReadonlySet<string>>): Promise<{ live: number; reset: boolean }> {
     const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: TaskKeys.inflight(tenantId), ConsistentRead: true }));
     const seen = Item?.count as number | undefined;
-    const slots: string[] = [];
+    const slots: { taskId: string; at: number }[] = [];
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.ddb.send(
@@ -82,21 +109,25 @@ export class DynamoAdmissionStore implements AdmissionStore {
           TableName: this.tableName,
           KeyConditionExpression: 'pk = :pk AND begins_with(sk, :slot)',
           ExpressionAttributeValues: { ':pk': TaskKeys.inflight(tenantId).pk, ':slot': 'SLOT#' },
-          ProjectionExpression: 'taskId',
+          ProjectionExpression: 'taskId, #at',
+          ExpressionAttributeNames: { '#at': 'at' },
           ConsistentRead: true,
           ExclusiveStartKey,
         }),
       );
-      slots.push(...(page.Items ?? []).map((item) => item.taskId as string));
+      slots.push(...(page.Items ?? []).map((item) => ({ taskId: item.taskId as string, at: Date.parse(String(item.at)) })));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
-    const done = await isDone(slots);
+    // A young slot may belong to a submit still under way (its task not written yet): never judged.
+    const settledBefore = Date.now() - this.options.slotGraceMs;
+    const candidates = slots.filter((slot) => !(slot.at > settledBefore)).map((slot) => slot.taskId);
+    const done = await isDone(candidates);
     for (const taskId of done) {
       await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: TaskKeys.slot(tenantId, taskId) }));
     }
-    const live = slots.length - [...done].filter((taskId) => slots.includes(taskId)).length;
+    const live = slots.length - candidates.filter((taskId) => done.has(taskId)).length;
     try {
-      // Only if nobody admitted or released meanwhile; otherwise the next refusal repairs again.
+      // Only if nobody admitted or released meanwhile.
       await this.ddb.send(
         new UpdateCommand({
           TableName: this.tableName,
@@ -107,9 +138,10 @@ export class DynamoAdmissionStore implements AdmissionStore {
           ExpressionAttributeValues: { ':live': live, ...(seen === undefined ? {} : { ':seen': seen }) },
         }),
       );
+      return { live, reset: true };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      return { live, reset: false };
     }
-    return live;
   }
 }

@@ -11,7 +11,7 @@ describe('admission control', () => {
   const nothingDone = async () => new Set<string>();
   beforeAll(async () => {
     dynamo = await startLocalDynamo();
-    store = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient);
+    store = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient, { slotGraceMs: 0 });
   });
   afterAll(async () => dynamo?.stop());
 

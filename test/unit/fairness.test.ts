@@ -14,7 +14,7 @@ describe('execution fairness (per-tenant running slots and parking)', () => {
   let tasks: DynamoTaskStore;
   beforeAll(async () => {
     dynamo = await startLocalDynamo();
-    slots = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient);
+    slots = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient, { slotGraceMs: 0 });
     lot = new DynamoParkingLot(dynamo.tasksTable, dynamo.docClient);
     tasks = new DynamoTaskStore(dynamo.tasksTable, dynamo.docClient);
   });

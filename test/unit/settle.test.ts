@@ -1,3 +1,4 @@
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admit } from '../../lambdas/core/admission.ts';
 import { enterRunning, runningScope } from '../../lambdas/core/fairness.ts';
@@ -6,6 +7,7 @@ import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { reconcile } from '../../lambdas/core/reconcile.ts';
 import { settleTerminal } from '../../lambdas/core/settle.ts';
 import { DynamoAdmissionStore } from '../../lambdas/store/admission-store.ts';
+import { TaskKeys } from '../../lambdas/store/keys.ts';
 import { DynamoParkingLot } from '../../lambdas/store/parking-lot.ts';
 import { DynamoSessionStore } from '../../lambdas/store/session-store.ts';
 import { DynamoTaskStore, SETTLE_GRACE_MS } from '../../lambdas/store/task-store.ts';
@@ -33,7 +35,7 @@ describe('settling terminal tasks: a worker that dies after the terminal write l
   beforeAll(async () => {
     dynamo = await startLocalDynamo();
     tasks = new DynamoTaskStore(dynamo.tasksTable, dynamo.docClient);
-    admission = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient);
+    admission = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient, { slotGraceMs: 0 });
     lot = new DynamoParkingLot(dynamo.tasksTable, dynamo.docClient);
     sessions = new DynamoSessionStore(dynamo.tasksTable, dynamo.docClient);
   });
@@ -71,6 +73,24 @@ describe('settling terminal tasks: a worker that dies after the terminal write l
     expect(after.redispatched).not.toContain(task.taskId);
     expect(events.events.filter((event) => event.detail.taskId === task.taskId).map((event) => event.detailType)).toEqual(['Task Succeeded']);
     expect(await counters('ten_settle')).toEqual({ inflight: 0, running: 0 });
+  });
+
+  it('recounts the counters when a worker died between freeing a slot and uncounting it', async () => {
+    // Prepare: the slots are gone but both counts still include the task
+    const events = new RecordingPublisher();
+    const task = await finishedThenDied('ten_half_released', events);
+    const running = runningScope('ten_half_released', 'interactive');
+    for (const scope of ['ten_half_released', running]) await dynamo.docClient.send(new DeleteCommand({ TableName: dynamo.tasksTable, Key: TaskKeys.slot(scope, task.taskId) }));
+    const rawCount = async (scope: string) =>
+      Number((await dynamo.docClient.send(new GetCommand({ TableName: dynamo.tasksTable, Key: TaskKeys.inflight(scope), ConsistentRead: true }))).Item?.count);
+    const before = { inflight: await rawCount('ten_half_released'), running: await rawCount(running) };
+    const deps = { tasks, events, admission, sessions, fairness: { slots: admission, lot, tasks, events } };
+    // Act
+    const report = await reconcile({ ...deps, now: () => Date.now() + SETTLE_GRACE_MS + 1_000 });
+    // Assess
+    expect(before).toEqual({ inflight: 1, running: 1 });
+    expect(report.settled).toContain(task.taskId);
+    expect({ inflight: await rawCount('ten_half_released'), running: await rawCount(running) }).toEqual({ inflight: 0, running: 0 });
   });
 
   it('re-emits the terminal event with the same id, so consumers see a duplicate rather than a new event', async () => {
