@@ -123,3 +123,9 @@ export interface TaskEventDetail {
   readonly sessionId?: string;
   readonly status?: TaskStatus;
 }
+
+/**
+ * The task type of one webhook delivery. Deliveries are created by the fan-out, never submitted,
+ * so they hold no admission (in-flight) slot.
+ */
+export const DELIVERY_TASK_TYPE = 'webhook.delivery' as const;

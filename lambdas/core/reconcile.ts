@@ -2,7 +2,6 @@ import { lifecycleEvent } from './events.ts';
 import { endedAmong, runningScope } from './fairness.ts';
 import { DetailType, isTerminal, type TaskRecord } from './model.ts';
 import { settleTerminal, type SettleDeps } from './settle.ts';
-import { terminalAmong } from './submit.ts';
 
 /** Dependencies of the reconciler: a terminal task's bookkeeping, and the bus to re-dispatch on. */
 export interface ReconcileDeps extends SettleDeps {
@@ -23,7 +22,7 @@ export interface ReconcileReport {
  * stay drifted until a refusal happens to repair them.
  */
 const recountSlots = async (deps: ReconcileDeps, task: TaskRecord): Promise<void> => {
-  await deps.admission?.repair(task.tenantId, (taskIds) => terminalAmong(deps.tasks, taskIds)); // a missing task may be mid-submit
+  await deps.admission?.repair(task.tenantId, (taskIds) => endedAmong(deps.tasks, taskIds));
   if (deps.fairness) await deps.fairness.slots.repair(runningScope(task.tenantId, task.class), (taskIds) => endedAmong(deps.tasks, taskIds));
 };
 

@@ -1,7 +1,7 @@
 import type { AdmissionStore } from './admission.ts';
 import { factEventId, lifecycleEvent } from './events.ts';
 import { leaveRunning, type FairnessDeps } from './fairness.ts';
-import { DetailType, isTerminal, type TaskRecord, type TaskStatus } from './model.ts';
+import { DELIVERY_TASK_TYPE, DetailType, isTerminal, type TaskRecord, type TaskStatus } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { advanceSession, type SessionStore } from './session.ts';
 
@@ -43,7 +43,7 @@ export const settleTerminal = async (deps: SettleDeps, task: TaskRecord, onError
   const steps: [string, () => Promise<unknown>][] = [
     ['event', () => deps.events.publish(TERMINAL_EVENT[task.status]!, lifecycleEvent(task, { status: task.status, eventId: factEventId(task.taskId, task.status) }))],
     ['session', async () => deps.sessions && advanceSession(deps.sessions, deps.tasks, deps.events, task)],
-    ['admission', async () => deps.admission?.release(task.tenantId, task.taskId)],
+    ['admission', async () => task.type !== DELIVERY_TASK_TYPE && deps.admission?.release(task.tenantId, task.taskId)],
     ['fairness', async () => deps.fairness && leaveRunning(deps.fairness, task)],
   ];
   let complete = true;

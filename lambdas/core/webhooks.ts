@@ -2,7 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import * as z from 'zod/mini';
 import { NotFoundError, ValidationError } from './errors.ts';
 import { ulid } from './ids.ts';
-import { DetailType, type Principal, type TaskEventDetail, type TaskRecord } from './model.ts';
+import { DELIVERY_TASK_TYPE, DetailType, type Principal, type TaskEventDetail, type TaskRecord } from './model.ts';
 import { describeIssues } from './submit.ts';
 import { lifecycleEvent } from './events.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
@@ -130,7 +130,7 @@ export const webhookDeliveries = (webhooks: readonly Webhook[], detailType: stri
 export const deliveryTask = (tenantId: string, delivery: { taskId: string; input: DeliveryInput }, now: string): TaskRecord => ({
   taskId: delivery.taskId,
   tenantId,
-  type: 'webhook.delivery',
+  type: DELIVERY_TASK_TYPE,
   class: 'integrations',
   status: 'queued',
   input: delivery.input,
@@ -153,7 +153,7 @@ export interface FanOutDeps {
  * `Task Submitted` is re-emitted, which the lease makes harmless). Deliveries never fan out.
  */
 export const fanOutWebhooks = async (deps: FanOutDeps, detailType: string, detail: TaskEventDetail, time: string): Promise<number> => {
-  if (detail.type === 'webhook.delivery' || !(WEBHOOK_EVENTS as readonly string[]).includes(detailType)) return 0;
+  if (detail.type === DELIVERY_TASK_TYPE || !(WEBHOOK_EVENTS as readonly string[]).includes(detailType)) return 0;
   const deliveries = webhookDeliveries(await deps.webhooks.list(detail.tenantId), detailType, detail, time);
   for (const delivery of deliveries) {
     const existing = await deps.tasks.get(delivery.taskId);
