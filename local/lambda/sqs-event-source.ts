@@ -17,6 +17,9 @@ export interface SqsEventSourceConfig {
   readonly reportBatchItemFailures: boolean;
 }
 
+/** Pollers kept waiting on an idle queue. */
+const IDLE_POLLERS = 2;
+
 interface BatchResponse {
   batchItemFailures?: { itemIdentifier?: string }[];
 }
@@ -30,6 +33,8 @@ interface BatchResponse {
 export class SqsEventSource {
   private running = false;
   private inflight = 0;
+  private pollers = 0;
+  private maxPollers = 1;
   private readonly loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
   private client: SQSClient | undefined;
@@ -42,12 +47,27 @@ export class SqsEventSource {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Starts pollers: one per allowed concurrent batch. */
+  /**
+   * Starts polling. Like Lambda's pollers, it scales with the queue: a few pollers wait on an idle
+   * queue, and one more starts whenever every poller is busy with a batch, up to one per allowed
+   * concurrent batch; the extra pollers stop at their first empty receive. (Dozens of idle long
+   * polls per queue would each be woken for every message sent.)
+   */
   public start(): void {
     this.running = true;
-    const pollers = Math.max(1, Math.min(this.config.maxConcurrency ?? this.fn().concurrencyLimit, this.fn().concurrencyLimit));
-    this.client ??= this.sqs.newClient(pollers + 4);
-    for (let i = 0; i < pollers; i++) this.loops.push(this.loop());
+    this.maxPollers = Math.max(1, Math.min(this.config.maxConcurrency ?? this.fn().concurrencyLimit, this.fn().concurrencyLimit));
+    this.client ??= this.sqs.newClient(this.maxPollers + 4);
+    for (let i = 0; i < Math.min(IDLE_POLLERS, this.maxPollers); i++) this.spawn(true);
+  }
+
+  private spawn(persistent: boolean): void {
+    this.pollers++;
+    const loop = this.loop(persistent).finally(() => {
+      this.pollers--;
+      const index = this.loops.indexOf(loop);
+      if (index >= 0) this.loops.splice(index, 1);
+    });
+    this.loops.push(loop);
   }
 
   /** Stops polling; waits up to `graceMs` for batches in flight (their messages stay in the queue otherwise). */
@@ -64,12 +84,17 @@ export class SqsEventSource {
     return this.inflight;
   }
 
-  private async loop(): Promise<void> {
+  private async loop(persistent: boolean): Promise<void> {
     while (this.running) {
       try {
         const messages = await this.receive();
         if (!this.running) return;
-        if (messages.length === 0) continue;
+        if (messages.length === 0) {
+          if (persistent) continue;
+          return;
+        }
+        // Every poller busy (this one included, from now on): let one more wait for the next batch.
+        if (this.inflight + 1 >= this.pollers && this.pollers < this.maxPollers) this.spawn(false);
         this.inflight++;
         try {
           await this.process(messages);

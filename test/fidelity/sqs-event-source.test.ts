@@ -24,7 +24,7 @@ export const handler = async (event) => {
 };
 `;
 
-const SCENARIOS = ['Batch', 'Fail', 'Timed', 'Partial', 'Malformed', 'Ignored', 'Concurrency', 'Shape'] as const;
+const SCENARIOS = ['Batch', 'Fail', 'Timed', 'Partial', 'Malformed', 'Ignored', 'Concurrency', 'Scaling', 'Shape'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** A LocalFunction seen from the event source: records every batch and how many run at once. */
@@ -198,6 +198,18 @@ describe('SqsEventSource: Lambda event source mapping fidelity (fauxqs)', () => 
     // Assess
     expect(observed.seen.maxInflight).toBe(2);
     expect(observed.records()).toHaveLength(8);
+  });
+
+  it('scales its pollers with the backlog: from the idle few up to MaximumConcurrency, never beyond', async () => {
+    // Prepare
+    for (const first of [0, 10]) await send('Scaling', Array.from({ length: 10 }, (_, n) => ({ n: first + n, sleep: 300 })));
+    // Act
+    const observed = start('Scaling', { batchSize: 1, maxConcurrency: 5 });
+    await eventually(async () => observed.records().length >= 20 && (await depth(url('Scaling'))) === 0, 20_000);
+    // Assess
+    expect(observed.seen.maxInflight).toBe(5);
+    // (a cold start on this loaded machine can outlast the 1 s visibility timeout: a redelivery is allowed)
+    expect(new Set(observed.records().map((record) => JSON.parse(record.body).n)).size).toBe(20);
   });
 
   it('builds records shaped like the SQS event Lambda sends', async () => {
