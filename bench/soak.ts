@@ -42,7 +42,13 @@ const main = async (): Promise<void> => {
   const ends = started + MINUTES * 60_000;
   const inflight = new Set<Promise<void>>();
   const track = (work: Promise<void>) => {
-    const tracked = work.catch((error: unknown) => void errors.push(`${(error as OffloadError).name}: ${(error as Error).message}`)).finally(() => inflight.delete(tracked));
+    const tracked = work
+      .catch((error: unknown) => {
+        const line = `${(error as OffloadError).name}: ${(error as Error).message}`;
+        if (errors.length < 20) console.log(`soak error at ${Math.round((Date.now() - started) / 1000)}s: ${line}`);
+        errors.push(line);
+      })
+      .finally(() => inflight.delete(tracked));
     inflight.add(tracked);
   };
   const sampler = setInterval(() => {
