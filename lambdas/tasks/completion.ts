@@ -18,7 +18,7 @@ export const CompletionInput = z.strictObject({
       z.maxLength(100),
       z.refine((model) => providerFor(model) !== undefined, { error: 'unknown model' }),
       z.describe(
-        `Model to run. Default "${DEFAULT_MODEL}" (simulated, ~40 tokens/s); "sim-fast" (simulated, 10x faster); ` +
+        `Model to run. Default "${DEFAULT_MODEL}" (simulated, ~40 tokens/s); "sim-fast" (simulated, 10x faster); "sim-fail" (simulated, fails halfway, for failure paths); ` +
           '"openai:<model>" and "bedrock:<model id>" when the stack enables those providers. Any other value answers 400.',
       ),
     ),

@@ -18,6 +18,7 @@ describe('fault injection: every promise holds while workers die, AWS calls fail
       tenants: full ? 6 : 3,
       sessionsPerTenant: full ? 8 : 4,
       watchShare: full ? 0.2 : 0.3,
+      failShare: 0.05,
       concurrency: full ? 16 : 10,
       restart: true,
       settleTimeoutMs: full ? 600_000 : 240_000,
@@ -52,6 +53,9 @@ describe('fault injection: every promise holds while workers die, AWS calls fail
     expect(report.progressGaps).toBe(0);
     expect(report.details.continuityReports).toBe(0);
     expect(report.counterDrift).toBe(0);
+    expect(report.details.plannedFailures).toBeGreaterThan(0);
+    expect(report.details.unexpectedOutcomes).toBe(0);
+    expect(report.details.failedTasks).toBe(report.details.plannedFailures);
     expect(report.details.dlqMismatch).toBe(0);
     // Not asserted, reported: terminal webhooks still in flight when the run ends. A worker killed
     // while fanning an event out leaves its message invisible for six worker timeouts (as on AWS),

@@ -24,6 +24,8 @@ export interface FaultRunOptions {
   readonly sessionsPerTenant: number;
   /** Share of tasks a client watches through the SDK. */
   readonly watchShare: number;
+  /** Share of tasks that run the `sim-fail` model: they must end `failed`, and in the DLQ. @default 0 */
+  readonly failShare?: number;
   /** Concurrent submitters. */
   readonly concurrency: number;
   /** Restart the whole runtime once, when half the tasks are acknowledged. */
@@ -60,6 +62,8 @@ export interface FaultRunReport {
     readonly webhookRedeliveriesDeduplicated: number;
     readonly missingTerminalWebhooks: number;
     readonly failedTasks: number;
+    readonly plannedFailures: number;
+    readonly unexpectedOutcomes: number;
     readonly dlqTaskFailures: number;
     readonly dlqMismatch: number;
     readonly attempts: number;
@@ -208,6 +212,7 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
         sessionId: inSession ? `s-${tenant}-${Math.floor(random() * options.sessionsPerTenant)}` : undefined,
         watch: random() < options.watchShare,
         maxTokens: 5 + Math.floor(random() * 36),
+        fails: random() < (options.failShare ?? 0),
       };
     });
     const acknowledged = new Map<number, string>();
@@ -224,7 +229,7 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
       const task = await persist(
         async () => {
           await restarting;
-          return client.submit('completion', { prompt: `fault run task ${item.index}`, maxTokens: item.maxTokens, model: 'sim-fast' }, { idempotencyKey: `faults-${item.index}`, ...(item.sessionId ? { sessionId: item.sessionId } : {}) });
+          return client.submit('completion', { prompt: `fault run task ${item.index}`, maxTokens: item.maxTokens, model: item.fails ? 'sim-fail' : 'sim-fast' }, { idempotencyKey: `faults-${item.index}`, ...(item.sessionId ? { sessionId: item.sessionId } : {}) });
         },
         submitDeadline,
       );
@@ -374,6 +379,9 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
       }
     }
     const dlqMismatch = [...failed].filter((id) => !inDlq.has(id)).length + [...inDlq].filter((id) => !failed.has(id)).length;
+    // Each task ends as planned: `sim-fail` tasks failed, every other one succeeded.
+    const plannedToFail = new Set([...acknowledged].filter(([index]) => plan[index]!.fails).map(([, taskId]) => taskId));
+    const unexpectedOutcomes = [...tasks.values()].filter((task) => (plannedToFail.has(task.taskId) ? task.status !== 'failed' : task.status !== 'succeeded')).length;
 
     const duplicateEffects = [...receiver.effects.values()].filter((ids) => ids.size > 1).length;
     const redeliveries = [...receiver.deliveries.values()].reduce((sum, count) => sum + count - 1, 0);
@@ -397,6 +405,8 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
         webhookRedeliveriesDeduplicated: redeliveries,
         missingTerminalWebhooks: missing(),
         failedTasks: failed.size,
+        plannedFailures: plannedToFail.size,
+        unexpectedOutcomes,
         dlqTaskFailures: inDlq.size,
         dlqMismatch,
         attempts,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ModelChunk, ModelUsage } from '../../lambdas/tasks/models/model.ts';
-import { SimulatedModelProvider, simulatedTokens } from '../../lambdas/tasks/models/simulated.ts';
+import { SimulatedModelFailure, SimulatedModelProvider, simulatedTokens } from '../../lambdas/tasks/models/simulated.ts';
 
 const collect = async (stream: AsyncGenerator<ModelChunk, ModelUsage, void>): Promise<{ chunks: string[]; usage: ModelUsage }> => {
   const chunks: string[] = [];
@@ -49,6 +49,7 @@ describe('SimulatedModelProvider', () => {
     // Prepare / Act / Assess
     expect(provider.supports('sim-1')).toBe(true);
     expect(provider.supports('sim-fast')).toBe(true);
+    expect(provider.supports('sim-fail')).toBe(true);
     expect(provider.supports('gpt-4o')).toBe(false);
     expect(provider.supports('toString')).toBe(false);
   });
@@ -64,6 +65,23 @@ describe('SimulatedModelProvider', () => {
     expect(usage.completionTokens).toBe(24);
     expect(usage.promptTokens).toBe(4);
     expect(usage.totalTokens).toBe(usage.promptTokens + usage.completionTokens);
+  });
+
+  it('sim-fail streams the first half, then fails for good, at the same token when resumed', async () => {
+    // Prepare
+    const request = { model: 'sim-fail', prompt: 'Fail on purpose', maxTokens: 20, signal: new AbortController().signal };
+    const all = simulatedTokens('sim-fail', request.prompt, 20);
+    const chunks: string[] = [];
+    // Act
+    const failure = await (async () => {
+      for await (const chunk of provider.stream(request)) chunks.push(chunk.text);
+    })().catch((error: unknown) => error);
+    const resumed = await collect(provider.stream({ ...request, resumeAfter: all.slice(0, 4).join('') })).catch((error: unknown) => error);
+    // Assess
+    expect(failure).toBeInstanceOf(SimulatedModelFailure);
+    expect((failure as SimulatedModelFailure).retryable).toBe(false);
+    expect(chunks).toEqual(all.slice(0, 10));
+    expect(resumed).toBeInstanceOf(SimulatedModelFailure);
   });
 
   it('stops promptly when the signal aborts mid-stream', async () => {

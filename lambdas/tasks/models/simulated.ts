@@ -10,17 +10,33 @@ export interface SimulatedTiming {
   readonly medianTokenMs: number;
   /** Chance that a gap is a longer "thinking" pause (5–10× the median). */
   readonly pauseChance: number;
+  /**
+   * Share of the output after which the model fails for good (a {@link SimulatedModelFailure},
+   * not retryable), to exercise failure paths locally. @default never
+   */
+  readonly failAfterShare?: number;
 }
 
 /**
  * Declared simulated models. `sim-1` is the default: roughly the cadence of a hosted chat model
  * (~40 tokens/s with jitter and occasional pauses). `sim-fast` keeps the same shape 10× faster,
- * for tests and benchmarks that need many tasks.
+ * for tests and benchmarks that need many tasks. `sim-fail` streams like `sim-fast`, then fails
+ * halfway for good: a task that ends `failed` (and in its class's DLQ), on demand.
  */
 export const SIMULATED_MODELS = {
   'sim-1': { firstTokenMs: 120, medianTokenMs: 25, pauseChance: 0.03 },
   'sim-fast': { firstTokenMs: 10, medianTokenMs: 2, pauseChance: 0.03 },
+  'sim-fail': { firstTokenMs: 10, medianTokenMs: 2, pauseChance: 0.03, failAfterShare: 0.5 },
 } as const satisfies Record<string, SimulatedTiming>;
+
+/** A simulated model failed on purpose (`sim-fail`). Not retryable. */
+export class SimulatedModelFailure extends Error {
+  public readonly retryable = false;
+  public constructor(model: string) {
+    super(`The simulated model ${model} fails halfway by design.`);
+    this.name = 'SimulatedModelFailure';
+  }
+}
 
 const WORDS = [
   'the', 'queue', 'scales', 'with', 'demand', 'while', 'every', 'request', 'returns', 'fast', 'work',
@@ -108,11 +124,14 @@ export class SimulatedModelProvider implements ModelProvider {
   public async *stream(request: ModelRequest): AsyncGenerator<ModelChunk, ModelUsage, void> {
     const timing: SimulatedTiming = SIMULATED_MODELS[request.model as keyof typeof SIMULATED_MODELS] ?? SIMULATED_MODELS['sim-1'];
     const all = simulatedTokens(request.model, request.prompt, request.maxTokens);
-    const tokens = all.slice(resumedTokenCount(all, request.resumeAfter ?? ''));
+    const resumed = resumedTokenCount(all, request.resumeAfter ?? '');
+    const tokens = all.slice(resumed);
+    const failAt = timing.failAfterShare === undefined ? Infinity : Math.floor(all.length * timing.failAfterShare);
     // Timing jitter is random per run; only the text is deterministic.
     const jitter = prng((Date.now() ^ Math.floor(Math.random() * 2 ** 31)) >>> 0);
     await sleep(timing.firstTokenMs, undefined, { signal: request.signal });
     for (const [index, token] of tokens.entries()) {
+      if (resumed + index >= failAt) throw new SimulatedModelFailure(request.model);
       if (index > 0) {
         const gaussian = Math.sqrt(-2 * Math.log(jitter() || 1e-9)) * Math.cos(2 * Math.PI * jitter());
         let gap = timing.medianTokenMs * Math.exp(0.5 * gaussian);
