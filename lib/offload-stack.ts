@@ -98,7 +98,11 @@ export class OffloadStack extends Stack {
       analytics: workload('analytics'),
     };
     this.httpApi.addQueueDepthsRoute(this.workloads);
-    this.reconciler = new Reconciler(this, 'Reconciler', { tasksTable: this.storage.tasksTable, bus: this.bus });
+    this.reconciler = new Reconciler(this, 'Reconciler', {
+      tasksTable: this.storage.tasksTable,
+      bus: this.bus,
+      deadLetterQueues: Object.fromEntries(Object.entries(this.workloads).map(([name, workload]) => [name, workload.deadLetterQueue])),
+    });
     // Lifecycle events fan out to webhook deliveries on the integrations class (never their own).
     this.webhookFanOut = new Rule(this, 'WebhookFanOut', {
       eventBus: this.bus,

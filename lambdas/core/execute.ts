@@ -26,6 +26,8 @@ export interface ExecuteDeps {
   readonly sessions?: SessionStore;
   /** Caps how many tasks of one tenant run at once in the class; absent = no cap. */
   readonly fairness?: FairnessDeps;
+  /** Parks a task that failed for good in the class's DLQ (see settleTerminal). */
+  readonly deadLetter?: (task: TaskRecord) => Promise<void>;
 }
 
 /** Tunables of execution. */

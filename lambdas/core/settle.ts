@@ -15,6 +15,11 @@ export interface SettleDeps {
   readonly sessions?: SessionStore;
   /** Frees the task's running slot and wakes a parked task of the tenant. */
   readonly fairness?: Omit<FairnessDeps, 'limit'>;
+  /**
+   * Parks a task that failed for good in its class's dead-letter queue. Repeated when the
+   * bookkeeping is (a message per settle attempt): consumers treat the `taskId` attribute as the key.
+   */
+  readonly deadLetter?: (task: TaskRecord) => Promise<void>;
 }
 
 const TERMINAL_EVENT: Partial<Record<TaskStatus, DetailType>> = {
@@ -24,7 +29,7 @@ const TERMINAL_EVENT: Partial<Record<TaskStatus, DetailType>> = {
 };
 
 /**
- * The bookkeeping after a task became terminal: emit its terminal lifecycle event, wake the next
+ * The bookkeeping after a task became terminal: park it in the DLQ if it failed, emit its terminal lifecycle event, wake the next
  * task of its session, free its admission and running slots, then mark it settled (drop it from
  * the reconciliation index). Every step is idempotent, and a terminal task stays in the index
  * until all of them succeeded, so a worker that dies (or an AWS call that fails for good) between
@@ -41,6 +46,7 @@ const TERMINAL_EVENT: Partial<Record<TaskStatus, DetailType>> = {
 export const settleTerminal = async (deps: SettleDeps, task: TaskRecord, onError: (step: string, error: unknown) => void = () => undefined): Promise<boolean> => {
   if (!isTerminal(task.status)) return false;
   const steps: [string, () => Promise<unknown>][] = [
+    ['deadLetter', async () => task.status === 'failed' && deps.deadLetter?.(task)],
     ['event', () => deps.events.publish(TERMINAL_EVENT[task.status]!, lifecycleEvent(task, { status: task.status, eventId: factEventId(task.taskId, task.status) }))],
     ['session', async () => deps.sessions && advanceSession(deps.sessions, deps.tasks, deps.events, task)],
     ['admission', async () => task.type !== DELIVERY_TASK_TYPE && deps.admission?.release(task.tenantId, task.taskId)],

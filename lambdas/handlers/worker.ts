@@ -3,7 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { randomUUID } from 'node:crypto';
 import { notifySubscribers } from '../core/delivery.ts';
 import { executeTask } from '../core/execute.ts';
-import type { TaskEventDetail } from '../core/model.ts';
+import type { TaskEventDetail, TaskRecord } from '../core/model.ts';
 import type { TaskLogger } from '../tasks/definition.ts';
 import { metrics, MetricUnit } from './metrics.ts';
 import { setModelApiKeyLoader } from '../tasks/models/providers.ts';
@@ -11,7 +11,7 @@ import { secretValue } from '../store/secret-value.ts';
 import { fanOutWebhooks } from '../core/webhooks.ts';
 import { exportLifecycleEvents, type LifecycleEvent } from '../core/analytics.ts';
 import { S3Sink } from '../store/s3-sink.ts';
-import { delayRedelivery, sendToDeadLetterQueue } from '../store/queue.ts';
+import { deadLetterPublisher, delayRedelivery } from '../store/queue.ts';
 import { admissionStore, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, parkingLotStore, runningLimit, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
@@ -42,6 +42,10 @@ const eventOf = (record: SQSRecord): { detailType: string; detail: TaskEventDeta
   return { detailType: event['detail-type'] ?? 'Task Submitted', detail: event.detail, time: event.time ?? new Date().toISOString() };
 };
 
+let deadLetterFn: ((task: TaskRecord) => Promise<void>) | undefined;
+/** Failed tasks go to this class's DLQ (as part of settling them, so the reconciler can redo it). */
+const deadLetter = () => (deadLetterFn ??= deadLetterPublisher({ [process.env.WORKLOAD_CLASS ?? 'interactive']: process.env.DLQ_URL }));
+
 const buildRecordHandler = (context: Context) => async (record: SQSRecord): Promise<void> => {
   let parsed: ReturnType<typeof eventOf>;
   try {
@@ -64,6 +68,7 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
       logger: taskLogger,
       admission: admissionStore(),
       sessions: sessionStore(),
+      deadLetter: deadLetter(),
       ...(runningLimit() > 0 ? { fairness: { slots: admissionStore(), lot: parkingLotStore(), tasks: taskStore(), events: eventPublisher(), limit: runningLimit() } } : {}),
       notify: (taskId, known) =>
         notifySubscribers(deliveryDeps, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error }), {}, known),
@@ -86,9 +91,6 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
       );
     }
     throw new RetryLaterError(outcome.reason);
-  }
-  if (outcome.result === 'failed' && outcome.error && process.env.DLQ_URL) {
-    await sendToDeadLetterQueue(process.env.DLQ_URL, record.body, { taskId: detail.taskId, ...outcome.error });
   }
   if (outcome.result === 'parked') metrics.addMetric('TasksParked', MetricUnit.Count, 1);
   if (outcome.result === 'succeeded' || outcome.result === 'failed') {

@@ -1,4 +1,6 @@
 import { ChangeMessageVisibilityCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { lifecycleEvent } from '../core/events.ts';
+import { DetailType, type TaskRecord, type WorkloadClass } from '../core/model.ts';
 
 // Address the regional (or configured) endpoint, not the host inside the queue URL.
 const sqs = new SQSClient({ maxAttempts: 3, useQueueUrlAsEndpoint: false });
@@ -28,3 +30,23 @@ export const sendToDeadLetterQueue = async (dlqUrl: string, body: string, reason
     }),
   );
 };
+
+/**
+ * Parks failed tasks in their class's dead-letter queue: the message is the task's `Task Submitted`
+ * event (as the class queue carries it), with the task id and the error as message attributes.
+ * A class without a configured DLQ URL is skipped.
+ *
+ * @example
+ * ```ts
+ * const deadLetter = deadLetterPublisher({ interactive: process.env.DLQ_URL });
+ * await deadLetter(task);
+ * ```
+ */
+export const deadLetterPublisher =
+  (urls: Readonly<Partial<Record<WorkloadClass, string>>>) =>
+  async (task: TaskRecord): Promise<void> => {
+    const url = urls[task.class];
+    if (!url) return;
+    const body = JSON.stringify({ source: 'offload', 'detail-type': DetailType.submitted, time: task.createdAt, detail: lifecycleEvent(task, { status: 'queued' }) });
+    await sendToDeadLetterQueue(url, body, { taskId: task.taskId, code: task.error?.code ?? 'Failed', message: task.error?.message ?? '' });
+  };

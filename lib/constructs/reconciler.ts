@@ -2,6 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { WorkloadClass } from '../../lambdas/core/model.ts';
 import { Construct } from 'constructs';
 import { OffloadFunction } from './offload-function.ts';
 
@@ -11,6 +13,11 @@ export interface ReconcilerProps {
   readonly bus: IEventBus;
   /** @default Duration.minutes(1) */
   readonly every?: Duration;
+  /**
+   * Each workload class's dead-letter queue: a failed task whose worker died before parking it
+   * there is parked by the reconciler. @default none (such tasks are not parked)
+   */
+  readonly deadLetterQueues?: Readonly<Partial<Record<WorkloadClass, IQueue>>>;
 }
 
 /**
@@ -29,9 +36,14 @@ export class Reconciler extends Construct {
       description: 'Offload reconciler: re-dispatch overdue tasks',
       timeout: Duration.seconds(60),
       reservedConcurrentExecutions: 1,
-      environment: { TASKS_TABLE: props.tasksTable.tableName, EVENT_BUS_NAME: props.bus.eventBusName },
+      environment: {
+        TASKS_TABLE: props.tasksTable.tableName,
+        EVENT_BUS_NAME: props.bus.eventBusName,
+        ...Object.fromEntries(Object.entries(props.deadLetterQueues ?? {}).map(([name, queue]) => [`DLQ_URL_${name.toUpperCase()}`, queue.queueUrl])),
+      },
     });
     props.tasksTable.grantReadWriteData(this.function);
+    for (const queue of Object.values(props.deadLetterQueues ?? {})) queue.grantSendMessages(this.function);
     props.bus.grantPutEventsTo(this.function);
     this.rule = new Rule(this, 'Schedule', {
       description: 'Runs the Offload reconciler',

@@ -394,6 +394,28 @@ describe('GET /v1/queues', () => {
   });
 });
 
+describe('reconciler', () => {
+  const [functionId, fn] = only(resourcesOf('AWS::Lambda::Function').filter(([id]) => id.startsWith('ReconcilerFunction')), 'reconciler function');
+  const roleId = getAttOf(fn.Properties?.Role);
+  const statements = resourcesOf('AWS::IAM::Policy')
+    .filter(([, policy]) => asArray(policy.Properties!.Roles).some((role) => refOf(role) === roleId))
+    .flatMap(([, policy]) => asArray<any>(policy.Properties!.PolicyDocument.Statement));
+
+  it("can park a failed task in its class's DLQ: each DLQ URL, and sqs:SendMessage on exactly the DLQs", () => {
+    // Prepare
+    const dlqIds = CLASSES.map((className) => getAttOf((workerWiring(className).queue.Properties!.RedrivePolicy as { deadLetterTargetArn: unknown }).deadLetterTargetArn)!);
+    const variables = fn.Properties?.Environment?.Variables ?? {};
+    // Act
+    const sqsStatements = statements.filter((statement) => asArray<string>(statement.Action).some((action) => action.startsWith('sqs:')));
+    const granted = sqsStatements.flatMap((statement) => asArray(statement.Resource).map((resource) => getAttOf(resource)));
+    // Assess
+    expect(functionId).toBeTruthy();
+    CLASSES.forEach((className, index) => expect(variables[`DLQ_URL_${className.toUpperCase()}`]).toEqual({ Ref: dlqIds[index] }));
+    expect(sqsStatements.flatMap((statement) => asArray<string>(statement.Action)).every((action) => action.startsWith('sqs:Send') || action === 'sqs:GetQueueAttributes' || action === 'sqs:GetQueueUrl')).toBe(true);
+    expect([...new Set(granted)].sort()).toEqual([...dlqIds].sort());
+  });
+});
+
 describe('dashboard site', () => {
   const [distributionId, distribution] = only(resourcesOf('AWS::CloudFront::Distribution'), 'distribution');
   const [, deployment] = only(resourcesOf('Custom::CDKBucketDeployment'), 'bucket deployment');

@@ -93,6 +93,23 @@ describe('settling terminal tasks: a worker that dies after the terminal write l
     expect({ inflight: await rawCount('ten_half_released'), running: await rawCount(running) }).toEqual({ inflight: 0, running: 0 });
   });
 
+  it('parks a task that failed for good in the DLQ when its worker died first; a success is never parked', async () => {
+    // Prepare: one task failed and one succeeded, both left unsettled by a dead worker
+    const events = new RecordingPublisher();
+    const failed = taskRecord({ tenantId: 'ten_dead_letter' });
+    await tasks.create(failed);
+    await tasks.claim(failed.taskId, 'dead-worker', Date.now() + 60_000, new Date().toISOString());
+    await tasks.finish(failed.taskId, 'dead-worker', { status: 'failed', error: { code: 'SimulatedModelFailure', message: 'by design' } }, new Date().toISOString());
+    const succeeded = await finishedThenDied('ten_dead_letter', events);
+    const parked: { taskId: string; status: string; code?: string }[] = [];
+    const deadLetter = async (task: { taskId: string; status: string; error?: { code: string } }) => void parked.push({ taskId: task.taskId, status: task.status, code: task.error?.code });
+    // Act
+    const report = await reconcile({ tasks, events, deadLetter, now: () => Date.now() + SETTLE_GRACE_MS + 1_000 });
+    // Assess
+    expect(report.settled).toEqual(expect.arrayContaining([failed.taskId, succeeded.taskId]));
+    expect(parked.filter((entry) => [failed.taskId, succeeded.taskId].includes(entry.taskId))).toEqual([{ taskId: failed.taskId, status: 'failed', code: 'SimulatedModelFailure' }]);
+  });
+
   it('re-emits the terminal event with the same id, so consumers see a duplicate rather than a new event', async () => {
     // Prepare
     const events = new RecordingPublisher();
