@@ -150,6 +150,19 @@ const usageOf = (bench: BenchRuntime, flow: Delta, idle: Delta, tasks: number, c
 
 const priced = (usage: Partial<Record<BillingUnit, number>>): number => round(priceOf(usage) * 1e6, 2) ?? 0;
 
+/** A flow's usage and floor, priced, with the ratio between them (with and without Lambda duration). */
+const pricedAgainstFloor = (usage: Partial<Record<BillingUnit, number>>, floor: Partial<Record<BillingUnit, number>>) => {
+  const withoutDuration = (u: Partial<Record<BillingUnit, number>>) => ({ ...u, lambdaGbSecondArm64: 0 });
+  return {
+    usagePerTask: usage,
+    usdPerMillionTasks: priced(usage),
+    floorPerTask: floor,
+    floorUsdPerMillionTasks: priced(floor),
+    ratioToFloor: round(priced(usage) / Math.max(1e-9, priced(floor)), 2) ?? 0,
+    callsOnlyRatioToFloor: round(priced(withoutDuration(usage)) / Math.max(1e-9, priced(withoutDuration(floor))), 2) ?? 0,
+  };
+};
+
 interface SessionOutcome {
   readonly taskId: string;
   readonly ackMs: number;
@@ -399,7 +412,6 @@ const webhookFanOut = async (bench: BenchRuntime, context: BenchContext, idle: D
       // Task Submitted, Task Started, Task Succeeded (SPEC §3); rule deliveries to SQS are free
       eventBridgeEvent: 3,
     };
-    const withoutDuration = (u: Partial<Record<BillingUnit, number>>) => ({ ...u, lambdaGbSecondArm64: 0 });
     const deliveriesPerTask = round(deliveries / tasks, 2) ?? 0;
     context.log(
       `  webhook fan-out x${tasks} to ${paths.length} endpoints: ${deliveriesPerTask} deliveries per task (${receiver.stats.posts - postsBefore} POSTs, ${duplicates} duplicates, ${badSignatures} bad signatures), ` +
@@ -412,12 +424,7 @@ const webhookFanOut = async (bench: BenchRuntime, context: BenchContext, idle: D
       ...(duplicates ? { duplicateDeliveries: duplicates } : {}),
       callsPerTask: calls,
       operationsPerTask: operations,
-      usagePerTask: usage,
-      usdPerMillionTasks: priced(usage),
-      floorPerTask: floor,
-      floorUsdPerMillionTasks: priced(floor),
-      ratioToFloor: round(priced(usage) / Math.max(1e-9, priced(floor)), 2) ?? 0,
-      callsOnlyRatioToFloor: round(priced(withoutDuration(usage)) / Math.max(1e-9, priced(withoutDuration(floor))), 2) ?? 0,
+      ...pricedAgainstFloor(usage, floor),
       ...(failures ? { failures } : {}),
     };
   } finally {
@@ -465,7 +472,6 @@ export const runCost = async (context: BenchContext): Promise<CostSection> => {
         sqsRequest: 3, // send (by the rule), receive, delete
         eventBridgeEvent: 3, // Submitted, Started, Succeeded (SPEC §3)
       };
-      const withoutDuration = (u: Partial<Record<BillingUnit, number>>) => ({ ...u, lambdaGbSecondArm64: 0 });
       const failures = outcomes.filter((outcome) => outcome.status !== 'succeeded').length;
       if (asFlow) {
         flows.push({
@@ -473,12 +479,7 @@ export const runCost = async (context: BenchContext): Promise<CostSection> => {
           tasks,
           callsPerTask: calls,
           operationsPerTask: operations,
-          usagePerTask: usage,
-          usdPerMillionTasks: priced(usage),
-          floorPerTask: floor,
-          floorUsdPerMillionTasks: priced(floor),
-          ratioToFloor: round(priced(usage) / Math.max(1e-9, priced(floor)), 2) ?? 0,
-          callsOnlyRatioToFloor: round(priced(withoutDuration(usage)) / Math.max(1e-9, priced(withoutDuration(floor))), 2) ?? 0,
+          ...pricedAgainstFloor(usage, floor),
           ...(failures ? { failures } : {}),
         });
       }
@@ -522,12 +523,7 @@ export const runCost = async (context: BenchContext): Promise<CostSection> => {
       tasks: 1,
       callsPerTask: reads.calls,
       operationsPerTask: { ...reads.operations, 'cloudfront:Hit': cdnAfter.hits - before.cdn.hits, 'cloudfront:Miss': cdnAfter.misses - before.cdn.misses },
-      usagePerTask: reads.usage,
-      usdPerMillionTasks: priced(reads.usage),
-      floorPerTask: readFloor,
-      floorUsdPerMillionTasks: priced(readFloor),
-      ratioToFloor: round(priced(reads.usage) / Math.max(1e-9, priced(readFloor)), 2) ?? 0,
-      callsOnlyRatioToFloor: round(priced({ ...reads.usage, lambdaGbSecondArm64: 0 }) / Math.max(1e-9, priced(readFloor)), 2) ?? 0,
+      ...pricedAgainstFloor(reads.usage, readFloor),
     });
 
     const perMinute = Object.fromEntries(Object.entries(idle.calls).map(([key_, value]) => [key_, round((value / idle.ms) * 60_000, 1) ?? 0]));
