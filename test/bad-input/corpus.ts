@@ -18,6 +18,7 @@ export const HTTP_ROUTES = [
   'GET /v1/webhooks',
   'POST /v1/webhooks',
   'DELETE /v1/webhooks/{id}',
+  'GET /v1/queues',
 ] as const;
 export type HttpRoute = (typeof HTTP_ROUTES)[number] | 'no route';
 
@@ -186,6 +187,7 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
     { route: 'GET /v1/webhooks', method: 'GET', path: '/v1/webhooks' },
     { route: 'POST /v1/webhooks', method: 'POST', path: '/v1/webhooks', body: json({ url: 'https://hooks.example.com/offload' }) },
     { route: 'DELETE /v1/webhooks/{id}', method: 'DELETE', path: `/v1/webhooks/${f.otherWebhookId}` },
+    { route: 'GET /v1/queues', method: 'GET', path: '/v1/queues' },
   ];
   for (const request of routeRequests) {
     for (const [defect, authorization] of credentialDefects) {
@@ -217,6 +219,7 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
   http('GET /v1/webhooks', 'scope: scoped token lists webhooks', { method: 'GET', path: '/v1/webhooks', authorization: scoped, expect: { problem: 403 } });
   http('POST /v1/webhooks', 'scope: scoped token registers a webhook', { method: 'POST', path: '/v1/webhooks', authorization: scoped, body: json({ url: 'https://hooks.example.com/x' }), expect: { problem: 403 } });
   http('DELETE /v1/webhooks/{id}', 'scope: scoped token deletes a webhook', { method: 'DELETE', path: `/v1/webhooks/${UNKNOWN_WEBHOOK}`, authorization: scoped, expect: { problem: 403 } });
+  http('GET /v1/queues', 'scope: scoped token reads the queue depths', { method: 'GET', path: '/v1/queues', authorization: scoped, expect: { problem: 403 } });
 
   // 3. POST /v1/tasks: content types and charsets.
   const body = json(completion());
