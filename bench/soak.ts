@@ -14,7 +14,7 @@ import { synthesize } from '../local/synth.ts';
 import { startRuntime } from '../local/runtime.ts';
 
 const MINUTES = Number(process.env.SOAK_MINUTES ?? 10);
-const SUBMITS_PER_SECOND = Number(process.env.SOAK_RATE ?? 8);
+const SUBMITS_PER_SECOND = Number(process.env.SOAK_RATE ?? 3);
 const SAMPLE_MS = 10_000;
 
 interface Sample {
