@@ -98,6 +98,8 @@ export interface Principal {
   readonly tenantId: string;
   /** Task ids a client token is scoped to; undefined = all of the tenant's tasks. */
   readonly taskIds?: readonly string[];
+  /** The credential presented: a tenant API key, or a client token minted from one. @default 'apiKey' */
+  readonly via?: 'apiKey' | 'clientToken';
 }
 
 /** Bus event detail types. */

@@ -83,6 +83,7 @@ describe('bad input: every route and action refuses hostile and malformed reques
     // Credentials: a scoped token, B's token, and tokens minted with the stack's key the API never issues.
     const scopedToken = (await call(`${http}/v1/tokens`, { apiKey, body: { taskIds: [taskId], ttlSeconds: 3600 } })).body.token as string;
     const otherToken = (await call(`${http}/v1/tokens`, { apiKey: other.apiKey, body: { ttlSeconds: 3600 } })).body.token as string;
+    const tenantToken = (await call(`${http}/v1/tokens`, { apiKey, body: { ttlSeconds: 3600 } })).body.token as string;
     const secretArn = [...harness.runtime.functions.values()].map((fn) => fn.config.environment.TOKEN_SECRET_ARN).find(Boolean)!;
     const secrets = new SecretsManagerClient({ endpoint: harness.runtime.endpoints.services.secretsmanager, region: 'us-east-1', credentials: localCredentials });
     const signingKey = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString!;
@@ -101,7 +102,7 @@ describe('bad input: every route and action refuses hostile and malformed reques
     const cursor = (await call(`${http}/v1/tasks?limit=1`, { apiKey })).body.nextCursor as string;
     const otherCursor = (await call(`${http}/v1/tasks?limit=1`, { apiKey: other.apiKey })).body.nextCursor as string;
     const webhook = await call(`${http}/v1/webhooks`, { apiKey: other.apiKey, body: { url: 'http://127.0.0.1:9/never', events: ['Task Cancelled'] } });
-    Object.assign(issued, { scopedToken, otherToken, expiredToken, tamperedToken, webhookSecret: webhook.body.secret as string });
+    Object.assign(issued, { scopedToken, tenantToken, otherToken, expiredToken, tamperedToken, webhookSecret: webhook.body.secret as string });
     fixtures = {
       apiKey,
       tenantId,
@@ -110,6 +111,7 @@ describe('bad input: every route and action refuses hostile and malformed reques
       siblingTaskId: siblingTaskId!,
       otherTaskId: otherTaskId!,
       scopedToken,
+      tenantToken,
       expiredToken,
       foreignKeyToken,
       tamperedToken,

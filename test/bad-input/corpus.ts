@@ -101,6 +101,8 @@ export interface Fixtures {
   readonly otherTaskId: string;
   /** A's client token scoped to {@link taskId}. */
   readonly scopedToken: string;
+  /** A's tenant-wide client token (no task scope). */
+  readonly tenantToken: string;
   /** A's client token that expired. */
   readonly expiredToken: string;
   /** A well-formed token for A signed with a key that is not the stack's. */
@@ -219,6 +221,10 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
   http('GET /v1/webhooks', 'scope: scoped token lists webhooks', { method: 'GET', path: '/v1/webhooks', authorization: scoped, expect: { problem: 403 } });
   http('POST /v1/webhooks', 'scope: scoped token registers a webhook', { method: 'POST', path: '/v1/webhooks', authorization: scoped, body: json({ url: 'https://hooks.example.com/x' }), expect: { problem: 403 } });
   http('DELETE /v1/webhooks/{id}', 'scope: scoped token deletes a webhook', { method: 'DELETE', path: `/v1/webhooks/${UNKNOWN_WEBHOOK}`, authorization: scoped, expect: { problem: 403 } });
+  const tenantWide = bearer(f.tenantToken);
+  http('GET /v1/webhooks', 'scope: tenant-wide client token lists webhooks', { method: 'GET', path: '/v1/webhooks', authorization: tenantWide, expect: { problem: 403 } });
+  http('POST /v1/webhooks', 'scope: tenant-wide client token registers a webhook', { method: 'POST', path: '/v1/webhooks', authorization: tenantWide, body: json({ url: 'https://hooks.example.com/x' }), expect: { problem: 403 } });
+  http('DELETE /v1/webhooks/{id}', 'scope: tenant-wide client token deletes a webhook', { method: 'DELETE', path: `/v1/webhooks/${UNKNOWN_WEBHOOK}`, authorization: tenantWide, expect: { problem: 403 } });
   http('GET /v1/queues', 'scope: scoped token reads the queue depths', { method: 'GET', path: '/v1/queues', authorization: scoped, expect: { problem: 403 } });
 
   // 3. POST /v1/tasks: content types and charsets.

@@ -275,7 +275,7 @@ describe('tenant isolation and credential hygiene', () => {
       for (const refused of [cancelOwn, cancelOther, submit, hooks, addHook, dropHook]) {
         expect(refused.status).toBe(403);
         expect(refused.headers.get('content-type')).toBe('application/problem+json');
-        expect(refused.body).toMatchObject({ type: expect.stringContaining('/problems/forbidden'), title: 'Forbidden', status: 403, detail: expect.stringContaining('read-only') });
+        expect(refused.body).toMatchObject({ type: expect.stringContaining('/problems/forbidden'), title: 'Forbidden', status: 403, detail: expect.stringMatching(/read-only|Only an API key/) });
       }
       expect(stillRunning.body.status).toBe('running');
       expect((await call(`${http}/v1/webhooks`, { apiKey: a.apiKey })).body.items).toHaveLength(1);

@@ -29,7 +29,7 @@ export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promis
       if (!principal) return anonymous;
       return {
         isAuthorized: true,
-        context: { authenticated: 'true', tenantId: principal.tenantId, ...(principal.taskIds ? { taskIds: JSON.stringify(principal.taskIds) } : {}) },
+        context: { authenticated: 'true', tenantId: principal.tenantId, via: 'clientToken', ...(principal.taskIds ? { taskIds: JSON.stringify(principal.taskIds) } : {}) },
       };
     }
     if (!looksLikeApiKey(credential)) return anonymous;

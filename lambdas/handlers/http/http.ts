@@ -15,6 +15,8 @@ export interface HttpAuthorizerContext {
   readonly tenantId?: string;
   /** JSON array of task ids for scoped client tokens. */
   readonly taskIds?: string;
+  /** `clientToken` when the credential was a client token (absent for an API key). */
+  readonly via?: 'clientToken';
 }
 
 export type HttpEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<HttpAuthorizerContext>;
@@ -28,7 +30,11 @@ export type HttpResult = APIGatewayProxyStructuredResultV2;
 export const principalOf = (event: HttpEvent): Principal => {
   const context = event.requestContext.authorizer?.lambda;
   if (!context || context.authenticated !== 'true' || !context.tenantId) throw new UnauthorizedError();
-  return { tenantId: context.tenantId, ...(context.taskIds ? { taskIds: JSON.parse(context.taskIds) as string[] } : {}) };
+  return {
+    tenantId: context.tenantId,
+    via: context.via === 'clientToken' ? 'clientToken' : 'apiKey',
+    ...(context.taskIds ? { taskIds: JSON.parse(context.taskIds) as string[] } : {}),
+  };
 };
 
 /** Parses a JSON request body, enforcing content type, size and syntax. */

@@ -1,4 +1,4 @@
-import { assertMayChange } from '../../core/scope.ts';
+import { assertApiKey } from '../../core/scope.ts';
 import { deleteWebhook, registerWebhook } from '../../core/webhooks.ts';
 import { webhookStore } from '../runtime.ts';
 import { json, jsonBody, principalOf } from './http.ts';
@@ -12,7 +12,7 @@ const allowLoopback = process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';
  */
 export const handler = httpHandler(async (event) => {
   const principal = principalOf(event);
-  assertMayChange(principal, 'manage webhooks');
+  assertApiKey(principal, 'manage webhooks');
   switch (event.routeKey) {
     case 'POST /v1/webhooks': {
       const webhook = await registerWebhook(webhookStore(), principal, jsonBody(event), allowLoopback);
