@@ -148,9 +148,18 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
       : { ...DEFAULT_PORTS, ...(options.ports ?? {}) };
   const logMode = options.logs ?? 'console';
   const logFile = path.join(dir, 'runtime.log');
+  // Set once stop() begins: late asynchronous work (an async invocation's retry, say) ends quietly.
+  let stopping = false;
   const log = (source: string, line: string) => {
     if (logMode === 'console') process.stdout.write(`[${source}] ${line}\n`);
-    else if (logMode === 'file') appendFileSync(logFile, `${new Date().toISOString()} [${source}] ${line}\n`);
+    else if (logMode === 'file') {
+      // A log line is never worth a crash: the state directory may already be gone after stop().
+      try {
+        appendFileSync(logFile, `${new Date().toISOString()} [${source}] ${line}\n`);
+      } catch {
+        /* dropped */
+      }
+    }
   };
 
   const cdkOut = options.cdkOut ?? path.join(dir, 'cdk.out');
@@ -193,13 +202,14 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     invokeFunction: async (arn, event) => {
       const fn = functionOf(arn.split(':function:')[1]!.replace(/^Offload-/, ''));
       void (async () => {
-        for (let attempt = 1; attempt <= 3; attempt++) {
+        for (let attempt = 1; attempt <= 3 && !stopping; attempt++) {
           try {
             await fn.invoke(event);
             return;
           } catch (error) {
+            if (stopping) return;
             log('lambda', `${fn.config.functionName} async invocation attempt ${attempt} failed: ${(error as Error).message}`);
-            await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt));
+            await new Promise((resolve) => setTimeout(resolve, 1_000 * attempt).unref());
           }
         }
       })();
@@ -385,6 +395,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     summary,
     stop: async () => {
       log('runtime', 'stopping');
+      stopping = true;
       // Stop taking work, let what runs finish (bounded), then end environments, then the engines.
       await Promise.allSettled(eventSources.map((source) => source.stop()));
       await Promise.allSettled([cdn.stop(), httpApi.stop(), webSocket.stop()]);
