@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import { BENCH_DIR, PROJECT_DIR, diffTotals, functionTotals, processLoad, runLoad, startBenchRuntime, type BenchContext } from './harness.ts';
+import { BENCH_DIR, PROJECT_DIR, coldStartsByFunction, diffTotals, functionTotals, processLoad, runLoad, startBenchRuntime, type BenchContext } from './harness.ts';
 import type { SessionsResult, TaskInput } from './load-client.ts';
 import { diffCounts, sleep } from './stats.ts';
 
@@ -43,6 +43,8 @@ export interface AsyncVsSyncConfig {
   /** Offload clients keep at most this many handshakes and submits in flight (closed-loop cap). */
   readonly maxInflight: number;
   readonly warmupSessions: number;
+  /** Warm-up sessions at the level's client concurrency, in multiples of maxInflight. */
+  readonly warmupRounds: number;
 }
 
 export const asyncVsSyncConfig = (quick: boolean): AsyncVsSyncConfig => ({
@@ -62,6 +64,7 @@ export const asyncVsSyncConfig = (quick: boolean): AsyncVsSyncConfig => ({
   deadlineCapMs: quick ? 15_000 : 200_000,
   maxInflight: 16,
   warmupSessions: quick ? 4 : 30,
+  warmupRounds: quick ? 1 : 3,
 });
 
 const levelDeadline = (config: AsyncVsSyncConfig, sessions: number): number => Math.min(config.deadlineCapMs, config.deadlineBaseMs + sessions * config.deadlinePerSessionMs);
@@ -141,9 +144,16 @@ const runOffloadLevel = async (context: BenchContext, config: AsyncVsSyncConfig,
     await runLoad<SessionsResult>({ ...base, connectRate: 10, submitRate: 10, maxHandshakes: 4, maxInflightSubmits: 4, keys: keys.slice(-2), sessions: config.warmupSessions, deadlineMs: 40_000, deliverySample: 0 }, 100_000).catch((error: unknown) =>
       context.log(`  warm-up failed: ${(error as Error).message}`),
     );
+    // Then at the level's own client concurrency, so each front-door function has as many warm
+    // environments as the level keeps requests in flight: the level measures steady state, and
+    // cold starts are measured on their own (section 4).
+    await runLoad<SessionsResult>({ ...base, keys: keys.slice(-2), sessions: config.maxInflight * config.warmupRounds, deadlineMs: 60_000, deliverySample: 0 }, 120_000).catch((error: unknown) =>
+      context.log(`  warm-up at full concurrency failed: ${(error as Error).message}`),
+    );
     await sleep(1_000);
     const counterBefore = runtime.counter.snapshot();
     const totalsBefore = functionTotals(runtime);
+    const coldBefore = coldStartsByFunction(runtime);
     let maxConnections = 0;
     const sampler = setInterval(() => (maxConnections = Math.max(maxConnections, runtime.webSocket.connectionCount)), 250);
     const load = processLoad();
@@ -155,7 +165,15 @@ const runOffloadLevel = async (context: BenchContext, config: AsyncVsSyncConfig,
     return row('offload', result, config, {
       deadlineMs,
       maxOpenWebSockets: maxConnections,
-      runtime: { ...runtimeLoad, functions: diffTotals(totalsBefore, functionTotals(runtime)) },
+      runtime: {
+        ...runtimeLoad,
+        functions: diffTotals(totalsBefore, functionTotals(runtime)),
+        coldStartsDuringLevel: Object.fromEntries(
+          Object.entries(coldStartsByFunction(runtime))
+            .map(([id, count]) => [id, count - (coldBefore[id] ?? 0)] as const)
+            .filter(([, count]) => count > 0),
+        ),
+      },
       awsCallsPerSession: Object.fromEntries(Object.entries(calls).map(([key, value]) => [key, Math.round((value / sessions) * 10) / 10])),
     });
   } finally {

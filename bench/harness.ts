@@ -247,6 +247,10 @@ export const functionTotals = (runtime: Runtime): { coldStarts: number; throttle
   return totals;
 };
 
+/** Cold starts so far, per function (by logical id), for the functions that had any. */
+export const coldStartsByFunction = (runtime: Runtime): Record<string, number> =>
+  Object.fromEntries([...runtime.functions].filter(([, fn]) => fn.stats.coldStarts > 0).map(([id, fn]) => [id, fn.stats.coldStarts]));
+
 /** `after - before` of {@link functionTotals}. */
 export const diffTotals = <T extends Record<string, number>>(before: T, after: T): T =>
   Object.fromEntries(Object.keys(after).map((key) => [key, after[key]! - before[key]!])) as T;

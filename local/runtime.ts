@@ -57,7 +57,18 @@ export interface RuntimeOptions {
    * Without this option the environment is read (`OFFLOAD_FAULTS` JSON or `OFFLOAD_FAULTS_FILE`).
    */
   readonly faults?: FaultInjector | FaultConfig;
+  /**
+   * Nice value of the workload-class workers' environment threads (0 = the same priority as the
+   * request path); `OFFLOAD_WORKER_NICE` in the environment when not given. @default DEFAULT_WORKER_NICE
+   */
+  readonly workerNice?: number;
 }
+
+/**
+ * On AWS the workers of each class run on capacity of their own; on one machine they share the
+ * cores with the API emulation and the ack path, so they run at a lower priority by default.
+ */
+export const DEFAULT_WORKER_NICE = 10;
 
 /** The `.offload/endpoints.json` document (SPEC §4). */
 export interface Endpoints {
@@ -180,6 +191,8 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     if (resource.Type === 'AWS::CloudFront::CachePolicy') template.register(logicalId, { ref: logicalId, attributes: { Id: logicalId } });
   }
 
+  const workerNice = options.workerNice ?? (process.env.OFFLOAD_WORKER_NICE ? Number(process.env.OFFLOAD_WORKER_NICE) : DEFAULT_WORKER_NICE);
+  if (!Number.isInteger(workerNice) || workerNice < 0 || workerNice > 19) throw new RangeError(`workerNice must be an integer from 0 to 19, got ${workerNice}`);
   const counter = new ApiCallCounter();
   const faults = options.faults instanceof FaultInjector ? options.faults : options.faults ? new FaultInjector(options.faults) : FaultInjector.fromEnvironment();
   if (faults) log('faults', `fault injection on: ${JSON.stringify(faults.config.probabilities)}`);
@@ -308,6 +321,9 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
             ...options.functionEnvironment,
           },
           ...(properties.ReservedConcurrentExecutions !== undefined ? { reservedConcurrency: Number(properties.ReservedConcurrentExecutions) } : {}),
+          // Queue-driven workers yield the cores to the request path (see LocalFunctionConfig.cpuNice).
+          ...(environment.WORKLOAD_CLASS ? { cpuNice: workerNice } : {}),
+          compileCacheDir: path.join(dir, 'compile-cache'),
         },
         log,
       ),

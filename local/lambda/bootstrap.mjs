@@ -3,9 +3,25 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { registerHooks } from 'node:module';
+import { enableCompileCache, registerHooks } from 'node:module';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
-const { entry, handlerName, functionName, functionArn, memorySize, logGroupName, runtimeModulesFrom } = workerData;
+const { entry, handlerName, functionName, functionArn, memorySize, logGroupName, runtimeModulesFrom, cpuNice, compileCacheDir } = workerData;
+
+// Local only, never on AWS: environments share this machine's cores with the emulators, so
+// background functions run at a lower priority. On Linux a nice value set on a thread id applies
+// to that thread alone (/proc/thread-self names it); elsewhere this is skipped.
+if (cpuNice > 0) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), cpuNice);
+  } catch {
+    /* not Linux: every environment keeps the process's priority */
+  }
+}
+// Every environment compiles the same bundles and SDK modules; a shared on-disk V8 code cache
+// spares the repeated compilation (a cold start's code and semantics are unchanged).
+if (compileCacheDir) enableCompileCache(compileCacheDir);
 
 // The Lambda Node.js runtime ships the AWS SDK v3 outside the function's code; bundles therefore
 // leave `@aws-sdk/*` external. Emulate that: resolve it from the project's node_modules when the

@@ -21,6 +21,15 @@ export interface LocalFunctionConfig {
   readonly environment: Record<string, string>;
   /** Reserved concurrency; environments beyond it are refused. */
   readonly reservedConcurrency?: number;
+  /**
+   * Scheduling priority (Linux nice value, 0–19) of this function's environment threads. On AWS
+   * every function runs on capacity of its own; on one machine the runtime gives queue-driven
+   * background work a lower priority so it cannot starve the request path it shares the cores
+   * with. @default 0
+   */
+  readonly cpuNice?: number;
+  /** Directory of the V8 compile cache shared by every environment (module.enableCompileCache). @default none */
+  readonly compileCacheDir?: string;
 }
 
 /** Per-function counters. */
@@ -252,6 +261,8 @@ export class LocalFunction {
         memorySize: this.config.memorySize,
         logGroupName: `/aws/lambda/${this.config.functionName}`,
         runtimeModulesFrom: RUNTIME_MODULES_FROM,
+        cpuNice: this.config.cpuNice ?? 0,
+        ...(this.config.compileCacheDir ? { compileCacheDir: this.config.compileCacheDir } : {}),
       },
       stdout: true,
       stderr: true,
