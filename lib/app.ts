@@ -13,10 +13,12 @@ export const STACK_NAME = 'Offload' as const;
 export const buildApp = (app: App): OffloadStack => {
   const openAiBaseUrl = app.node.tryGetContext('openAiBaseUrl') as string | undefined;
   const openAiKeyArn = app.node.tryGetContext('openAiApiKeySecretArn') as string | undefined;
+  const defaultModel = app.node.tryGetContext('defaultModel') as string | undefined;
   const stack = new OffloadStack(app, STACK_NAME, {
     description: 'Offload: acknowledge fast, work in the background, stream progress',
     ...(app.node.tryGetContext('bedrock') === 'true' || app.node.tryGetContext('bedrock') === true ? { bedrock: true } : {}),
     ...(openAiBaseUrl ? { openAiCompatible: { baseUrl: openAiBaseUrl, ...(openAiKeyArn ? { apiKeySecretArn: openAiKeyArn } : {}) } } : {}),
+    ...(defaultModel ? { defaultModel } : {}),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   Validations.of(app).addPlugins(new ServerlessChecks(app));

@@ -15,6 +15,7 @@ import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
 import { WorkloadClass } from './constructs/workload-class.ts';
 import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
 import { OPERATOR_OUTPUTS } from './stack-outputs.ts';
+import { SIMULATED_MODELS } from '../lambdas/tasks/models/simulated.ts';
 
 /** Props of {@link OffloadStack}. */
 export interface OffloadStackProps extends StackProps {
@@ -27,7 +28,32 @@ export interface OffloadStackProps extends StackProps {
   readonly openAiCompatible?: { readonly baseUrl: string; readonly apiKeySecretArn?: string };
   /** Serve `completion` models named `bedrock:<model id>` through Amazon Bedrock. @default false */
   readonly bedrock?: boolean;
+  /**
+   * The model a `completion` runs on when its request names none: a simulated model, or
+   * `openai:<model>` / `bedrock:<model id>` when that provider is enabled above.
+   * @default 'sim-1' (simulated)
+   */
+  readonly defaultModel?: string;
 }
+
+/** Simulated models every stack serves. */
+const SIMULATED = Object.keys(SIMULATED_MODELS);
+
+/** Checks `defaultModel` against the providers the stack enables (a default nobody serves would fail every task). */
+const validateDefaultModel = (props: OffloadStackProps): void => {
+  const model = props.defaultModel;
+  if (model === undefined) return;
+  if (SIMULATED.includes(model)) return;
+  if (/^openai:[\w.:\/-]{1,90}$/.test(model)) {
+    if (!props.openAiCompatible) throw new Error(`defaultModel "${model}" needs the openAiCompatible provider to be configured`);
+    return;
+  }
+  if (/^bedrock:[\w.:\/-]{1,90}$/.test(model)) {
+    if (!props.bedrock) throw new Error(`defaultModel "${model}" needs bedrock: true`);
+    return;
+  }
+  throw new Error(`defaultModel "${model}" is not a simulated model (${SIMULATED.join(', ')}), openai:<model> or bedrock:<model id>`);
+};
 
 /**
  * The whole Offload backbone: storage, bus, workload classes with their queues and workers, the
@@ -55,6 +81,7 @@ export class OffloadStack extends Stack {
 
   public constructor(scope: Construct, id: string, props: OffloadStackProps = {}) {
     super(scope, id, props);
+    validateDefaultModel(props);
     this.storage = new OffloadStorage(this, 'Storage', { removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN });
     this.bus = new EventBus(this, 'Bus', { description: 'Offload task lifecycle events' });
     this.tokenKey = new Secret(this, 'ClientTokenKey', {
@@ -114,6 +141,9 @@ export class OffloadStack extends Stack {
       },
       targets: [new SqsQueue(this.workloads.integrations.queue, { deadLetterQueue: this.workloads.integrations.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
+    if (props.defaultModel !== undefined) {
+      for (const worker of [this.workloads.interactive.worker, this.workloads.batch.worker]) worker.addEnvironment('DEFAULT_MODEL', props.defaultModel);
+    }
     if (props.openAiCompatible) {
       const { baseUrl, apiKeySecretArn } = props.openAiCompatible;
       if (!/^https?:\/\//.test(baseUrl)) throw new Error('openAiCompatible.baseUrl must be an http(s) URL');

@@ -121,7 +121,7 @@ export const openApiDocument = () => ({
           'Validates, records and enqueues the task, then answers at once; the work runs in the background. With an ' +
           `\`Idempotency-Key\` (IETF draft semantics, kept ${IDEMPOTENCY_RETENTION_SECONDS / 3600} h per tenant) a retry with the same key and body answers ` +
           'the original task with `Idempotent-Replayed: true`.',
-        parameters: [parameterRef('IdempotencyKey')],
+        parameters: [parameterRef('IdempotencyKey'), parameterRef('CorrelationId')],
         requestBody: {
           required: true,
           description: `JSON (\`application/json\` or any \`application/*+json\`), at most ${MAX_BODY_BYTES} bytes.`,
@@ -353,6 +353,14 @@ export const openApiDocument = () => ({
         in: 'header',
         description: 'Makes the submit safe to retry: 1-255 visible ASCII characters, unique per intended task.',
         schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
+      },
+      CorrelationId: {
+        name: 'X-Correlation-Id',
+        in: 'header',
+        description:
+          'Your id for this piece of work: stored with the task, carried in its lifecycle events and in every log line about it. ' +
+          'A missing or malformed value (not 1-128 characters of `[A-Za-z0-9._:/=+-]`) is replaced by the gateway\u2019s request id, never refused.',
+        schema: { type: 'string' },
       },
       IfNoneMatch: {
         name: 'If-None-Match',

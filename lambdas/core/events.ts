@@ -10,6 +10,7 @@ export const lifecycleEvent = (task: TaskRecord, extra: Partial<TaskEventDetail>
   type: task.type,
   class: task.class,
   ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
+  ...(task.correlationId !== undefined ? { correlationId: task.correlationId } : {}),
   ...extra,
 });
 

@@ -28,6 +28,8 @@ export interface ExecuteDeps {
   readonly fairness?: FairnessDeps;
   /** Parks a task that failed for good in the class's DLQ (see settleTerminal). */
   readonly deadLetter?: (task: TaskRecord) => Promise<void>;
+  /** Called when an attempt has claimed the task and is about to run it (metrics). */
+  readonly onAttemptStarted?: (task: TaskRecord) => void;
 }
 
 /** Tunables of execution. */
@@ -132,6 +134,7 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   }
   const started = Date.now();
   deps.logger.info('attempt started', { taskId, owner: options.owner, attempt: claimed.attempts });
+  deps.onAttemptStarted?.(claimed);
   if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running', eventId: factEventId(taskId, 'started') }));
 
   const previous = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];

@@ -52,6 +52,8 @@ export interface TaskRecord {
   readonly leaseUntil?: number;
   /** How often the reconciler re-dispatched it. */
   readonly redispatches?: number;
+  /** Correlation id of the request that submitted it (see correlation.ts); carried into every lifecycle event and worker log line. */
+  readonly correlationId?: string;
 }
 
 /** One progress log entry. */
@@ -124,6 +126,8 @@ export interface TaskEventDetail {
   readonly class: WorkloadClass;
   readonly sessionId?: string;
   readonly status?: TaskStatus;
+  /** Correlation id of the submitting request, when the task has one. */
+  readonly correlationId?: string;
 }
 
 /**

@@ -48,6 +48,12 @@ export interface SubmitDeps {
   readonly now?: () => Date;
 }
 
+/** What the submit path knows about the request beyond its body. */
+export interface SubmitContext {
+  /** Correlation id of the request (see correlation.ts), stored on the task and its events. */
+  readonly correlationId?: string;
+}
+
 /** The outcome of a submit. */
 export interface SubmitResult {
   readonly task: TaskView;
@@ -67,11 +73,11 @@ export interface SubmitResult {
  * const { task } = await submitTask(deps, principal, { type: 'completion', input: { prompt: 'hi' } });
  * ```
  */
-export const submitTask = async (deps: SubmitDeps, principal: Principal, body: unknown, idempotencyKey?: string): Promise<SubmitResult> => {
+export const submitTask = async (deps: SubmitDeps, principal: Principal, body: unknown, idempotencyKey?: string, context: SubmitContext = {}): Promise<SubmitResult> => {
   assertMayChange(principal, 'submit tasks');
   const { request, input } = validateSubmit(body);
   const now = (deps.now ?? (() => new Date()))();
-  if (idempotencyKey === undefined) return { task: await record(deps, principal, request, input, newTaskId(now.getTime()), now), replayed: false };
+  if (idempotencyKey === undefined) return { task: await record(deps, principal, request, input, newTaskId(now.getTime()), now, context), replayed: false };
   if (!deps.idempotency) throw new Error('idempotency store not configured');
   const keyHash = hashIdempotencyKey(idempotencyKey);
   const claim = await deps.idempotency.claim(principal.tenantId, keyHash, fingerprint(request), newTaskId(now.getTime()));
@@ -83,7 +89,7 @@ export const submitTask = async (deps: SubmitDeps, principal: Principal, body: u
   }
   try {
     const existing = await deps.tasks.get(claim.taskId);
-    const task = existing ? toTaskView(existing) : await record(deps, principal, request, input, claim.taskId, now);
+    const task = existing ? toTaskView(existing) : await record(deps, principal, request, input, claim.taskId, now, context);
     if (existing?.status === 'queued' && existing.attempts === 0) await emitSubmitted(deps, existing, now);
     await deps.idempotency.complete(principal.tenantId, keyHash);
     return { task, replayed: false };
@@ -93,7 +99,7 @@ export const submitTask = async (deps: SubmitDeps, principal: Principal, body: u
   }
 };
 
-const record = async (deps: SubmitDeps, principal: Principal, request: SubmitRequest, input: unknown, taskId: string, now: Date): Promise<TaskView> => {
+const record = async (deps: SubmitDeps, principal: Principal, request: SubmitRequest, input: unknown, taskId: string, now: Date, context: SubmitContext): Promise<TaskView> => {
   const definition = findTaskDefinition(request.type)!;
   if (deps.admission) {
     const { store, limit } = deps.admission;
@@ -115,6 +121,7 @@ const record = async (deps: SubmitDeps, principal: Principal, request: SubmitReq
     progressSeq: 0,
     createdAt: iso,
     updatedAt: iso,
+    ...(context.correlationId !== undefined ? { correlationId: context.correlationId } : {}),
   };
   try {
     await deps.tasks.create(task);

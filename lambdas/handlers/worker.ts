@@ -3,6 +3,7 @@ import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda'
 import { randomUUID } from 'node:crypto';
 import { notifySubscribers } from '../core/delivery.ts';
 import { executeTask } from '../core/execute.ts';
+import { backoffSeconds } from '../core/backoff.ts';
 import type { TaskEventDetail, TaskRecord } from '../core/model.ts';
 import type { TaskLogger } from '../tasks/definition.ts';
 import { metrics, MetricUnit } from './metrics.ts';
@@ -16,12 +17,24 @@ import { admissionStore, webhookStore, sessionStore, connectionStore, connection
 
 const processor = new BatchProcessor(EventType.SQS);
 setModelApiKeyLoader(async () => (process.env.OPENAI_API_KEY_SECRET_ARN ? secretValue(process.env.OPENAI_API_KEY_SECRET_ARN) : undefined));
-const taskLogger: TaskLogger = {
-  debug: (message, extra) => logger.debug(message, extra ?? {}),
-  info: (message, extra) => logger.info(message, extra ?? {}),
-  warn: (message, extra) => logger.warn(message, extra ?? {}),
-  error: (message, extra) => logger.error(message, extra ?? {}),
-};
+type WorkerLogger = typeof logger;
+
+/**
+ * The logger for one message: every line carries the task, its tenant and the correlation id of
+ * the request that submitted it (records of a batch run concurrently, so each gets its own child
+ * instead of shared appended keys).
+ */
+const recordLogger = (detail: TaskEventDetail): WorkerLogger =>
+  logger.createChild({
+    persistentKeys: { taskId: detail.taskId, tenantId: detail.tenantId, correlationId: detail.correlationId ?? detail.taskId, taskType: detail.type },
+  });
+
+const taskLoggerOf = (log: WorkerLogger): TaskLogger => ({
+  debug: (message, extra) => log.debug(message, extra ?? {}),
+  info: (message, extra) => log.info(message, extra ?? {}),
+  warn: (message, extra) => log.warn(message, extra ?? {}),
+  error: (message, extra) => log.error(message, extra ?? {}),
+});
 const SAFETY_MARGIN_MS = 3_000;
 const PROGRESS_INTERVAL_MS = Number(process.env.PROGRESS_INTERVAL_MS ?? 200);
 
@@ -33,8 +46,6 @@ class RetryLaterError extends Error {
   }
 }
 
-/** Retry backoff: 2 s doubling per attempt, at most 15 minutes. */
-const backoffSeconds = (attempt: number): number => Math.min(900, 2 * 2 ** (attempt - 1));
 
 const eventOf = (record: SQSRecord): { detailType: string; detail: TaskEventDetail; time: string } => {
   const event = JSON.parse(record.body) as { 'detail-type'?: string; detail?: TaskEventDetail; time?: string };
@@ -55,6 +66,7 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
     return;
   }
   const { detailType, detail } = parsed;
+  const log = recordLogger(detail);
   if (detailType !== 'Task Submitted') {
     const deliveries = await fanOutWebhooks({ webhooks: webhookStore(), tasks: taskStore(), events: eventPublisher() }, detailType, detail, parsed.time);
     if (deliveries) metrics.addMetric('WebhookDeliveriesCreated', MetricUnit.Count, deliveries);
@@ -65,13 +77,17 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
     {
       tasks: taskStore(),
       events: eventPublisher(),
-      logger: taskLogger,
+      logger: taskLoggerOf(log),
+      onAttemptStarted: (task) => {
+        metrics.addMetric('TaskAttempts', MetricUnit.Count, 1);
+        if (task.attempts === 1) metrics.addMetric('TasksStarted', MetricUnit.Count, 1);
+      },
       admission: admissionStore(),
       sessions: sessionStore(),
       deadLetter: deadLetter(),
       ...(runningLimit() > 0 ? { fairness: { slots: admissionStore(), lot: parkingLotStore(), tasks: taskStore(), events: eventPublisher(), limit: runningLimit() } } : {}),
       notify: (taskId, known) =>
-        notifySubscribers(deliveryDeps, taskId, (error, connectionId) => logger.warn('push failed', { connectionId, error: error as Error }), {}, known),
+        notifySubscribers(deliveryDeps, taskId, (error, connectionId) => log.warn('push failed', { connectionId, error: error as Error }), {}, known),
     },
     detail.taskId,
     {
@@ -87,7 +103,7 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
     metrics.addMetric('TaskRetries', MetricUnit.Count, 1);
     if (process.env.QUEUE_URL) {
       await delayRedelivery(process.env.QUEUE_URL, record.receiptHandle, backoffSeconds(outcome.attempt)).catch((error: unknown) =>
-        logger.warn('could not set retry backoff; the visibility timeout applies', { error: error as Error }),
+        log.warn('could not set retry backoff; the visibility timeout applies', { error: error as Error }),
       );
     }
     throw new RetryLaterError(outcome.reason);

@@ -3,8 +3,11 @@ import { defineTask } from './definition.ts';
 import type { ModelProvider, ModelUsage } from './models/model.ts';
 import { modelProviders } from './models/providers.ts';
 
-/** The model used when a request names none. */
+/** The model used when a request names none and the stack configures no other (`defaultModel`). */
 export const DEFAULT_MODEL = 'sim-1' as const;
+
+/** The model a request that names none runs on: the stack's `defaultModel` (env `DEFAULT_MODEL`), else {@link DEFAULT_MODEL}. */
+export const defaultModel = (): string => process.env.DEFAULT_MODEL || DEFAULT_MODEL;
 
 const providerFor = (model: string): ModelProvider | undefined => modelProviders().find((provider) => provider.supports(model));
 
@@ -18,7 +21,7 @@ export const CompletionInput = z.strictObject({
       z.maxLength(100),
       z.refine((model) => providerFor(model) !== undefined, { error: 'unknown model' }),
       z.describe(
-        `Model to run. Default "${DEFAULT_MODEL}" (simulated, ~40 tokens/s); "sim-fast" (simulated, 10x faster); "sim-fail" (simulated, fails halfway, for failure paths); ` +
+        `Model to run. Default: the stack's configured default model, "${DEFAULT_MODEL}" (simulated, ~40 tokens/s) unless configured; "sim-fast" (simulated, 10x faster); "sim-fail" (simulated, fails halfway, for failure paths); ` +
           '"openai:<model>" and "bedrock:<model id>" when the stack enables those providers. Any other value answers 400.',
       ),
     ),
@@ -52,7 +55,7 @@ export const completion = defineTask<CompletionInput, CompletionProgress, Comple
   sensitiveFields: ['input.prompt', 'result.text'],
   mergeProgress: (pending, next) => ({ text: pending.text + next.text }),
   run: async (input, ctx) => {
-    const model = input.model ?? DEFAULT_MODEL;
+    const model = input.model ?? defaultModel();
     const provider = providerFor(model);
     if (!provider) throw new UnknownModelError(model);
     // A retried attempt continues after the text earlier attempts already streamed.

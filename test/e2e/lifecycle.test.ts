@@ -72,20 +72,45 @@ describe('task lifecycle: listing and cancel', () => {
     expect(stream.status).toHaveLength(1);
   });
 
-  it('writes structured JSON logs with task ids and EMF metrics, and never logs credentials', async () => {
+  it('writes structured JSON logs with task, tenant and correlation ids, EMF metrics of the whole lifecycle, and never logs credentials', async () => {
     // Prepare
-    const { body: task } = await call(`${http}/v1/tasks`, { apiKey, body: completion('observe me', 5) });
-    for (let i = 0; i < 50 && (await call(`${http}/v1/tasks/${task.taskId}`, { apiKey })).body.status !== 'succeeded'; i++) await sleep(100);
+    const correlationId = `corr-observe-${Date.now()}`;
+    const { body: task } = await call(`${http}/v1/tasks`, { apiKey, body: completion('observe me', 5), headers: { 'x-correlation-id': correlationId } });
+    const { body: untagged } = await call(`${http}/v1/tasks`, { apiKey, body: completion('observe me too', 5), headers: { 'x-correlation-id': 'bad id\twith spaces' } });
+    for (const id of [task.taskId, untagged.taskId]) {
+      for (let i = 0; i < 50 && (await call(`${http}/v1/tasks/${id}`, { apiKey })).body.status !== 'succeeded'; i++) await sleep(100);
+    }
     // Act: metrics are flushed when the worker invocation ends, a moment after the task succeeded.
+    const metricNames = ['TasksSubmitted', 'AckLatency', 'TasksStarted', 'TaskAttempts', 'QueueAge', 'TasksSucceeded', 'TaskDuration'];
     let log = '';
     for (let i = 0; i < 100; i++) {
       log = readFileSync(path.join(harness.dir, 'runtime.log'), 'utf8');
-      if (/"TasksSucceeded"/.test(log) && /"AckLatency"/.test(log)) break;
+      if (metricNames.every((name) => log.includes(`"${name}"`))) break;
       await sleep(100);
     }
+    const records = log
+      .split('\n')
+      .map((line) => line.slice(line.indexOf('{')))
+      .filter((line) => line.startsWith('{'))
+      .map((line) => {
+        try {
+          return JSON.parse(line) as Record<string, unknown>;
+        } catch {
+          return undefined;
+        }
+      })
+      .filter((record): record is Record<string, unknown> => record !== undefined);
+    const workerLines = (taskId: string) => records.filter((record) => record.taskId === taskId && record.level !== undefined && String(record.function_name ?? '').includes('InteractiveWorker'));
     // Assess
-    expect(log).toMatch(/"_aws":\{[^]*"TasksSucceeded"/);
-    expect(log).toMatch(/"_aws":\{[^]*"AckLatency"/);
+    for (const name of metricNames) expect(log, name).toMatch(new RegExp(`"_aws":\\{[^]*"${name}"`));
+    const tagged = workerLines(task.taskId);
+    expect(tagged.length).toBeGreaterThan(0);
+    for (const line of tagged) expect(line).toMatchObject({ taskId: task.taskId, tenantId: harness.runtime.endpoints.devTenant.id, correlationId, taskType: 'completion' });
+    // A malformed correlation header is replaced by the gateway's request id, never echoed.
+    const fallback = workerLines(untagged.taskId);
+    expect(fallback.length).toBeGreaterThan(0);
+    expect(fallback[0]!.correlationId).toMatch(/^[A-Za-z0-9._:\/=+-]{1,128}$/);
+    expect(log).not.toContain('bad id');
     const secretPart = apiKey.slice(apiKey.indexOf('_', 4) + 1);
     expect(secretPart.length).toBeGreaterThan(30);
     expect(log).not.toContain(apiKey);

@@ -1,7 +1,7 @@
 import { submitTask } from '../../core/submit.ts';
 import { admissionStore, eventPublisher, idempotencyStore, inflightLimit, sessionStore, taskStore } from '../runtime.ts';
 import { json, jsonBody, principalOf } from './http.ts';
-import { httpHandler } from './wrap.ts';
+import { correlationOf, httpHandler } from './wrap.ts';
 import { metrics, MetricUnit } from '../metrics.ts';
 
 /**
@@ -17,6 +17,7 @@ export const handler = httpHandler(async (event) => {
     principal,
     body,
     event.headers['idempotency-key'],
+    { correlationId: correlationOf(event) },
   );
   if (!replayed) metrics.addMetric('TasksSubmitted', MetricUnit.Count, 1);
   metrics.addMetric('AckLatency', MetricUnit.Milliseconds, Date.now() - started);

@@ -2,7 +2,11 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Context } from 'aws-lambda';
 import { logger } from '../runtime.ts';
+import { CORRELATION_HEADER, correlationIdOf } from '../../core/correlation.ts';
 import { problemResponses, type HttpEvent, type HttpResult } from './http.ts';
+
+/** The request's correlation id: the caller's `X-Correlation-Id` when well-formed, else the gateway's request id. */
+export const correlationOf = (event: HttpEvent): string => correlationIdOf(event.headers?.[CORRELATION_HEADER], event.requestContext.requestId);
 
 /** Wraps a route function with the standard middleware: logger context and problem responses. */
 export const httpHandler = (route: (event: HttpEvent, context: Context) => Promise<HttpResult>) =>
@@ -10,6 +14,10 @@ export const httpHandler = (route: (event: HttpEvent, context: Context) => Promi
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(problemResponses())
     .handler(async (event, context) => {
-      logger.appendKeys({ requestId: event.requestContext.requestId, tenantId: event.requestContext.authorizer?.lambda?.tenantId });
+      logger.appendKeys({
+        requestId: event.requestContext.requestId,
+        correlationId: correlationOf(event),
+        tenantId: event.requestContext.authorizer?.lambda?.tenantId,
+      });
       return route(event, context);
     });

@@ -1,5 +1,6 @@
 import { SubmitMessage } from '../../core/messages.ts';
 import { submitTask } from '../../core/submit.ts';
+import { correlationIdOf } from '../../core/correlation.ts';
 import { admissionStore, connectionsPusher, eventPublisher, idempotencyStore, inflightLimit, sessionStore, taskStore } from '../runtime.ts';
 import { errorMessage, parseMessage, principalOfConnection, requestIdOf, wsHandler } from './ws.ts';
 
@@ -24,6 +25,8 @@ export const handler = wsHandler(async (event) => {
       principalOfConnection(event),
       body,
       idempotencyKey,
+      // The client's requestId correlates its ack, the task's events and the worker's logs.
+      { correlationId: correlationIdOf(requestId, event.requestContext.requestId) },
     );
     await connectionsPusher().post(connectionId, { type: 'ack', ...(requestId !== undefined ? { requestId } : {}), taskId: task.taskId });
   } catch (error) {
