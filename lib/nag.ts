@@ -8,6 +8,7 @@ import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IConstruct } from 'constructs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Bucket, CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { OffloadExports } from './constructs/exports.ts';
 import { OffloadFunction } from './constructs/offload-function.ts';
 import { OffloadDashboardSite } from './constructs/dashboard-site.ts';
 
@@ -70,7 +71,7 @@ export const acknowledgeNagFindings = (stack: Stack): void => {
       'Rotating the token key invalidates every outstanding client token; tokens live at most 24 h, so rotate manually in a window (a new value takes effect within 5 minutes).');
   }
   for (const bucket of all.filter((node): node is Bucket => node instanceof Bucket && !(node.node.scope instanceof OffloadDashboardSite))) {
-    ack(bucket, 'AwsSolutions::AwsSolutions-S1', 'Written only by the analytics worker (its PutObject calls are in CloudTrail); server access logs would need a second bucket per deployment.');
+    ack(bucket, 'AwsSolutions::AwsSolutions-S1', 'Written only by one worker (the analytics export or the batch class\u2019s task exports; PutObject under one prefix, visible in CloudTrail); server access logs would need a second bucket per deployment.');
   }
   for (const site of all.filter((node): node is OffloadDashboardSite => node instanceof OffloadDashboardSite)) {
     ack(site.bucket, 'AwsSolutions::AwsSolutions-S1',
@@ -95,6 +96,12 @@ export const acknowledgeNagFindings = (stack: Stack): void => {
   for (const fn of all.filter((node): node is OffloadFunction => node instanceof OffloadFunction && node.node.scope?.node.id === 'Analytics')) {
     for (const bucket of all.filter((node): node is Bucket => node instanceof Bucket)) {
       ack(fn, `AwsSolutions::AwsSolutions-IAM5[Resource::<${stack.getLogicalId(bucket.node.defaultChild as CfnBucket)}.Arn>/events/*]`, 'Object keys are date-partitioned under events/; the grant is PutObject only.');
+    }
+  }
+  for (const exportsBucket of all.filter((node): node is OffloadExports => node instanceof OffloadExports)) {
+    const bucketId = stack.getLogicalId(exportsBucket.bucket.node.defaultChild as CfnBucket);
+    for (const fn of all.filter((node): node is OffloadFunction => node instanceof OffloadFunction && node.node.scope?.node.id === 'Batch')) {
+      ack(fn, `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/exports/*]`, 'One object per export task under exports/<tenant>/<task>.ndjson; the grant is PutObject only.');
     }
   }
   for (const distribution of all.filter((node): node is Distribution => node instanceof Distribution)) {

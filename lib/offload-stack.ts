@@ -15,6 +15,7 @@ import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
 import { WorkloadClass } from './constructs/workload-class.ts';
 import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
 import { OPERATOR_OUTPUTS } from './stack-outputs.ts';
+import { OffloadExports } from './constructs/exports.ts';
 import { SIMULATED_MODELS } from '../lambdas/tasks/models/simulated.ts';
 
 /** Props of {@link OffloadStack}. */
@@ -64,6 +65,8 @@ export class OffloadStack extends Stack {
   public readonly bus: EventBus;
   public readonly httpApi: OffloadHttpApi;
   public readonly webSocketApi: OffloadWebSocketApi;
+  /** The bucket `tasks.export` writes to (batch class). */
+  public readonly exports: OffloadExports;
   /** One queue, DLQ and worker per workload class. */
   public readonly workloads: Readonly<Record<keyof typeof WORKLOAD_CLASS_SIZING, WorkloadClass>>;
   public readonly edge: OffloadEdge;
@@ -170,6 +173,7 @@ export class OffloadStack extends Stack {
         );
       }
     }
+    this.exports = new OffloadExports(this, 'TaskExports', { workload: this.workloads.batch, removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN });
     this.analytics = new OffloadAnalytics(this, 'AnalyticsExport', {
       bus: this.bus,
       tasksTable: this.storage.tasksTable,

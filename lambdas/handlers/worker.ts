@@ -12,10 +12,13 @@ import { secretValue } from '../store/secret-value.ts';
 import { fanOutWebhooks } from '../core/webhooks.ts';
 import { exportLifecycleEvents, type LifecycleEvent } from '../core/analytics.ts';
 import { S3Sink } from '../store/s3-sink.ts';
+import { setExportDeps } from '../tasks/task-export.ts';
 import { deadLetterPublisher, delayRedelivery } from '../store/queue.ts';
 import { admissionStore, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, parkingLotStore, runningLimit, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
+const exportsBucket = process.env.EXPORTS_BUCKET;
+if (exportsBucket) setExportDeps(() => ({ tasks: taskStore(), sink: new S3Sink(exportsBucket), bucket: exportsBucket }));
 setModelApiKeyLoader(async () => (process.env.OPENAI_API_KEY_SECRET_ARN ? secretValue(process.env.OPENAI_API_KEY_SECRET_ARN) : undefined));
 type WorkerLogger = typeof logger;
 
