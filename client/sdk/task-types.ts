@@ -5,6 +5,7 @@
  */
 import type { completion } from '../../lambdas/tasks/completion.ts';
 import type { TaskDefinition } from '../../lambdas/tasks/definition.ts';
+import type { taskExport } from '../../lambdas/tasks/task-export.ts';
 
 /** Maps task definitions (by type name) to their input, progress and result types. */
 export type TaskTypesOf<Definitions extends { readonly [type: string]: TaskDefinition<any, any, any> }> = {
@@ -14,10 +15,11 @@ export type TaskTypesOf<Definitions extends { readonly [type: string]: TaskDefin
 /**
  * The task types clients may submit to an Offload deployment:
  * - `completion`: input `{ prompt, maxTokens?, model? }`, progress `{ text }`, result `{ text, model, usage }`.
+ * - `tasks.export`: input `{ status?, limit? }`, progress `{ done, total }`, result `{ bucket, key, tasks, bytes }`.
  *
  * @example
  * ```ts
  * type CompletionProgress = OffloadTaskTypes['completion']['progress']; // { readonly text: string }
  * ```
  */
-export type OffloadTaskTypes = TaskTypesOf<{ completion: typeof completion }>;
+export type OffloadTaskTypes = TaskTypesOf<{ completion: typeof completion; 'tasks.export': typeof taskExport }>;

@@ -7,10 +7,10 @@ import { runFaultScenario } from './scenario.ts';
  * runs the full one (FAULT_TASKS=2000). Both write their report under test-results/.
  */
 const full = Number(process.env.FAULT_TASKS ?? 0) > 0;
-const TASKS = full ? Number(process.env.FAULT_TASKS) : 160;
+const TASKS = full ? Number(process.env.FAULT_TASKS) : 200;
 
 describe('fault injection: every promise holds while workers die, AWS calls fail and the runtime restarts', () => {
-  it(`${TASKS} tasks across tenants, sessions and webhooks, watched through the SDK`, async () => {
+  it(`${TASKS} tasks across tenants, sessions, every workload class and webhooks, watched through the SDK`, async () => {
     // Prepare
     const options = {
       cdkOut: inject('cdkOut'),
@@ -54,6 +54,7 @@ describe('fault injection: every promise holds while workers die, AWS calls fail
     expect(report.details.continuityReports).toBe(0);
     expect(report.counterDrift).toBe(0);
     expect(report.details.plannedFailures).toBeGreaterThan(0);
+    expect(report.details.exports, 'batch-class tasks in the run').toBeGreaterThan(0);
     expect(report.details.unexpectedOutcomes).toBe(0);
     expect(report.details.failedTasks).toBe(report.details.plannedFailures);
     expect(report.details.dlqMismatch).toBe(0);

@@ -26,6 +26,12 @@ export interface FaultRunOptions {
   readonly watchShare: number;
   /** Share of tasks that run the `sim-fail` model: they must end `failed`, and in the DLQ. @default 0 */
   readonly failShare?: number;
+  /**
+   * Share of tasks that are `tasks.export` (the batch class; no session, must succeed), so the run
+   * covers every workload class: interactive (completion), batch (export), integrations (webhook
+   * deliveries) and analytics (the lifecycle export). @default 0.05
+   */
+  readonly exportShare?: number;
   /** Concurrent submitters. */
   readonly concurrency: number;
   /** Restart the whole runtime once, when half the tasks are acknowledged. */
@@ -63,6 +69,8 @@ export interface FaultRunReport {
     readonly missingTerminalWebhooks: number;
     readonly failedTasks: number;
     readonly plannedFailures: number;
+    /** Acknowledged `tasks.export` tasks (batch class). */
+    readonly exports: number;
     readonly unexpectedOutcomes: number;
     readonly dlqTaskFailures: number;
     readonly dlqMismatch: number;
@@ -206,13 +214,15 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
     const plan = Array.from({ length: options.tasks }, (_, index) => {
       const tenant = index % options.tenants;
       const inSession = random() < 1 / 3;
+      const exports = random() < (options.exportShare ?? 0.05);
       return {
         index,
         tenant,
-        sessionId: inSession ? `s-${tenant}-${Math.floor(random() * options.sessionsPerTenant)}` : undefined,
+        type: exports ? ('tasks.export' as const) : ('completion' as const),
+        sessionId: inSession && !exports ? `s-${tenant}-${Math.floor(random() * options.sessionsPerTenant)}` : undefined,
         watch: random() < options.watchShare,
         maxTokens: 5 + Math.floor(random() * 36),
-        fails: random() < (options.failShare ?? 0),
+        fails: !exports && random() < (options.failShare ?? 0),
       };
     });
     const acknowledged = new Map<number, string>();
@@ -229,7 +239,10 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
       const task = await persist(
         async () => {
           await restarting;
-          return client.submit('completion', { prompt: `fault run task ${item.index}`, maxTokens: item.maxTokens, model: item.fails ? 'sim-fail' : 'sim-fast' }, { idempotencyKey: `faults-${item.index}`, ...(item.sessionId ? { sessionId: item.sessionId } : {}) });
+          const submitOptions = { idempotencyKey: `faults-${item.index}`, ...(item.sessionId ? { sessionId: item.sessionId } : {}) };
+          return item.type === 'tasks.export'
+            ? client.submit('tasks.export', { limit: 50 }, submitOptions)
+            : client.submit('completion', { prompt: `fault run task ${item.index}`, maxTokens: item.maxTokens, model: item.fails ? 'sim-fail' : 'sim-fast' }, submitOptions);
         },
         submitDeadline,
       );
@@ -406,6 +419,7 @@ export const runFaultScenario = async (options: FaultRunOptions): Promise<FaultR
         missingTerminalWebhooks: missing(),
         failedTasks: failed.size,
         plannedFailures: plannedToFail.size,
+        exports: [...acknowledged.keys()].filter((index) => plan[index]!.type === 'tasks.export').length,
         unexpectedOutcomes,
         dlqTaskFailures: inDlq.size,
         dlqMismatch,
