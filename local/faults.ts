@@ -73,29 +73,48 @@ export class FaultInjector {
   private state: number;
 
   public constructor(config: FaultConfig) {
+    const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
+    // A configuration read from JSON may be any value: check its shape before reading it.
+    if (!isObject(config)) throw new FaultConfigError('the configuration must be a JSON object');
     const merged = { ...DEFAULTS, ...config };
     for (const key of Object.keys(config)) {
       if (!['probabilities', 'seed', 'maxKillDelayMs'].includes(key)) throw new FaultConfigError(`unknown option ${key}`);
     }
-    for (const [kind, probability] of Object.entries(merged.probabilities ?? {})) {
+    if (!isObject(merged.probabilities)) throw new FaultConfigError('probabilities must be an object of fault kind to probability');
+    for (const [kind, probability] of Object.entries(merged.probabilities)) {
       if (!(FAULT_KINDS as readonly string[]).includes(kind)) throw new FaultConfigError(`unknown fault kind ${kind}`);
       if (typeof probability !== 'number' || !(probability >= 0 && probability <= 1)) throw new FaultConfigError(`${kind} must be a probability in [0, 1]`);
     }
     if (!Number.isInteger(merged.seed)) throw new FaultConfigError('seed must be an integer');
+    if (typeof merged.maxKillDelayMs !== 'number' || !(merged.maxKillDelayMs >= 0 && Number.isFinite(merged.maxKillDelayMs))) {
+      throw new FaultConfigError('maxKillDelayMs must be a non-negative number of milliseconds');
+    }
     this.config = merged as Required<FaultConfig>;
     this.state = merged.seed >>> 0 || 1;
   }
 
   /** Reads `OFFLOAD_FAULTS` (JSON) or `OFFLOAD_FAULTS_FILE`; undefined when neither is set. */
   public static fromEnvironment(env: NodeJS.ProcessEnv = process.env): FaultInjector | undefined {
-    const text = env.OFFLOAD_FAULTS ?? (env.OFFLOAD_FAULTS_FILE ? readFileSync(env.OFFLOAD_FAULTS_FILE, 'utf8') : undefined);
-    if (text === undefined) return undefined;
+    let source: string;
+    let text: string;
+    if (env.OFFLOAD_FAULTS !== undefined) {
+      source = 'OFFLOAD_FAULTS';
+      text = env.OFFLOAD_FAULTS;
+    } else if (env.OFFLOAD_FAULTS_FILE) {
+      source = `OFFLOAD_FAULTS_FILE (${env.OFFLOAD_FAULTS_FILE})`;
+      try {
+        text = readFileSync(env.OFFLOAD_FAULTS_FILE, 'utf8');
+      } catch (error) {
+        throw new FaultConfigError(`${source} cannot be read: ${(error as Error).message}`);
+      }
+    } else return undefined;
+    let config: unknown;
     try {
-      return new FaultInjector(JSON.parse(text) as FaultConfig);
+      config = JSON.parse(text);
     } catch (error) {
-      if (error instanceof FaultConfigError) throw error;
-      throw new FaultConfigError((error as Error).message);
+      throw new FaultConfigError(`${source} is not valid JSON: ${(error as Error).message}`);
     }
+    return new FaultInjector(config as FaultConfig);
   }
 
   /** Whether to inject a fault of `kind` now (counted when it fires). */

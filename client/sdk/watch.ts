@@ -97,7 +97,11 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
         const start = last;
         for (const entry of page.items) {
           if (entry.seq <= last || entry.seq >= before) continue;
-          if (entry.seq !== last + 1) break;
+          if (entry.seq !== last + 1) {
+            // The log no longer holds last+1..seq-1 (pages start right after `last`): report just
+            // those, and go on with the entries it still holds.
+            yield { kind: 'gap', taskId, after: last, before: entry.seq };
+          }
           last = entry.seq;
           stalls = 0;
           yield { kind: 'progress', taskId, seq: entry.seq, data: entry.data as P };

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -20,26 +20,36 @@ export interface CliRun {
 
 /**
  * Runs `offload <args>` as a child process (the package's bin, on this Node) with only the given
- * environment (plus PATH/HOME), so nothing of the machine's configuration leaks in.
+ * environment (plus PATH/HOME), so nothing of the machine's configuration leaks in. `stdin` is
+ * piped to it (else stdin is closed); `onStdout` and `onSpawn` get the child (to signal it).
  */
 export const runCli = (
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string; timeoutMs?: number; onStdout?: (text: string) => void } = {},
+  options: {
+    env?: Record<string, string>;
+    cwd?: string;
+    timeoutMs?: number;
+    stdin?: string;
+    onStdout?: (text: string, child: ChildProcess) => void;
+    onSpawn?: (child: ChildProcess) => void;
+  } = {},
 ): Promise<CliRun> =>
   new Promise((resolve, reject) => {
     const started = Date.now();
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd ?? ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    if (options.stdin !== undefined) child.stdin!.end(options.stdin);
+    options.onSpawn?.(child);
     const chunks: { at: number; text: string }[] = [];
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       chunks.push({ at: Date.now() - started, text });
-      options.onStdout?.(text);
+      options.onStdout?.(text, child);
     });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`offload ${args.join(' ')} timed out; stderr: ${stderr}`));

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /**
  * The forms a credential could take in a log line: as is, URL-encoded, JSON-escaped, and inside
  * base64 or base64url text at any of the three byte alignments (the middle of the encoding, which
@@ -29,4 +31,24 @@ export const findCredentials = (text: string, credentials: Readonly<Record<strin
     });
   }
   return hits;
+};
+
+/** What {@link scanLogFiles} read and found. */
+export interface LogScan {
+  /** Every file scanned, with its size in bytes (so a caller can assert the scan was not vacuous). */
+  readonly files: { readonly file: string; readonly bytes: number }[];
+  /** Every credential found, as `file: name (form #i): …context…`. */
+  readonly hits: string[];
+}
+
+/** Reads each log file and scans it for every form of every named credential. */
+export const scanLogFiles = (files: readonly string[], credentials: Readonly<Record<string, string>>): LogScan => {
+  const scanned: { file: string; bytes: number }[] = [];
+  const hits: string[] = [];
+  for (const file of files) {
+    const text = readFileSync(file, 'utf8');
+    scanned.push({ file, bytes: Buffer.byteLength(text) });
+    hits.push(...findCredentials(text, credentials).map((hit) => `${file}: ${hit}`));
+  }
+  return { files: scanned, hits };
 };
