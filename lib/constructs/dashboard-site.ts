@@ -3,6 +3,7 @@ import { AllowedMethods, CachedMethods, CachePolicy, type Distribution, ViewerPr
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import path from 'node:path';
 import { buildDashboard } from '../../dashboard/build.ts';
@@ -60,6 +61,8 @@ export class OffloadDashboardSite extends Construct {
       retainOnDelete: false,
       cacheControl: [CacheControl.setPublic(), CacheControl.maxAge(props.maxAge ?? Duration.seconds(60))],
       memoryLimit: 256,
+      // Its provider's logs (deploy time only) expire like every other function's.
+      logGroup: new LogGroup(this, 'DeploymentLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
     });
     this.url = `https://${props.distribution.distributionDomainName}${DASHBOARD_PATH}${DASHBOARD_PAGE}`;
     new CfnOutput(this, 'DashboardUrl', { value: this.url, description: 'The dashboard (sign in with a client token: npx offload token)' });
