@@ -127,6 +127,7 @@ describe('offload submit options, and interrupted watches, through the real CLI'
     const task = await client.submit('completion', { prompt: 'interrupt my watch', maxTokens: 2000, model: 'sim-1' });
     let lines = 0;
     let sent = false;
+    let humanSent = false;
     // Act
     const run = await runCli(['watch', task.taskId, '--json'], {
       env,
@@ -137,7 +138,11 @@ describe('offload submit options, and interrupted watches, through the real CLI'
     });
     const human = await runCli(['submit', 'completion', '--input', JSON.stringify({ prompt: 'interrupt submit --watch', maxTokens: 2000, model: 'sim-1' }), '--watch'], {
       env,
-      onStdout: (_text, child) => void (sent = child.kill('SIGINT')),
+      // One SIGINT, once text streams: a second one after the CLI has restored the default handler
+      // would kill it by signal instead of letting it exit 130.
+      onStdout: (_text, child) => {
+        if (!humanSent) humanSent = child.kill('SIGINT');
+      },
     });
     const after = await client.get(task.taskId);
     await client.cancel(task.taskId);

@@ -1,4 +1,5 @@
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -112,3 +113,13 @@ export const streamOf = (client: WsClient, taskId: string) => {
   const status = client.messages.filter((message) => message.type === 'status' && message.taskId === taskId);
   return { progress, status, seqs: progress.map((message) => message.seq as number), text: progress.map((message) => message.data.text as string).join('') };
 };
+
+/** An S3 client on the runtime's local S3 (served by the SQS engine), and a bucket's name by its logical id's prefix. */
+export const localS3 = (harness: Harness): { s3: S3Client; bucket: (logicalIdPrefix: string) => string } => ({
+  s3: new S3Client({ endpoint: harness.runtime.endpoints.services.sqs, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+  bucket: (logicalIdPrefix) => {
+    const found = harness.runtime.template.ofType('AWS::S3::Bucket').find(([id]) => id.startsWith(logicalIdPrefix));
+    if (!found) throw new Error(`no bucket ${logicalIdPrefix}* in the template`);
+    return harness.runtime.template.resolveString({ Ref: found[0] }, 'test');
+  },
+});

@@ -1,6 +1,6 @@
-import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startHarness, type Harness } from './harness.ts';
+import { call, localS3, startHarness, type Harness } from './harness.ts';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -10,8 +10,9 @@ describe('tasks.export: the batch class exports a tenant\u2019s task history', (
   let bucket: string;
   beforeAll(async () => {
     harness = await startHarness();
-    s3 = new S3Client({ endpoint: harness.runtime.endpoints.services.sqs, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
-    bucket = harness.runtime.template.resolveString({ Ref: harness.runtime.template.ofType('AWS::S3::Bucket').find(([id]) => id.startsWith('TaskExports'))![0] }, 'test');
+    const local = localS3(harness);
+    s3 = local.s3;
+    bucket = local.bucket('TaskExports');
   });
   afterAll(async () => harness?.stop());
 
