@@ -48,7 +48,11 @@ const start = async (): Promise<void> => {
   });
 
   let timers: ReturnType<typeof setInterval>[] = [];
+  // Bumped by every sign-in and sign-out: a sign-in still loading when the user signs out (or signs
+  // in again) must not finish, or it would bring its panels and refresh timers back.
+  let epoch = 0;
   const signedOut = (message?: string) => {
+    epoch++;
     for (const timer of timers) clearInterval(timer);
     timers = [];
     view.close();
@@ -61,18 +65,22 @@ const start = async (): Promise<void> => {
     showError(signInError, message);
   };
   const signedIn = async () => {
+    const mine = ++epoch;
     // Check the credential once before showing anything.
     try {
       await client.list({ limit: 1 });
     } catch (error) {
+      if (mine !== epoch) return;
       session.signOut();
       return signedOut(error instanceof UnauthorizedError ? 'That credential was not accepted (unknown, expired or revoked).' : messageOf(error));
     }
+    if (mine !== epoch) return;
     signInSection.hidden = true;
     app.hidden = false;
     sessionBar.hidden = false;
     sessionLabel.textContent = session.describe();
     await Promise.all([list.refresh(), queues.refresh()]);
+    if (mine !== epoch) return;
     const whenVisible = (refresh: () => Promise<void>) => () => {
       if (!document.hidden) void refresh();
     };

@@ -153,6 +153,7 @@ describe.skipIf(!hasChromium)('dashboard in headless Chromium', { timeout: 180_0
     const { context, page } = await openPage();
     await page.goto(dashboard);
     await page.locator('#app').waitFor({ state: 'visible' });
+    await page.locator('body[data-ready="true"]').waitFor({ state: 'attached' });
     // Act
     await page.click('#sign-out');
     await page.locator('#sign-in').waitFor({ state: 'visible' });
