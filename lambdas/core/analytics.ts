@@ -1,7 +1,7 @@
 import { findTaskDefinition } from '../tasks/registry.ts';
 import { maskFields, tenantMaskKey, type MaskMode } from './masking.ts';
 import type { TaskEventDetail } from './model.ts';
-import type { TaskStore } from './ports.ts';
+import type { NdjsonSink, TaskStore } from './ports.ts';
 
 /** One lifecycle event as it arrives from the bus. */
 export interface LifecycleEvent {
@@ -11,15 +11,12 @@ export interface LifecycleEvent {
   readonly detail: TaskEventDetail;
 }
 
-/** Writes analytics batches (date-partitioned NDJSON objects). */
-export interface AnalyticsSink {
-  write(key: string, ndjson: string): Promise<void>;
-}
 
 /** Dependencies of the analytics export. */
 export interface AnalyticsDeps {
   readonly tasks: TaskStore;
-  readonly sink: AnalyticsSink;
+  /** Where batches go, as date-partitioned NDJSON objects. */
+  readonly sink: NdjsonSink;
   readonly masterKey: () => Promise<string>;
   readonly mode: MaskMode;
 }

@@ -1,5 +1,5 @@
 import { ValidationError } from './errors.ts';
-import { TaskStatus, type Principal, type TaskView, toTaskView } from './model.ts';
+import { TaskStatus, type Principal, type TaskSummary, toTaskSummary } from './model.ts';
 import type { TaskStore } from './ports.ts';
 import { parseBoundedInt } from './read.ts';
 
@@ -8,7 +8,7 @@ export const LIST_PAGE = { default: 20, max: 100 } as const;
 
 /** A page of a tenant's tasks, newest first. */
 export interface TaskList {
-  readonly items: readonly Omit<TaskView, 'result'>[];
+  readonly items: readonly TaskSummary[];
   readonly nextCursor?: string;
 }
 
@@ -31,10 +31,7 @@ export const listTasks = async (tasks: TaskStore, principal: Principal, query: {
   });
   const visible = principal.taskIds ? page.items.filter((task) => principal.taskIds!.includes(task.taskId)) : page.items;
   return {
-    items: visible.map((task) => {
-      const { result: _result, ...view } = toTaskView(task);
-      return view;
-    }),
+    items: visible.map(toTaskSummary),
     ...(page.nextCursor ? { nextCursor: page.nextCursor } : {}),
   };
 };

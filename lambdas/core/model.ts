@@ -79,6 +79,15 @@ export interface TaskView {
   readonly updatedAt: string;
 }
 
+/** A task as listed (`GET /v1/tasks`, `tasks.export`): its view without the result. */
+export type TaskSummary = Omit<TaskView, 'result'>;
+
+/** Projects a stored record to its listed form: {@link toTaskView} without the result. */
+export const toTaskSummary = (task: TaskRecord): TaskSummary => {
+  const { result: _result, ...summary } = toTaskView(task);
+  return summary;
+};
+
 /** Projects a stored record to its public view (drops tenant, input and lease internals). */
 export const toTaskView = (task: TaskRecord): TaskView => ({
   taskId: task.taskId,

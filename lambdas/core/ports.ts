@@ -134,6 +134,11 @@ export type ServerMessage =
   | { readonly type: 'subscribed'; readonly taskId: string; readonly after: number }
   | { readonly type: 'pong' };
 
+/** Writes one NDJSON object under a key (the analytics export's batches, `tasks.export`'s exports). */
+export interface NdjsonSink {
+  write(key: string, ndjson: string): Promise<void>;
+}
+
 /** Pushes a message to a WebSocket connection; `gone` when the connection no longer exists (410). */
 export interface Pusher {
   post(connectionId: string, message: ServerMessage): Promise<'ok' | 'gone'>;

@@ -1,11 +1,11 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import type { AnalyticsSink } from '../core/analytics.ts';
+import type { NdjsonSink } from '../core/ports.ts';
 
 /** `AWS_S3_FORCE_PATH_STYLE=true` only for local endpoints (the local runtime sets it). */
 const s3 = new S3Client({ maxAttempts: 5, forcePathStyle: process.env.AWS_S3_FORCE_PATH_STYLE === 'true' });
 
-/** {@link AnalyticsSink} writing NDJSON objects to an S3 bucket (SSE-S3 by bucket default). */
-export class S3Sink implements AnalyticsSink {
+/** {@link NdjsonSink} writing NDJSON objects to an S3 bucket (SSE-S3 by bucket default). */
+export class S3Sink implements NdjsonSink {
   public constructor(private readonly bucket: string) {}
 
   public async write(key: string, ndjson: string): Promise<void> {

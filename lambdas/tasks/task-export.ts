@@ -1,20 +1,16 @@
 import * as z from 'zod/mini';
-import { TaskStatus, toTaskView } from '../core/model.ts';
-import type { TaskStore } from '../core/ports.ts';
+import { TaskStatus, toTaskSummary } from '../core/model.ts';
+import type { NdjsonSink, TaskStore } from '../core/ports.ts';
 import { defineTask } from './definition.ts';
 
 /** Bounds of one export. */
 export const EXPORT_LIMITS = { defaultTasks: 10_000, maxTasks: 100_000, pageSize: 100 } as const;
 
-/** Where exports are written: an NDJSON object per export task (S3 on AWS and locally). */
-export interface ExportSink {
-  write(key: string, ndjson: string): Promise<void>;
-}
-
 /** What the export reads and writes through (set by the worker that runs it). */
 export interface ExportDeps {
   readonly tasks: Pick<TaskStore, 'listByTenant'>;
-  readonly sink: ExportSink;
+  /** One NDJSON object per export task (S3 on AWS and locally). */
+  readonly sink: NdjsonSink;
   /** Name of the bucket, reported in the result. */
   readonly bucket: string;
 }
@@ -92,10 +88,7 @@ export const taskExport = defineTask<ExportInput, ExportProgress, ExportResult>(
         ...(input.status ? { status: input.status } : {}),
         ...(cursor ? { cursor } : {}),
       });
-      for (const task of page.items) {
-        const { result: _result, ...view } = toTaskView(task);
-        lines.push(JSON.stringify(view));
-      }
+      for (const task of page.items) lines.push(JSON.stringify(toTaskSummary(task)));
       cursor = page.nextCursor;
       await ctx.progress({ done: lines.length, total: cursor && lines.length < total ? total : lines.length });
     } while (cursor && lines.length < total);

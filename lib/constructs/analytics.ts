@@ -2,7 +2,8 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { type IEventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import { privateDataBucket } from './private-bucket.ts';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
@@ -32,14 +33,7 @@ export class OffloadAnalytics extends Construct {
 
   public constructor(scope: Construct, id: string, props: OffloadAnalyticsProps) {
     super(scope, id);
-    this.bucket = new Bucket(this, 'Bucket', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(400) }],
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.bucket = privateDataBucket(this, 'Bucket', { expirationDays: 400, ...(props.removalPolicy ? { removalPolicy: props.removalPolicy } : {}) });
     this.maskKey = new Secret(this, 'MaskKey', {
       description: 'Offload: master key of per-tenant keyed hashes in analytics exports',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },

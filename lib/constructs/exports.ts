@@ -1,6 +1,7 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import type { RemovalPolicy } from 'aws-cdk-lib';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
-import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
+import type { Bucket } from 'aws-cdk-lib/aws-s3';
+import { privateDataBucket } from './private-bucket.ts';
 import { Construct } from 'constructs';
 import type { WorkloadClass } from './workload-class.ts';
 
@@ -23,16 +24,7 @@ export class OffloadExports extends Construct {
 
   public constructor(scope: Construct, id: string, props: OffloadExportsProps) {
     super(scope, id);
-    const retentionDays = props.retentionDays ?? 30;
-    if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`retentionDays must be a positive integer, got ${retentionDays}`);
-    this.bucket = new Bucket(this, 'Bucket', {
-      encryption: BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
-      objectOwnership: ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(retentionDays) }],
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.bucket = privateDataBucket(this, 'Bucket', { expirationDays: props.retentionDays ?? 30, ...(props.removalPolicy ? { removalPolicy: props.removalPolicy } : {}) });
     const worker = props.workload.worker;
     worker.addEnvironment('EXPORTS_BUCKET', this.bucket.bucketName);
     // PutObject under exports/ only (grantPut would add s3:Abort* as well).
