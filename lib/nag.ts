@@ -8,9 +8,11 @@ import { CfnRoute } from 'aws-cdk-lib/aws-apigatewayv2';
 import type { IConstruct } from 'constructs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Bucket, CfnBucket } from 'aws-cdk-lib/aws-s3';
+import { Subscription, SubscriptionProtocol } from 'aws-cdk-lib/aws-sns';
 import { OffloadExports } from './constructs/exports.ts';
 import { OffloadFunction } from './constructs/offload-function.ts';
 import { OffloadDashboardSite } from './constructs/dashboard-site.ts';
+import { API_GATEWAY_PUSH_TO_LOGS_POLICY, ApiGatewayCloudWatchRole } from './constructs/api-gateway-account.ts';
 
 const ack = (scope: IConstruct, id: string, reason: string): void => Validations.of(scope).acknowledge({ id, reason });
 
@@ -66,6 +68,14 @@ export const acknowledgeNagFindings = (stack: Stack): void => {
   for (const rule of all.filter((node): node is Rule => node instanceof Rule && node.node.scope?.node.id === 'Reconciler')) {
     ack(rule.node.defaultChild as IConstruct, 'Serverless::Serverless-EventBusDLQ', 'A missed reconciler run is covered by the next one a minute later; there is nothing to dead-letter.');
   }
+  for (const logsRole of all.filter((node): node is ApiGatewayCloudWatchRole => node instanceof ApiGatewayCloudWatchRole)) {
+    ack(logsRole.role, `AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/${API_GATEWAY_PUSH_TO_LOGS_POLICY}]`,
+      'The role API Gateway itself assumes (account setting cloudWatchRoleArn) to write the stage logs of every API in the account and region, log groups it names at runtime; AWS maintains this policy for exactly that (CloudWatch Logs writes and describes only).');
+  }
+  for (const subscription of all.filter((node): node is Subscription => node instanceof Subscription && (node.node.defaultChild as { protocol?: string } | undefined)?.protocol === SubscriptionProtocol.EMAIL)) {
+    ack(subscription, 'Serverless::Serverless-SNSRedrivePolicy',
+      'The alarm e-mail (context alarmEmail): a queue of undeliverable alarm mails would hold copies nobody reads; the alarm state and history stay in CloudWatch, and the topic takes more subscribers.');
+  }
   for (const secret of all.filter((node): node is Secret => node instanceof Secret)) {
     ack(secret, 'AwsSolutions::AwsSolutions-SMG4',
       'Rotating the token key invalidates every outstanding client token; tokens live at most 24 h, so rotate manually in a window (a new value takes effect within 5 minutes).');
@@ -102,6 +112,10 @@ export const acknowledgeNagFindings = (stack: Stack): void => {
     const bucketId = stack.getLogicalId(exportsBucket.bucket.node.defaultChild as CfnBucket);
     for (const fn of all.filter((node): node is OffloadFunction => node instanceof OffloadFunction && node.node.scope?.node.id === 'Batch')) {
       ack(fn, `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/exports/*]`, 'One object per export task under exports/<tenant>/<task>.ndjson; the grant is PutObject only.');
+    }
+    for (const fn of all.filter((node): node is OffloadFunction => node instanceof OffloadFunction && node.node.id === 'DownloadTask')) {
+      ack(fn, `AwsSolutions::AwsSolutions-IAM5[Resource::<${bucketId}.Arn>/exports/*]`,
+        'Presigns GET URLs of exports/<tenant>/<task>.ndjson; which tenant and task are known only per request (checked against the task record); the grant is GetObject only.');
     }
   }
   for (const distribution of all.filter((node): node is Distribution => node instanceof Distribution)) {

@@ -1,9 +1,11 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import { EventBus, Rule } from 'aws-cdk-lib/aws-events';
 import { SqsQueue } from 'aws-cdk-lib/aws-events-targets';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { ApiGatewayCloudWatchRole } from './constructs/api-gateway-account.ts';
 import { OffloadDashboardSite } from './constructs/dashboard-site.ts';
 import { OffloadEdge } from './constructs/edge.ts';
 import { OffloadHttpApi } from './constructs/http-api.ts';
@@ -14,9 +16,11 @@ import { OffloadObservability } from './constructs/observability.ts';
 import { OffloadWebSocketApi } from './constructs/websocket-api.ts';
 import { WorkloadClass } from './constructs/workload-class.ts';
 import { WORKLOAD_CLASS_SIZING } from './workload-classes.ts';
-import { OPERATOR_OUTPUTS } from './stack-outputs.ts';
+import { API_OUTPUTS, OPERATOR_OUTPUTS } from './stack-outputs.ts';
+import { validateKmsKeyArn, validateSecretCompleteArn } from './arns.ts';
+import { StackConfigurationError } from './errors.ts';
 import { OffloadExports } from './constructs/exports.ts';
-import { SIMULATED_MODELS } from '../lambdas/tasks/models/simulated.ts';
+import { DEFAULT_SIMULATED_MODEL, SIMULATED_MODELS } from '../lambdas/tasks/models/simulated.ts';
 
 /** Props of {@link OffloadStack}. */
 export interface OffloadStackProps extends StackProps {
@@ -24,9 +28,12 @@ export interface OffloadStackProps extends StackProps {
   readonly dataRemovalPolicy?: RemovalPolicy;
   /**
    * An OpenAI-compatible model server for `completion` (models named `openai:<model>`), with its
-   * API key in Secrets Manager. @default none: only the simulated models
+   * API key in Secrets Manager: `apiKeySecretArn` is the secret's *complete* ARN (ending in `-` and
+   * six characters), and `apiKeyKmsKeyArn` the customer managed KMS key encrypting it, if any (the
+   * workers are then granted `kms:Decrypt` on it through Secrets Manager).
+   * @default none: only the simulated models
    */
-  readonly openAiCompatible?: { readonly baseUrl: string; readonly apiKeySecretArn?: string };
+  readonly openAiCompatible?: { readonly baseUrl: string; readonly apiKeySecretArn?: string; readonly apiKeyKmsKeyArn?: string };
   /** Serve `completion` models named `bedrock:<model id>` through Amazon Bedrock. @default false */
   readonly bedrock?: boolean;
   /**
@@ -35,6 +42,32 @@ export interface OffloadStackProps extends StackProps {
    * @default 'sim-1' (simulated)
    */
   readonly defaultModel?: string;
+  /**
+   * The models tenants may run (`completion`'s `model`); any other is refused at submit with `400`
+   * and again at execution. Each must be a simulated model or served by a provider enabled above,
+   * and the list must hold the default model (checked at synth). Passed to the submit functions and
+   * workers as `ALLOWED_MODELS`.
+   * @default the default model and the simulated models (`sim-1`, `sim-fast`, `sim-fail`)
+   */
+  readonly allowedModels?: readonly string[];
+  /**
+   * Create the role API Gateway pushes logs with and set it as this account and region's API
+   * Gateway `cloudWatchRoleArn` (both retained on stack deletion: the setting is account-wide).
+   * The WebSocket stage's access logging cannot deploy without that setting, so with `false` it is
+   * a prerequisite: for accounts that already manage it elsewhere.
+   * @default true
+   */
+  readonly apiGatewayCloudWatchRole?: boolean;
+  /**
+   * Requests per second each tenant may sustain on the HTTP API; more answer `429` with
+   * `Retry-After`. Enforced per authorizer instance (not a global limit: see README, Security).
+   * @default 50
+   */
+  readonly tenantRateLimit?: number;
+  /** Requests a tenant may send at once after a quiet period (token bucket capacity). @default 100 */
+  readonly tenantBurstLimit?: number;
+  /** An e-mail address subscribed to the alarm topic (confirmed by a link AWS sends). @default no subscription */
+  readonly alarmEmail?: string;
 }
 
 /** Simulated models every stack serves. */
@@ -54,6 +87,23 @@ const validateDefaultModel = (props: OffloadStackProps): void => {
     return;
   }
   throw new Error(`defaultModel "${model}" is not a simulated model (${SIMULATED.join(', ')}), openai:<model> or bedrock:<model id>`);
+};
+
+/** The effective `allowedModels`, checked: every entry servable, the default model among them. */
+const resolveAllowedModels = (props: OffloadStackProps): readonly string[] => {
+  const defaultModel = props.defaultModel ?? DEFAULT_SIMULATED_MODEL;
+  const allowed = props.allowedModels ?? [defaultModel, ...SIMULATED.filter((model) => model !== defaultModel)];
+  if (allowed.length === 0) throw new StackConfigurationError('allowedModels must name at least one model');
+  for (const model of allowed) {
+    try {
+      validateDefaultModel({ ...props, defaultModel: model });
+    } catch (error) {
+      throw new StackConfigurationError(`allowedModels: ${(error as Error).message.replace(/^defaultModel /, '')}`, { cause: error });
+    }
+  }
+  if (!allowed.includes(defaultModel)) throw new StackConfigurationError(`allowedModels must include the default model "${defaultModel}"`);
+  if (allowed.some((model) => model.includes(','))) throw new StackConfigurationError('allowedModels entries may not contain commas');
+  return allowed;
 };
 
 /**
@@ -77,6 +127,10 @@ export class OffloadStack extends Stack {
   public readonly webhookFanOut: Rule;
   /** Dashboard and alarms. */
   public readonly observability: OffloadObservability;
+  /** The SNS topic every alarm notifies on ALARM and OK (output `AlarmTopicArn`). */
+  public readonly alarmTopic: ITopic;
+  /** The API Gateway account setting and its CloudWatch role, unless `apiGatewayCloudWatchRole` is false. */
+  public readonly apiGatewayCloudWatchRole: ApiGatewayCloudWatchRole | undefined;
   /** The dashboard, a static site under `/dashboard/` on the edge distribution. */
   public readonly dashboard: OffloadDashboardSite;
   /** Signing key of client tokens (generated at deploy, never leaves Secrets Manager). */
@@ -85,6 +139,7 @@ export class OffloadStack extends Stack {
   public constructor(scope: Construct, id: string, props: OffloadStackProps = {}) {
     super(scope, id, props);
     validateDefaultModel(props);
+    const allowedModels = resolveAllowedModels(props);
     this.storage = new OffloadStorage(this, 'Storage', { removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN });
     this.bus = new EventBus(this, 'Bus', { description: 'Offload task lifecycle events' });
     this.tokenKey = new Secret(this, 'ClientTokenKey', {
@@ -97,6 +152,9 @@ export class OffloadStack extends Stack {
       connectionsTable: this.storage.connectionsTable,
       bus: this.bus,
     });
+    // WebSocket stage access logging needs the account's API Gateway CloudWatch role set first.
+    this.apiGatewayCloudWatchRole = (props.apiGatewayCloudWatchRole ?? true) ? new ApiGatewayCloudWatchRole(this, 'ApiGatewayAccount') : undefined;
+    if (this.apiGatewayCloudWatchRole) this.webSocketApi.stage.node.addDependency(this.apiGatewayCloudWatchRole.account);
     this.httpApi = new OffloadHttpApi(this, 'Http', {
       tasksTable: this.storage.tasksTable,
       connectionsTable: this.storage.connectionsTable,
@@ -104,6 +162,8 @@ export class OffloadStack extends Stack {
       managementEndpoint: this.webSocketApi.managementEndpoint,
       manageConnectionsArn: this.webSocketApi.manageConnectionsArn,
       tokenKey: this.tokenKey,
+      ...(props.tenantRateLimit !== undefined ? { tenantRateLimit: props.tenantRateLimit } : {}),
+      ...(props.tenantBurstLimit !== undefined ? { tenantBurstLimit: props.tenantBurstLimit } : {}),
     });
     const workload = (className: keyof typeof WORKLOAD_CLASS_SIZING) => {
       const sizing = WORKLOAD_CLASS_SIZING[className];
@@ -144,20 +204,36 @@ export class OffloadStack extends Stack {
       },
       targets: [new SqsQueue(this.workloads.integrations.queue, { deadLetterQueue: this.workloads.integrations.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
+    // Model allowlist: refused at submit (HTTP and WebSocket) and again by the workers.
+    for (const fn of [this.httpApi.submitFunction, this.webSocketApi.submitFunction, this.workloads.interactive.worker, this.workloads.batch.worker]) {
+      fn.addEnvironment('ALLOWED_MODELS', allowedModels.join(','));
+    }
     if (props.defaultModel !== undefined) {
       for (const worker of [this.workloads.interactive.worker, this.workloads.batch.worker]) worker.addEnvironment('DEFAULT_MODEL', props.defaultModel);
     }
     if (props.openAiCompatible) {
-      const { baseUrl, apiKeySecretArn } = props.openAiCompatible;
+      const { baseUrl, apiKeySecretArn, apiKeyKmsKeyArn } = props.openAiCompatible;
       if (!/^https?:\/\//.test(baseUrl)) throw new Error('openAiCompatible.baseUrl must be an http(s) URL');
       for (const fn of [this.httpApi.submitFunction, this.webSocketApi.submitFunction, this.workloads.interactive.worker, this.workloads.batch.worker]) {
         fn.addEnvironment('OPENAI_BASE_URL', baseUrl);
       }
-      if (apiKeySecretArn) {
-        const key = Secret.fromSecretCompleteArn(this, 'OpenAiApiKey', apiKeySecretArn);
+      if (apiKeyKmsKeyArn !== undefined && apiKeySecretArn === undefined) throw new StackConfigurationError('openAiApiKeyKmsKeyArn needs openAiApiKeySecretArn (the secret it encrypts)');
+      if (apiKeySecretArn !== undefined) {
+        const key = Secret.fromSecretCompleteArn(this, 'OpenAiApiKey', validateSecretCompleteArn(apiKeySecretArn, 'openAiApiKeySecretArn'));
+        // A customer managed key: kms:Decrypt on it, only as Secrets Manager decrypts the secret. (An
+        // imported key's grantDecrypt through a ViaServicePrincipal adds nothing to the role, so this is explicit.)
+        const decrypt =
+          apiKeyKmsKeyArn === undefined
+            ? undefined
+            : new PolicyStatement({
+                actions: ['kms:Decrypt'],
+                resources: [validateKmsKeyArn(apiKeyKmsKeyArn, 'openAiApiKeyKmsKeyArn')],
+                conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Arn.split(apiKeySecretArn, ArnFormat.COLON_RESOURCE_NAME).region}.amazonaws.com` } },
+              });
         for (const worker of [this.workloads.interactive.worker, this.workloads.batch.worker]) {
           worker.addEnvironment('OPENAI_API_KEY_SECRET_ARN', apiKeySecretArn);
           key.grantRead(worker);
+          if (decrypt) worker.addToRolePolicy(decrypt);
         }
       }
     }
@@ -174,21 +250,39 @@ export class OffloadStack extends Stack {
       }
     }
     this.exports = new OffloadExports(this, 'TaskExports', { workload: this.workloads.batch, removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN });
+    // Finished exports are fetched through short-lived presigned URLs (the exports bucket exists only now).
+    this.httpApi.addDownloadRoute(this.exports.bucket);
     this.analytics = new OffloadAnalytics(this, 'AnalyticsExport', {
       bus: this.bus,
       tasksTable: this.storage.tasksTable,
       workload: this.workloads.analytics,
       removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN,
     });
-    this.observability = new OffloadObservability(this, 'Observability', { workloads: this.workloads, httpApi: this.httpApi.api });
+    this.observability = new OffloadObservability(this, 'Observability', {
+      workloads: this.workloads,
+      httpApi: this.httpApi.api,
+      webSocketApi: this.webSocketApi.api,
+      webSocketStageName: this.webSocketApi.stage.stageName,
+      ...(props.alarmEmail !== undefined ? { alarmEmail: props.alarmEmail } : {}),
+    });
+    this.alarmTopic = this.observability.alarmTopic;
     this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
     this.dashboard = new OffloadDashboardSite(this, 'Dashboard', { distribution: this.edge.distribution, webSocketUrl: this.webSocketApi.stage.url });
-    // What operators' tools (the `offload` CLI) need: the table holding tenants and keys, and each class's queues.
+    // Every output is declared here, at stack level, so its name is the documented one (no hash).
+    new CfnOutput(this, API_OUTPUTS.httpApi, { value: this.httpApi.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
+    new CfnOutput(this, API_OUTPUTS.cdn, { value: this.edge.url, description: 'CloudFront URL (use this one)' });
+    new CfnOutput(this, API_OUTPUTS.webSocket, { value: this.webSocketApi.stage.url, description: 'WebSocket API URL' });
+    new CfnOutput(this, API_OUTPUTS.dashboard, { value: this.dashboard.url, description: 'The dashboard (sign in with a client token: npx offload token)' });
+    // What operators' tools (the `offload` CLI) need: the table holding tenants and keys, each class's queues, the exports bucket.
     new CfnOutput(this, OPERATOR_OUTPUTS.tasksTable, { value: this.storage.tasksTable.tableName, description: 'Tasks table (tasks, tenants, hashed API keys)' });
     for (const className of Object.keys(this.workloads) as (keyof typeof this.workloads)[]) {
       const workload = this.workloads[className];
       new CfnOutput(this, OPERATOR_OUTPUTS.queueUrl[className], { value: workload.queue.queueUrl, description: `${className} queue` });
       new CfnOutput(this, OPERATOR_OUTPUTS.deadLetterQueueUrl[className], { value: workload.deadLetterQueue.queueUrl, description: `${className} dead-letter queue` });
     }
+    new CfnOutput(this, OPERATOR_OUTPUTS.connectionsTable, { value: this.storage.connectionsTable.tableName, description: 'Connections table (WebSocket connections; ByKey: by API key id)' });
+    new CfnOutput(this, OPERATOR_OUTPUTS.webSocketManagement, { value: this.webSocketApi.managementEndpoint, description: 'WebSocket @connections endpoint (key revocation closes connections)' });
+    new CfnOutput(this, OPERATOR_OUTPUTS.exportsBucket, { value: this.exports.bucket.bucketName, description: 'Task exports bucket (tasks.export NDJSON under exports/)' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'SNS topic every alarm notifies (subscribe on-call here)' });
   }
 }

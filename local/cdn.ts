@@ -13,6 +13,15 @@ const MANAGED_CACHE_POLICIES: Readonly<Record<string, CachePolicy>> = {
   '4135ea2d-6df8-44a3-9df3-4b5a84be39ad': { minTtl: 0, defaultTtl: 0, maxTtl: 0, headers: [], queryStrings: 'none' },
 };
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+/**
+ * Error codes CloudFront caches for the ErrorCachingMinTTL whatever the origin's `Cache-Control`
+ * says (`no-store` included), or longer when the origin's max-age/s-maxage is longer.
+ */
+const ALWAYS_CACHED_ERRORS: ReadonlySet<number> = new Set([404, 414, 500, 501, 502, 503, 504]);
+/** Error codes CloudFront caches only when the origin sends a max-age or s-maxage. (401, 416 and the rest: never.) */
+const CACHED_WITH_MAX_AGE_ERRORS: ReadonlySet<number> = new Set([400, 403, 405, 412, 415]);
+/** CloudFront's ErrorCachingMinTTL when the distribution sets none for a code, in seconds. */
+const DEFAULT_ERROR_CACHING_MIN_TTL = 10;
 
 interface CachePolicy {
   readonly minTtl: number;
@@ -56,6 +65,12 @@ interface Behavior {
 export const pathPatternRegExp = (pattern: string): RegExp =>
   new RegExp(`^${(pattern.startsWith('/') ? pattern : `/${pattern}`).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
 
+/** Options of {@link LocalCdn}. */
+export interface LocalCdnOptions {
+  /** The clock (epoch milliseconds) that ages cache entries. @default Date.now */
+  readonly now?: () => number;
+}
+
 /** Counters of the edge. */
 export interface CdnStats {
   hits: number;
@@ -69,8 +84,13 @@ export interface CdnStats {
  * path-pattern cache behaviours, each with its cache policy (TTL bounds, headers and query strings
  * in the cache key; managed policies by id), allowed and cached methods, and origin: the HTTP API
  * (custom origin, with the origin request policy) or an S3 bucket (origin access control, read
- * through the local S3 engine). TTLs follow the origin's `s-maxage`/`max-age` clamped to the policy; stale
- * entries with an ETag are revalidated; viewer `If-None-Match` is answered from the edge.
+ * through the local S3 engine). TTLs follow the origin's `s-maxage` (which wins) or `max-age`, clamped
+ * to the policy's MinTTL and MaxTTL (DefaultTTL without either; MinTTL with `no-store`, `no-cache` or
+ * `private`); stale entries with an ETag are revalidated; viewer `If-None-Match` is answered from the
+ * edge. Error responses are cached as CloudFront documents it: 404, 414 and 5xx for the
+ * ErrorCachingMinTTL (the distribution's CustomErrorResponses, else 10 s) whatever their
+ * `Cache-Control`, 400, 403, 405, 412 and 415 only with a max-age/s-maxage, each for the greater of
+ * that TTL and the (MaxTTL-clamped) max-age; 401, 416 and other codes never.
  * Responses carry `X-Cache: Hit from cloudfront | Miss from cloudfront | RefreshHit from cloudfront`.
  */
 export class LocalCdn {
@@ -79,14 +99,19 @@ export class LocalCdn {
   private readonly server: Server;
   private readonly cache = new Map<string, CachedResponse>();
   private behaviors: Behavior[] = [];
+  /** ErrorCachingMinTTL by status code, in seconds, from the distribution's CustomErrorResponses. */
+  private errorCachingMinTtl = new Map<number, number>();
   private readonly maxEntries = 50_000;
+  private readonly now: () => number;
 
   public constructor(
     private readonly template: LocalTemplate,
     public readonly logicalId: string,
     private readonly origin: () => string,
     private readonly s3?: S3OriginReader,
+    options: LocalCdnOptions = {},
   ) {
+    this.now = options.now ?? Date.now;
     this.server = createServer((request, response) => void this.handle(request, response));
   }
 
@@ -124,6 +149,14 @@ export class LocalCdn {
     };
     const defaultBehavior = behavior((config.DefaultCacheBehavior ?? {}) as Record<string, unknown>, 'DefaultCacheBehavior');
     if (defaultBehavior.origin.kind !== 'api') throw new UnsupportedTemplateError(this.logicalId, 'DefaultCacheBehavior', 'the default behaviour must target the HTTP API');
+    this.errorCachingMinTtl = new Map();
+    for (const [index, raw] of ((config.CustomErrorResponses as Record<string, unknown>[] | undefined) ?? []).entries()) {
+      // Only error caching is emulated: a custom page or status would need fetching and rewriting.
+      if (raw.ResponsePagePath !== undefined || raw.ResponseCode !== undefined) {
+        throw new UnsupportedTemplateError(this.logicalId, `CustomErrorResponses.${index}`, 'only ErrorCachingMinTTL is supported (no ResponsePagePath or ResponseCode)');
+      }
+      if (raw.ErrorCachingMinTTL !== undefined) this.errorCachingMinTtl.set(Number(raw.ErrorCode), Number(raw.ErrorCachingMinTTL));
+    }
     // CloudFront evaluates path-pattern behaviours in order, then the default.
     this.behaviors = [
       ...((config.CacheBehaviors as Record<string, unknown>[] | undefined) ?? []).map((raw, index) => behavior(raw, `CacheBehaviors.${index}`, String(raw.PathPattern))),
@@ -168,14 +201,33 @@ export class LocalCdn {
     return createHash('sha256').update(parts.join('\n')).digest('hex');
   }
 
-  private ttlOf(headers: Record<string, string>, policy: CachePolicy): number {
+  /** The origin's freshness for a shared cache, in seconds: `s-maxage`, else `max-age`, else none. */
+  private originMaxAge(headers: Record<string, string>): number | undefined {
+    const directives = (headers['cache-control'] ?? '').toLowerCase();
+    const sMaxAge = /s-maxage=(\d+)/.exec(directives);
+    const maxAge = /(?:^|[,\s])max-age=(\d+)/.exec(directives);
+    return sMaxAge ? Number(sMaxAge[1]) : maxAge ? Number(maxAge[1]) : undefined;
+  }
+
+  /** How long the edge keeps a response of this status, in milliseconds (0: not at all). */
+  private ttlOf(status: number, headers: Record<string, string>, policy: CachePolicy): number {
+    if (status >= 400) return this.errorTtlOf(status, headers, policy);
+    if (status !== 200) return 0;
     const directives = (headers['cache-control'] ?? '').toLowerCase();
     // With these directives CloudFront keeps the answer for the policy's minimum TTL (0: not at all).
     if (/(^|,)\s*(no-store|private|no-cache)\b/.test(directives)) return policy.minTtl * 1000;
-    const sMaxAge = /s-maxage=(\d+)/.exec(directives);
-    const maxAge = /(?:^|[,\s])max-age=(\d+)/.exec(directives);
-    const origin = sMaxAge ? Number(sMaxAge[1]) : maxAge ? Number(maxAge[1]) : policy.defaultTtl;
-    return Math.min(policy.maxTtl, Math.max(policy.minTtl, origin)) * 1000;
+    return Math.min(policy.maxTtl, Math.max(policy.minTtl, this.originMaxAge(headers) ?? policy.defaultTtl)) * 1000;
+  }
+
+  /**
+   * CloudFront's error caching: the ErrorCachingMinTTL, or the origin's max-age/s-maxage (at most
+   * the MaxTTL) when longer. Other directives (`no-store` too) change nothing.
+   */
+  private errorTtlOf(status: number, headers: Record<string, string>, policy: CachePolicy): number {
+    const maxAge = this.originMaxAge(headers);
+    if (!ALWAYS_CACHED_ERRORS.has(status) && !(CACHED_WITH_MAX_AGE_ERRORS.has(status) && maxAge !== undefined)) return 0;
+    const minTtl = this.errorCachingMinTtl.get(status) ?? DEFAULT_ERROR_CACHING_MIN_TTL;
+    return Math.max(minTtl, maxAge === undefined ? 0 : Math.min(policy.maxTtl, maxAge)) * 1000;
   }
 
   private behaviorFor(pathname: string): Behavior {
@@ -199,7 +251,7 @@ export class LocalCdn {
       }
       const key = this.cacheKey(request, url, behavior.policy);
       const cached = this.cache.get(key);
-      const now = Date.now();
+      const now = this.now();
       if (cached && now - cached.storedAt < cached.ttlMs) {
         this.stats.hits++;
         return this.replyCached(request, response, cached, 'Hit from cloudfront');
@@ -209,7 +261,7 @@ export class LocalCdn {
         if (upstream.status === 304) {
           this.stats.refreshHits++;
           cached.storedAt = now;
-          cached.ttlMs = this.ttlOf({ ...cached.headers, ...upstream.headers }, behavior.policy);
+          cached.ttlMs = this.ttlOf(cached.status, { ...cached.headers, ...upstream.headers }, behavior.policy);
           return this.replyCached(request, response, cached, 'RefreshHit from cloudfront');
         }
         return this.store(request, response, key, upstream, behavior.policy);
@@ -224,10 +276,10 @@ export class LocalCdn {
   private store(request: IncomingMessage, response: ServerResponse, key: string, upstream: { status: number; headers: Record<string, string>; body: Buffer }, policy: CachePolicy): void {
     this.stats.misses++;
     // A HEAD response has no body: storing it would serve empty bodies to later GETs of the same key.
-    const ttlMs = upstream.status === 200 && request.method !== 'HEAD' ? this.ttlOf(upstream.headers, policy) : 0;
+    const ttlMs = request.method !== 'HEAD' ? this.ttlOf(upstream.status, upstream.headers, policy) : 0;
     if (ttlMs > 0) {
       if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value!);
-      const entry = { ...upstream, storedAt: Date.now(), ttlMs };
+      const entry = { ...upstream, storedAt: this.now(), ttlMs };
       this.cache.set(key, entry);
       return this.replyCached(request, response, entry, 'Miss from cloudfront');
     }
@@ -250,7 +302,7 @@ export class LocalCdn {
   private replyCached(request: IncomingMessage, response: ServerResponse, cached: CachedResponse, xCache: string): void {
     const etag = cached.headers.etag;
     const inm = request.headers['if-none-match'];
-    if (etag && inm && inm.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag.replace(/^W\//, ''))) {
+    if (cached.status === 200 && etag && inm && inm.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag.replace(/^W\//, ''))) {
       const { 'content-length': _length, 'content-type': _type, ...rest } = cached.headers;
       return this.reply(response, 304, rest, Buffer.alloc(0), xCache, cached.storedAt);
     }
@@ -261,7 +313,7 @@ export class LocalCdn {
   private reply(response: ServerResponse, status: number, headers: Record<string, string>, body: Buffer, xCache: string, storedAt?: number): void {
     const out: Record<string, string> = { ...headers, 'x-cache': xCache, via: '1.1 local.cloudfront.net (CloudFront)' };
     delete out['transfer-encoding'];
-    if (storedAt !== undefined) out.age = String(Math.floor((Date.now() - storedAt) / 1000));
+    if (storedAt !== undefined) out.age = String(Math.floor((this.now() - storedAt) / 1000));
     if (status !== 304) out['content-length'] = String(body.length);
     response.writeHead(status, out);
     response.end(body);

@@ -1,21 +1,49 @@
 import { parseArgs } from 'node:util';
+import { ExitCode } from '../client/cli/exit-codes.ts';
 import { startDevServer } from './dev-server.ts';
+import { DEFAULT_IAM_MODE, IAM_MODES, isIamMode } from './iam/mode.ts';
+import { readCloudAssembly } from './preflight/cloud-assembly.ts';
+import { PreflightError } from './preflight/errors.ts';
+import { PREFLIGHT_DEFAULTS } from './preflight/preflight.ts';
+import { MINIMUM_UNRESERVED_CONCURRENCY } from './preflight/reserved-concurrency.ts';
 
 /** Usage of `offload dev` (also `npm start`). */
 export const DEV_USAGE = `offload dev: run the whole Offload stack locally (also \`npm start\`)
 
-Usage: offload dev [--fresh] [--dir <dir>] [--quiet] [--no-watch]
+Usage: offload dev [--fresh] [--dir <dir>] [--quiet] [--no-watch] [--iam strict|soft|off]
+                   [--assembly <dir> [--stack <name>]]
+                   [--account-concurrency <n>] [--apigateway-cloudwatch-role-configured]
 
   --fresh     start with empty data (deletes <dir>/data)
   --dir       state directory (default .offload)
   --quiet     write function logs to <dir>/runtime.log instead of the console
   --no-watch  do not reload when lib/, lambdas/ or bin/ change
+  --assembly  run an existing cloud assembly (\`npx cdk synth -o <dir>\`) instead of
+              synthesizing this project; its stack comes from <dir>/manifest.json.
+              No hot reload in this mode.
+  --stack     the stack of the assembly to run, when it has several
+  --iam       IAM enforcement (default strict): each function calls AWS with its own
+              role's credentials; strict refuses what the template's policies do not
+              allow, as AWS would; soft only logs the would-be denials to the runtime
+              log; off checks nothing
+
+Deploy preflight: before anything starts, the template is refused if AWS would refuse it
+at deploy time (access-log variables per API type, the API Gateway CloudWatch role,
+reserved concurrency, event source mappings, Lambda timeout and memory).
+  --account-concurrency <n>                the AWS account's Lambda concurrency quota that
+                                           reserved concurrency must fit (default ${PREFLIGHT_DEFAULTS.accountConcurrency},
+                                           keeping ${MINIMUM_UNRESERVED_CONCURRENCY} unreserved)
+  --apigateway-cloudwatch-role-configured  the account already has API Gateway's CloudWatch
+                                           Logs role, so stages may log without the template
+                                           setting it (AWS::ApiGateway::Account)
   -h, --help  show this help
 `;
 
 /**
- * Runs the local runtime in the foreground until SIGINT/SIGTERM: synthesizes the stack, starts
+ * Runs the local runtime in the foreground until SIGINT/SIGTERM: synthesizes the stack (or reads
+ * the cloud assembly given with `--assembly`), refuses what AWS would refuse at deploy time, starts
  * every emulated service and function, prints the endpoints and the dev API key, reloads on edits.
+ * A refused assembly or template ends the process with exit code 2 and the reason on stderr.
  *
  * @example
  * ```ts
@@ -31,6 +59,11 @@ export const runDev = async (args: readonly string[]): Promise<void> => {
       dir: { type: 'string', default: '.offload' },
       quiet: { type: 'boolean', default: false },
       watch: { type: 'boolean', default: true },
+      assembly: { type: 'string' },
+      stack: { type: 'string' },
+      iam: { type: 'string', default: DEFAULT_IAM_MODE },
+      'account-concurrency': { type: 'string' },
+      'apigateway-cloudwatch-role-configured': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -39,20 +72,44 @@ export const runDev = async (args: readonly string[]): Promise<void> => {
     process.stdout.write(DEV_USAGE);
     return;
   }
+  const refuse = (message: string): never => {
+    process.stderr.write(`offload dev: ${message}\n`);
+    process.exit(ExitCode.usage);
+  };
+  const concurrencyText = values['account-concurrency'];
+  if (concurrencyText !== undefined && !/^[1-9]\d*$/.test(concurrencyText)) refuse(`--account-concurrency must be a positive integer, got "${concurrencyText}"`);
+  const iam = values.iam;
+  if (!isIamMode(iam)) return refuse(`--iam must be one of ${IAM_MODES.join(', ')}, got "${iam}"`);
+  if (values.stack !== undefined && values.assembly === undefined) refuse('--stack chooses a stack of --assembly <dir>; without --assembly the project is synthesized (one stack)');
 
   const started = Date.now();
-  process.stdout.write('Synthesizing the stack and starting the local runtime...\n');
+  let assembly: { readonly cdkOut: string; readonly stackName: string } | undefined;
+  try {
+    if (values.assembly !== undefined) {
+      const stack = readCloudAssembly(values.assembly, values.stack);
+      assembly = { cdkOut: stack.directory, stackName: stack.artifactId };
+      process.stdout.write(`Running stack ${stack.stackName} of the cloud assembly in ${stack.directory} (no hot reload in this mode: edits are not re-synthesized)...\n`);
+    } else process.stdout.write('Synthesizing the stack and starting the local runtime...\n');
+  } catch (error) {
+    if (error instanceof PreflightError) refuse(error.message);
+    throw error;
+  }
+  // A template AWS would refuse (the deploy preflight) is reported like a bad argument, not as a crash.
   const server = await startDevServer({
     dir: values.dir,
     fresh: values.fresh,
+    iam,
     logs: values.quiet ? 'file' : 'console',
-    watch: values.watch,
+    watch: values.watch && assembly === undefined,
+    ...assembly,
+    ...(concurrencyText !== undefined ? { accountConcurrency: Number(concurrencyText) } : {}),
+    apiGatewayCloudWatchRoleConfigured: values['apigateway-cloudwatch-role-configured'],
     onReload: (outcome) => {
       const what =
         outcome.kind === 'code' ? `reloaded ${outcome.functions.join(', ')}` : outcome.kind === 'stack' ? 'stack changed: restarted on the same data' : outcome.kind === 'failed' ? `reload failed, still running the previous code:\n${outcome.error}` : 'no change';
       process.stdout.write(`[offload] ${what}\n`);
     },
-  });
+  }).catch((error: unknown) => (error instanceof PreflightError ? refuse(error.message) : Promise.reject(error)));
   const { runtime } = server;
   const { endpoints } = runtime;
   process.stdout.write(`

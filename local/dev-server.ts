@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync, watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { startRuntime, type Runtime, type RuntimeOptions } from './runtime.ts';
+import { checkDeployPreflight } from './preflight/preflight.ts';
 import { PROJECT_DIR, synthesizeInChild } from './synth-child.ts';
 import { LocalTemplate, type Template } from './template.ts';
 
@@ -25,7 +26,8 @@ const stackShape = (template: Template): string =>
   JSON.stringify(template.Resources, (key, value: unknown) => (key === 'S3Key' || key === 'aws:asset:path' ? undefined : value));
 
 /**
- * Runs the local runtime and watches `lib/`, `lambdas/`, `bin/` and `dashboard/`. A change re-synthesizes the app
+ * Runs the local runtime and watches `lib/`, `lambdas/`, `bin/` and `dashboard/` (not when `cdkOut`
+ * names an existing cloud assembly to run: that mode never reloads). A change re-synthesizes the app
  * (in a child process). If only Lambda code changed, just those functions get the new bundle: their
  * environments are retired and the next invocation cold-starts on it, with no restart and no state
  * lost. If the stack changed, the runtime restarts on the same data directory (nothing is lost
@@ -49,6 +51,8 @@ export const startDevServer = async (
     try {
       const stackName = await synthesizeInChild(nextOut, projectDir);
       const next = LocalTemplate.load(nextOut, stackName);
+      // An edit AWS would refuse at deploy time is refused here too, while the previous stack keeps running.
+      checkDeployPreflight(next.template, options);
       if (stackShape(next.template) !== stackShape(runtime.template.template)) {
         await runtime.stop();
         runtime = await startRuntime({ ...options, dir, cdkOut: nextOut, fresh: false });
@@ -77,6 +81,8 @@ export const startDevServer = async (
   };
 
   const reload = async (): Promise<ReloadOutcome> => {
+    // An existing cloud assembly (options.cdkOut) is run as it is: there is nothing to re-synthesize.
+    if (options.cdkOut !== undefined) return { kind: 'failed', error: `running the existing cloud assembly ${options.cdkOut}: no reload in this mode` };
     if (reloading) {
       again = true;
       return reloading;
@@ -94,7 +100,7 @@ export const startDevServer = async (
   };
 
   const watchers: FSWatcher[] = [];
-  if (options.watch !== false) {
+  if (options.watch !== false && options.cdkOut === undefined) {
     let timer: NodeJS.Timeout | undefined;
     // dashboard/: its build is an asset of the stack (a change redeploys it through a restart).
     for (const folder of ['lib', 'lambdas', 'bin', 'dashboard']) {

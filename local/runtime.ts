@@ -18,23 +18,34 @@ import { LocalWebSocketApi, DEFAULT_WS_LIMITS, type WebSocketLimits } from './ap
 import { LocalFunction } from './lambda/lambda-service.ts';
 import { SqsEventSource } from './lambda/sqs-event-source.ts';
 import { PROJECT_DIR, synthesizeInChild } from './synth-child.ts';
-import { LOCAL_REGION, LocalTemplate, UnsupportedTemplateError, localArn } from './template.ts';
+import { LOCAL_REGION, LocalTemplate, UnsupportedTemplateError, assemblyStackId, localArn } from './template.ts';
 import { OPERATOR_OUTPUTS } from '../lib/stack-outputs.ts';
+import { DEFAULT_IAM_MODE, IamEnforcer, type IamMode } from './iam/mode.ts';
+import { IamPolicyStore } from './iam/policy-store.ts';
+import { checkSqsEventSourceRole, sqsEventSourceMappings } from './iam/event-source-role.ts';
+import { withOriginAccessControl } from './iam/origin-access-control.ts';
+import { loadStackTemplate, locateStack } from './preflight/cloud-assembly.ts';
+import { checkDeployPreflight, type PreflightOptions } from './preflight/preflight.ts';
 
 /** Fixed ports `npm start` uses, so URLs stay stable between runs. */
 export const DEFAULT_PORTS = { httpApi: 4700, webSocketApi: 4701, cdn: 4702, dynamodb: 4703, sqs: 4704, eventbridge: 4705, secretsmanager: 4706 } as const;
 export type Ports = { readonly [K in keyof typeof DEFAULT_PORTS]: number };
 
-/** Options of {@link startRuntime}. */
-export interface RuntimeOptions {
+/** Options of {@link startRuntime}; the {@link PreflightOptions} describe the AWS account the deploy preflight assumes. */
+export interface RuntimeOptions extends PreflightOptions {
   /** State directory. @default '.offload' */
   readonly dir?: string;
   /** Start with empty data. @default false */
   readonly fresh?: boolean;
   /** Ports, or 0 for each to pick free ones. @default DEFAULT_PORTS */
   readonly ports?: Partial<Ports> | 'dynamic';
-  /** Reuse an existing synth output directory instead of synthesizing. */
+  /**
+   * Run an existing cloud assembly (`cdk synth -o <dir>`) instead of synthesizing: its stack is
+   * read from `manifest.json` (a directory without one holding `Offload.template.json` is read as stack `Offload`).
+   */
   readonly cdkOut?: string;
+  /** Stack of `cdkOut` to run (artifact id or stack name) when it holds several. @default its only stack */
+  readonly stackName?: string;
   /** Project whose app is synthesized. @default this repository */
   readonly projectDir?: string;
   /** Where function and runtime logs go. @default 'console' */
@@ -62,6 +73,12 @@ export interface RuntimeOptions {
    * request path); `OFFLOAD_WORKER_NICE` in the environment when not given. @default DEFAULT_WORKER_NICE
    */
   readonly workerNice?: number;
+  /**
+   * IAM enforcement: each function calls AWS with credentials of its own role, and a call its
+   * policies do not allow is refused as AWS refuses it (`strict`), only logged (`soft`), or not
+   * checked (`off`). @default 'strict'
+   */
+  readonly iam?: IamMode;
 }
 
 /**
@@ -85,6 +102,8 @@ export interface Endpoints {
 /** The tasks table and each workload class's queue and DLQ, by URL. */
 export interface OperatorResources {
   readonly tasksTable: string;
+  /** The connections table: revoking a key finds its connections there (the `@connections` endpoint is `services.apigatewaymanagementapi`). */
+  readonly connectionsTable: string;
   readonly queues: { readonly [K in keyof typeof OPERATOR_OUTPUTS.queueUrl]: { readonly url: string; readonly deadLetterUrl: string } };
 }
 
@@ -102,6 +121,8 @@ export interface Runtime {
   readonly eventBridge: LocalEventBridge;
   readonly cdn: LocalCdn;
   readonly webSocket: LocalWebSocketApi;
+  /** IAM: the template's policies, the functions' credentials, the enforcement mode. */
+  readonly iam: IamEnforcer;
   /** A multi-line start-up summary. */
   readonly summary: string;
   stop(): Promise<void>;
@@ -124,8 +145,15 @@ const IGNORED_TYPES = new Set([
   // CloudWatch is not emulated: metrics are the EMF lines in the function logs.
   'AWS::CloudWatch::Alarm',
   'AWS::CloudWatch::Dashboard',
-  // The local CDN reads S3 origins directly: origin access control has nothing to do locally.
+  // Nothing to create: an S3 origin naming one is read as cloudfront.amazonaws.com, checked against the bucket policy (local/iam/origin-access-control.ts).
   'AWS::CloudFront::OriginAccessControl',
+  // Account-wide API Gateway setting (the CloudWatch role WebSocket stage logging needs on AWS): no local counterpart.
+  'AWS::ApiGateway::Account',
+  // Alarm notifications (topic, its policy and key, the optional e-mail subscription): alarms are not emulated either.
+  'AWS::SNS::Topic',
+  'AWS::SNS::TopicPolicy',
+  'AWS::SNS::Subscription',
+  'AWS::KMS::Key',
 ]);
 const HANDLED_TYPES = new Set([
   'AWS::DynamoDB::Table',
@@ -174,8 +202,10 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   };
 
   const cdkOut = options.cdkOut ?? path.join(dir, 'cdk.out');
-  const stackName = options.cdkOut ? 'Offload' : await synthesizeInChild(cdkOut, options.projectDir ?? PROJECT_DIR);
-  const template = LocalTemplate.load(cdkOut, stackName);
+  // The stack (its template and asset manifest) comes from the assembly's manifest.json; then the deploy preflight.
+  const stack = locateStack(cdkOut, options.cdkOut ? options.stackName : await synthesizeInChild(cdkOut, options.projectDir ?? PROJECT_DIR));
+  const template = loadStackTemplate(stack);
+  checkDeployPreflight(template.template, options);
   for (const [logicalId, resource] of Object.entries(template.template.Resources)) {
     if (!IGNORED_TYPES.has(resource.Type) && !HANDLED_TYPES.has(resource.Type)) {
       throw new UnsupportedTemplateError(logicalId, 'Type', `${resource.Type} is not supported by the local runtime`);
@@ -186,19 +216,21 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     if (!deploymentProviders.layers.has(logicalId)) throw new UnsupportedTemplateError(logicalId, 'Type', 'Lambda layers are supported only as the BucketDeployment provider\u2019s');
   }
   for (const [logicalId, resource] of Object.entries(template.template.Resources)) {
-    if (resource.Type === 'AWS::IAM::Role') template.register(logicalId, { ref: logicalId, attributes: { Arn: localArn('iam', `role/${logicalId}`) } });
     if (resource.Type === 'AWS::Logs::LogGroup') template.register(logicalId, { ref: `/aws/offload/${logicalId}`, attributes: { Arn: localArn('logs', `log-group:/aws/offload/${logicalId}`) } });
     if (resource.Type === 'AWS::CloudFront::CachePolicy') template.register(logicalId, { ref: logicalId, attributes: { Id: logicalId } });
   }
+
+  // IAM: reads the roles and policies (registering the roles' values); documents resolve once the resources exist.
+  const iam = new IamEnforcer(IamPolicyStore.fromTemplate(template), options.iam ?? DEFAULT_IAM_MODE, (line) => log('iam', line));
 
   const workerNice = options.workerNice ?? (process.env.OFFLOAD_WORKER_NICE ? Number(process.env.OFFLOAD_WORKER_NICE) : DEFAULT_WORKER_NICE);
   if (!Number.isInteger(workerNice) || workerNice < 0 || workerNice > 19) throw new RangeError(`workerNice must be an integer from 0 to 19, got ${workerNice}`);
   const counter = new ApiCallCounter();
   const faults = options.faults instanceof FaultInjector ? options.faults : options.faults ? new FaultInjector(options.faults) : FaultInjector.fromEnvironment();
   if (faults) log('faults', `fault injection on: ${JSON.stringify(faults.config.probabilities)}`);
-  const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb, counter, ...(faults ? { faults } : {}) });
-  const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs, ...(faults ? { faults } : {}) });
-  const secrets = new LocalSecretsManager(template, path.join(dir, 'data', 'secrets.json'), counter);
+  const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb, counter, callerIam: iam, ...(faults ? { faults } : {}) });
+  const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs, callerIam: iam, ...(faults ? { faults } : {}) });
+  const secrets = new LocalSecretsManager(template, path.join(dir, 'data', 'secrets.json'), counter, iam);
   secrets.load();
   const functions = new Map<string, LocalFunction>();
   const functionOf = (logicalId: string): LocalFunction => {
@@ -229,13 +261,16 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     },
     ...(options.scheduleTimeScale !== undefined ? { scheduleTimeScale: options.scheduleTimeScale } : {}),
     ...(faults ? { faults } : {}),
+    callerIam: iam,
+    // Deliveries need the target's queue policy or Lambda permission (service-to-service hops).
+    iam,
   });
   eventBridge.load();
   const httpApis: LocalHttpApi[] = [];
   const webSockets: LocalWebSocketApi[] = [];
   for (const [logicalId, resource] of template.ofType('AWS::ApiGatewayV2::Api')) {
-    if (resource.Properties?.ProtocolType === 'HTTP') httpApis.push(new LocalHttpApi(template, logicalId, functionOf, (line) => log('http-api', line)));
-    else if (resource.Properties?.ProtocolType === 'WEBSOCKET') webSockets.push(new LocalWebSocketApi(template, logicalId, functionOf, counter, { ...DEFAULT_WS_LIMITS, ...options.webSocketLimits }, (line) => log('websocket-api', line), faults));
+    if (resource.Properties?.ProtocolType === 'HTTP') httpApis.push(new LocalHttpApi(template, logicalId, functionOf, (line) => log('http-api', line), iam));
+    else if (resource.Properties?.ProtocolType === 'WEBSOCKET') webSockets.push(new LocalWebSocketApi(template, logicalId, functionOf, counter, { ...DEFAULT_WS_LIMITS, ...options.webSocketLimits }, (line) => log('websocket-api', line), faults, iam));
     else throw new UnsupportedTemplateError(logicalId, 'ProtocolType', String(resource.Properties?.ProtocolType));
   }
   if (httpApis.length !== 1 || webSockets.length !== 1) throw new Error('The local runtime expects exactly one HTTP API and one WebSocket API');
@@ -243,6 +278,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   const webSocket = webSockets[0]!;
   httpApi.registerId();
   webSocket.registerId();
+  webSocket.callerIam = iam;
   httpApi.load();
   webSocket.load();
 
@@ -253,10 +289,18 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   const dashboardKey = `${DASHBOARD_PATH.slice(1)}${DASHBOARD_CONFIG}`;
   let dashboardBucket = '';
   let devApiKey = '';
-  const s3Origin = withDevCredential(s3OriginReader(s3), { get bucket() { return dashboardBucket; }, key: dashboardKey }, () => mintClientToken(httpApi.endpoint, devApiKey));
+  // S3 answers the distribution's origin access control reads as the bucket policy decides.
+  const s3Origin = withDevCredential(withOriginAccessControl(s3OriginReader(s3), iam, template, distributions[0]![0]), { get bucket() { return dashboardBucket; }, key: dashboardKey }, () => mintClientToken(httpApi.endpoint, devApiKey));
   const cdn = new LocalCdn(template, distributions[0]![0], () => httpApi.endpoint, s3Origin);
   cdn.load();
   template.register(distributions[0]![0], { ref: 'LOCALCDN', attributes: { DomainName: 'local.cloudfront.net' } });
+  // Deploy time: Lambda refuses an SQS event source mapping whose role may not consume the queue.
+  try {
+    for (const mapping of sqsEventSourceMappings(template, iam.store)) checkSqsEventSourceRole(iam, mapping);
+  } catch (error) {
+    await Promise.allSettled([sqs.stop(), dynamo.stop()]);
+    throw error;
+  }
 
   await httpApi.start(ports.httpApi);
   await webSocket.start(ports.webSocketApi);
@@ -282,6 +326,8 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     AWS_ENDPOINT_URL_S3: sqs.endpoint,
     AWS_S3_FORCE_PATH_STYLE: 'true',
   };
+  iam.load();
+  await iam.validateActions();
   for (const [logicalId, resource] of template.ofType('AWS::Lambda::Function')) {
     if (deploymentProviders.functions.has(logicalId)) continue;
     const properties = resource.Properties ?? {};
@@ -309,6 +355,8 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
           environment: {
             ...environment,
             ...awsEnvironment,
+            // Credentials of the function's own role session (IAM enforcement identifies it by them).
+            ...iam.environmentOf(logicalId, name),
             AWS_EXECUTION_ENV: `AWS_Lambda_${String(properties.Runtime ?? 'nodejs24.x')}`,
             AWS_LAMBDA_FUNCTION_NAME: name,
             AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(memorySize),
@@ -356,6 +404,8 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
           ? { maxConcurrency: Math.min(scaling?.MaximumConcurrency ?? Infinity, options.eventSourceMaxConcurrency ?? Infinity) }
           : {}),
         reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
+        // The pollers receive and delete as the function's execution role.
+        credentials: iam.identities.issue(functionId, iam.store.roleOfFunction(functionId, functionOf(functionId).config.functionName)),
       },
       () => functionOf(functionId),
       sqs,
@@ -390,6 +440,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   const summary = [
     `functions (${functions.size}): ${[...functions.values()].map((fn) => fn.config.functionName.replace('Offload-', '')).join(', ')}`,
     `HTTP routes: ${httpApi.routeKeys.join(', ')}`,
+    `IAM: ${iam.mode} (each function calls AWS as its own role)`,
     `WebSocket routes: ${webSocket.routeKeys.join(', ')}`,
     `queues: ${[...sqs.urlByArn.keys()].map((arn) => arn.split(':').pop()).join(', ')}`,
     `rules: ${template.ofType('AWS::Events::Rule').map(([id]) => id).join(', ')}`,
@@ -408,6 +459,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     eventBridge,
     cdn,
     webSocket,
+    iam,
     summary,
     stop: async () => {
       log('runtime', 'stopping');
@@ -435,6 +487,7 @@ const operatorResources = (template: LocalTemplate): OperatorResources => {
   const classes = Object.keys(OPERATOR_OUTPUTS.queueUrl) as (keyof typeof OPERATOR_OUTPUTS.queueUrl)[];
   return {
     tasksTable: output(OPERATOR_OUTPUTS.tasksTable),
+    connectionsTable: output(OPERATOR_OUTPUTS.connectionsTable),
     queues: Object.fromEntries(
       classes.map((name) => [name, { url: output(OPERATOR_OUTPUTS.queueUrl[name]), deadLetterUrl: output(OPERATOR_OUTPUTS.deadLetterQueueUrl[name]) }]),
     ) as OperatorResources['queues'],

@@ -3,6 +3,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { close, listen, readBody, sendJson, type ApiCallCounter } from './http-util.ts';
 import { type LocalTemplate, UnsupportedTemplateError, localArn } from './template.ts';
+import { authorizeCall, callerOf } from './iam/caller.ts';
+import type { IamEnforcer } from './iam/mode.ts';
+import { json11Refusal } from './iam/services/json-refusal.ts';
+import { secretsManagerPermissions } from './iam/services/secretsmanager.ts';
 
 interface LocalSecret {
   readonly name: string;
@@ -64,6 +68,8 @@ export class LocalSecretsManager {
     private readonly template: LocalTemplate,
     private readonly file: string,
     private readonly counter: ApiCallCounter,
+    /** Authorizes each call by its caller's credentials against their role's policies, in the runtime's IAM mode. @default no checks */
+    private readonly callerIam?: IamEnforcer,
   ) {
     this.server = createServer((request, response) => void this.handle(request, response));
   }
@@ -112,6 +118,16 @@ export class LocalSecretsManager {
       const operation = String(request.headers['x-amz-target'] ?? '').replace(/^secretsmanager\./, '');
       const body = JSON.parse((await readBody(request, 256 * 1024)).toString('utf8') || '{}') as Record<string, unknown>;
       this.counter.add('secretsmanager', operation || 'Unknown');
+      const iam = this.callerIam;
+      if (iam && iam.mode !== 'off' && operation) {
+        const arnOf = (id: string) => [...this.secrets.values()].find((candidate) => candidate.name === id || candidate.arn === id)?.arn;
+        const outcome = authorizeCall(iam, callerOf(iam, request.headers, request.url), secretsManagerPermissions(operation, body, arnOf), `secretsmanager:${operation}`);
+        if (!outcome.allowed) {
+          const refusal = json11Refusal(outcome);
+          response.writeHead(refusal.status, refusal.headers).end(refusal.body);
+          return;
+        }
+      }
       let result: unknown;
       if (operation === 'GetSecretValue') {
         const secret = this.find(body.SecretId);

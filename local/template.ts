@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 /** One resource of a CloudFormation template. */
@@ -33,13 +33,38 @@ export interface ResourceValues {
 export const LOCAL_ACCOUNT = '000000000000' as const;
 export const LOCAL_REGION = 'us-east-1' as const;
 
+/** Stack name of a template loaded without one (`AWS::StackName`): the app's default. */
+const DEFAULT_STACK_NAME = 'Offload';
+
 const PSEUDO: Record<string, string> = {
   'AWS::Region': LOCAL_REGION,
   'AWS::AccountId': LOCAL_ACCOUNT,
   'AWS::Partition': 'aws',
   'AWS::URLSuffix': 'amazonaws.com',
-  'AWS::StackName': 'Offload',
   'AWS::NoValue': '',
+};
+
+/** The part of a cloud assembly's `manifest.json` naming its stacks. */
+interface AssemblyManifest {
+  readonly artifacts?: Record<string, { readonly type: string; readonly properties?: { readonly stackName?: string } }>;
+}
+
+/** An assembly's manifest; empty for a directory holding only a template and its assets. */
+const readManifest = (outdir: string): AssemblyManifest => {
+  const file = path.join(outdir, 'manifest.json');
+  return existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as AssemblyManifest) : {};
+};
+
+/**
+ * The artifact id of the one stack in a synthesized cloud assembly (its files are
+ * `<id>.template.json` and `<id>.assets.json`): `Offload`, or what context `stackName` made it.
+ * A directory without `manifest.json` (a bare template and asset manifest) holds `Offload`.
+ */
+export const assemblyStackId = (outdir: string): string => {
+  if (!existsSync(path.join(outdir, 'manifest.json'))) return DEFAULT_STACK_NAME;
+  const stacks = Object.entries(readManifest(outdir).artifacts ?? {}).filter(([, artifact]) => artifact.type === 'aws:cloudformation:stack');
+  if (stacks.length !== 1) throw new UnsupportedTemplateError(outdir, 'manifest.json', `the local runtime runs exactly one stack, the assembly has ${stacks.length}`);
+  return stacks[0]![0];
 };
 
 /**
@@ -53,15 +78,19 @@ export class LocalTemplate {
     public readonly template: Template,
     public readonly assetDir: string,
     private readonly assets: Record<string, { source: { path: string } }>,
+    /** What `AWS::StackName` resolves to. */
+    public readonly stackName: string = DEFAULT_STACK_NAME,
   ) {}
 
-  /** Loads `<outdir>/<stack>.template.json` and its asset manifest. */
+  /** Loads `<outdir>/<stack>.template.json` and its asset manifest (`stackName`: the stack's artifact id). */
   public static load(outdir: string, stackName: string): LocalTemplate {
     const template = JSON.parse(readFileSync(path.join(outdir, `${stackName}.template.json`), 'utf8')) as Template;
     const manifest = JSON.parse(readFileSync(path.join(outdir, `${stackName}.assets.json`), 'utf8')) as {
       files: Record<string, { source: { path: string } }>;
     };
-    return new LocalTemplate(template, outdir, manifest.files);
+    // The CloudFormation name is the artifact id unless the stack was given another one.
+    const name = readManifest(outdir).artifacts?.[stackName]?.properties?.stackName ?? stackName;
+    return new LocalTemplate(template, outdir, manifest.files, name);
   }
 
   /** Resources of a type, as `[logicalId, resource]` pairs. */
@@ -140,6 +169,7 @@ export class LocalTemplate {
   }
 
   private ref(name: string, where: string): string {
+    if (name === 'AWS::StackName') return this.stackName;
     if (name in PSEUDO) return PSEUDO[name]!;
     const value = this.values.get(name);
     if (!value) throw new UnsupportedTemplateError(where, 'Ref', `${name} (${this.template.Resources[name]?.Type ?? 'unknown'}) has no local value`);

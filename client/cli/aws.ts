@@ -22,6 +22,28 @@ export const tenantStoreFor = async (admin: AdminTarget) => {
   return { store: new DynamoTenantStore(admin.tasksTable, client), close: () => client.destroy() };
 };
 
+/**
+ * What closes a revoked key's WebSocket connections: the connections store on the stack's
+ * connections table and a closer on its `@connections` endpoint; undefined when the target does not
+ * name them (outputs of an older stack).
+ */
+export const keyConnectionsFor = async (admin: AdminTarget) => {
+  if (!admin.connections) return undefined;
+  const [{ DynamoDBClient }, { DynamoDBDocumentClient }, { DynamoConnectionStore }, { ConnectionsPusher }] = await Promise.all([
+    import('@aws-sdk/client-dynamodb'),
+    import('@aws-sdk/lib-dynamodb'),
+    import('../../lambdas/store/connection-store.ts'),
+    import('../../lambdas/store/pusher.ts'),
+  ]);
+  const client = DynamoDBDocumentClient.from(new DynamoDBClient(configFor(admin, 'dynamodb')), { marshallOptions: { removeUndefinedValues: true } });
+  const closer = new ConnectionsPusher(admin.connections.managementEndpoint, {
+    maxAttempts: 3,
+    ...(admin.region ? { region: admin.region } : {}),
+    ...(admin.local ? { credentials: LOCAL_CREDENTIALS } : {}),
+  });
+  return { connections: new DynamoConnectionStore(admin.connections.table, client), closer, close: () => (client.destroy(), closer.destroy()) };
+};
+
 /** An SQS client for the stack's queues. */
 export const sqsFor = async (admin: AdminTarget) => {
   const sqs = await import('@aws-sdk/client-sqs');

@@ -24,6 +24,11 @@ export interface AdminTarget {
   readonly region?: string;
   /** Local engines: endpoints and the static credentials they accept. Absent on AWS (default credential chain). */
   readonly local?: { readonly dynamodb: string; readonly sqs: string };
+  /**
+   * Where a key's open WebSocket connections are found (the connections table) and closed (the
+   * `@connections` endpoint) when the key is revoked. Absent in outputs files of older stacks.
+   */
+  readonly connections?: { readonly table: string; readonly managementEndpoint: string };
 }
 
 /** The connection flags every command accepts. */
@@ -40,9 +45,9 @@ export interface ConnectionFlags {
 interface LocalEndpoints {
   readonly httpApi: string;
   readonly webSocketApi: string;
-  readonly services: { readonly dynamodb: string; readonly sqs: string };
+  readonly services: { readonly dynamodb: string; readonly sqs: string; readonly apigatewaymanagementapi?: string };
   readonly devTenant?: { readonly apiKey: string };
-  readonly resources?: { readonly tasksTable: string; readonly queues: AdminTarget['queues'] };
+  readonly resources?: { readonly tasksTable: string; readonly connectionsTable?: string; readonly queues: AdminTarget['queues'] };
 }
 
 const readJson = (file: string, what: string): unknown => {
@@ -76,12 +81,15 @@ const fromOutputsFile = (file: string, region: string | undefined): Omit<Target,
   const regionOfQueue = /^https:\/\/sqs\.([a-z0-9-]+)\.amazonaws\.com/.exec(queues.interactive.url ?? '')?.[1];
   const endpoint = outputNamed(outputs, API_OUTPUTS.cdn) ?? outputNamed(outputs, API_OUTPUTS.httpApi);
   const webSocketUrl = outputNamed(outputs, API_OUTPUTS.webSocket);
+  const connectionsTable = outputNamed(outputs, OPERATOR_OUTPUTS.connectionsTable);
+  const managementEndpoint = outputNamed(outputs, OPERATOR_OUTPUTS.webSocketManagement);
+  const connections = connectionsTable && managementEndpoint ? { connections: { table: connectionsTable, managementEndpoint } } : {};
   return {
     source: `${file} (stack ${stackName})`,
     ...(endpoint ? { endpoint } : {}),
     ...(webSocketUrl ? { webSocketUrl } : {}),
     ...(complete
-      ? { admin: { tasksTable: tasksTable!, queues: queues as AdminTarget['queues'], ...((region ?? regionOfQueue) ? { region: (region ?? regionOfQueue)! } : {}) } }
+      ? { admin: { tasksTable: tasksTable!, queues: queues as AdminTarget['queues'], ...((region ?? regionOfQueue) ? { region: (region ?? regionOfQueue)! } : {}), ...connections } }
       : {}),
   };
 };
@@ -95,7 +103,17 @@ const fromLocalRuntime = (file: string): Target => {
     webSocketUrl: endpoints.webSocketApi,
     ...(endpoints.devTenant?.apiKey ? { credential: endpoints.devTenant.apiKey } : {}),
     ...(endpoints.resources
-      ? { admin: { tasksTable: endpoints.resources.tasksTable, queues: endpoints.resources.queues, region: 'us-east-1', local: { dynamodb: endpoints.services.dynamodb, sqs: endpoints.services.sqs } } }
+      ? {
+          admin: {
+            tasksTable: endpoints.resources.tasksTable,
+            queues: endpoints.resources.queues,
+            region: 'us-east-1',
+            local: { dynamodb: endpoints.services.dynamodb, sqs: endpoints.services.sqs },
+            ...(endpoints.resources.connectionsTable && endpoints.services.apigatewaymanagementapi
+              ? { connections: { table: endpoints.resources.connectionsTable, managementEndpoint: endpoints.services.apigatewaymanagementapi } }
+              : {}),
+          },
+        }
       : {}),
   };
 };

@@ -2,12 +2,12 @@ import { parseArgs } from 'node:util';
 import { ConnectionLostError, ForbiddenError, NetworkError, NotFoundError, OffloadError, UnauthorizedError } from '../sdk/index.ts';
 import { connection, GLOBAL_HELP, GLOBAL_OPTIONS, type Command } from './command.ts';
 import { dlqList, dlqRedrive, keysList, keysRevoke, keysRotate, tenantsCreate } from './commands/admin.ts';
-import { cancel, get, ls, submit, token, watch } from './commands/tasks.ts';
+import { cancel, download, get, ls, submit, token, watch } from './commands/tasks.ts';
 import { CliError, UsageError } from './errors.ts';
 import { ExitCode } from './exit-codes.ts';
 import { Output } from './output.ts';
 
-const COMMANDS: readonly Command[] = [submit, watch, get, ls, cancel, token, tenantsCreate, keysList, keysRotate, keysRevoke, dlqList, dlqRedrive];
+const COMMANDS: readonly Command[] = [submit, watch, get, ls, cancel, download, token, tenantsCreate, keysList, keysRotate, keysRevoke, dlqList, dlqRedrive];
 const GROUPS = ['tenants', 'keys', 'dlq'] as const;
 
 const HELP = `offload: the Offload command line

@@ -1,7 +1,7 @@
 import { HttpTransport } from './http.ts';
 import { resolveOptions, type OffloadClientOptions, type ResolvedOptions } from './options.ts';
 import type { OffloadTaskTypes } from './task-types.ts';
-import type { ClientToken, EventsPage, QueueDepths, SubmittedTask, Task, TaskPage, TaskStatus, TaskSummary, TaskTypeMap } from './types.ts';
+import type { ClientToken, EventsPage, QueueDepths, SubmittedTask, Task, TaskDownload, TaskPage, TaskStatus, TaskSummary, TaskTypeMap } from './types.ts';
 import { watchTask, type WatchCallOptions, type WatchEvent } from './watch.ts';
 
 /** Options of {@link OffloadClient.submit}. */
@@ -166,6 +166,22 @@ export class OffloadClient<Types extends TaskTypeMap = OffloadTaskTypes> {
    */
   public async cancel<K extends keyof Types & string = keyof Types & string>(taskId: string, options: { signal?: AbortSignal } = {}): Promise<Task<Types, K>> {
     return (await this.http.send<Task<Types, K>>({ method: 'POST', path: path(taskId, '/cancel'), idempotent: true, ...(options.signal ? { signal: options.signal } : {}) })).body;
+  }
+
+  /**
+   * A short-lived URL of a finished `tasks.export`'s NDJSON (`GET /v1/tasks/{id}/download`): fetch
+   * it with no credential before `expiresAt` (a few minutes); ask again for a fresh one. Throws
+   * `NotFoundError` for an unknown task, another tenant's, or a task of another type, and
+   * `ConflictError` while the export is queued or running, or when it failed or was cancelled.
+   *
+   * @example
+   * ```ts
+   * const { url } = await client.download(exportTaskId);
+   * const rows = (await (await fetch(url)).text()).trim().split('\n').map((line) => JSON.parse(line));
+   * ```
+   */
+  public async download(taskId: string, options: { signal?: AbortSignal } = {}): Promise<TaskDownload> {
+    return (await this.http.send<TaskDownload>({ method: 'GET', path: path(taskId, '/download'), idempotent: true, ...(options.signal ? { signal: options.signal } : {}) })).body;
   }
 
   /**

@@ -35,6 +35,7 @@ export {
   type EventsPage,
   type TaskPage,
   type ClientToken,
+  type TaskDownload,
   type WorkloadClassName,
   type ClassQueueDepth,
   type QueueDepths,

@@ -92,6 +92,14 @@ export interface ClientToken {
   readonly expiresAt: string;
 }
 
+/** Where to fetch a finished `tasks.export`'s NDJSON (`GET /v1/tasks/{id}/download`). */
+export interface TaskDownload {
+  /** A presigned URL: fetch it with no credential (it is one; do not log or share it). */
+  readonly url: string;
+  /** ISO-8601 time the URL stops working (a few minutes after it was issued). */
+  readonly expiresAt: string;
+}
+
 /** Workload classes, in the order `GET /v1/queues` reports them. */
 export type WorkloadClassName = 'interactive' | 'batch' | 'integrations' | 'analytics';
 

@@ -122,6 +122,15 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
     }
   }
 
+  /** One entry off the socket: a duplicate is dropped, a hole before it is filled first. */
+  async function* accept(seq: number, data: unknown): AsyncGenerator<WatchEvent<P, R>> {
+    if (seq <= last) return; // a duplicate (replayed after a reconnect or a resubscription)
+    if (seq > last + 1) yield* fill(seq);
+    last = seq;
+    stalls = 0;
+    yield { kind: 'progress', taskId, seq, data: data as P };
+  }
+
   /** The terminal status, reading the task when the message left its result out (too large for one frame). */
   const terminal = async (message: Record<string, unknown>): Promise<WatchStatus<R>> => {
     let source: { status?: unknown; result?: unknown; error?: unknown } = message;
@@ -171,6 +180,7 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
       const connection = ++connections;
       socket.send({ action: 'subscribe', taskId, after: last });
       let subscribed = false;
+      let confirmed = false; // reported through onConnection once per connection
       let pingSentAt: number | undefined;
       let lastPingAt = Date.now();
       for (;;) {
@@ -194,13 +204,20 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
         if (message.type === 'subscribed' && message.taskId === taskId) {
           subscribed = true;
           failures = 0;
-          onConnection?.({ type: 'subscribed', after: last, connection });
+          if (!confirmed) onConnection?.({ type: 'subscribed', after: last, connection });
+          confirmed = true;
         } else if (message.type === 'progress' && message.taskId === taskId && typeof message.seq === 'number') {
-          if (message.seq <= last) continue; // a duplicate (replayed after a reconnect)
-          if (message.seq > last + 1) yield* fill(message.seq);
-          last = message.seq;
-          stalls = 0;
-          yield { kind: 'progress', taskId, seq: message.seq, data: message.data as P };
+          yield* accept(message.seq, message.data);
+        } else if (message.type === 'progressBatch' && message.taskId === taskId && Array.isArray(message.entries)) {
+          for (const entry of message.entries as unknown[]) {
+            const { seq, data } = (entry ?? {}) as { seq?: unknown; data?: unknown };
+            if (typeof seq === 'number') yield* accept(seq, data);
+          }
+        } else if (message.type === 'replayPaused' && message.taskId === taskId) {
+          // The server stopped its replay to stay within its time budget: continue after the last
+          // entry yielded (not `nextAfter`: an entry lost in transit is then replayed, not filled).
+          if (!socket.send({ action: 'subscribe', taskId, after: last })) throw new Interrupted('connection closed');
+          subscribed = false; // the new subscription must be confirmed in time too
         } else if (message.type === 'status' && message.taskId === taskId && isTerminalStatus(String(message.status))) {
           yield await terminal(message);
           return;

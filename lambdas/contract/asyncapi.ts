@@ -1,5 +1,6 @@
 import { SubmitMessage, SubscribeMessage, UnsubscribeMessage } from '../core/messages.ts';
 import { TERMINAL_STATUSES } from '../core/model.ts';
+import { MAX_BATCH_BYTES } from '../core/progress-batch.ts';
 import { fromZod, ref, type JsonSchema } from './json-schema.ts';
 import { API_VERSION, DOCUMENT_PATHS } from './constants.ts';
 import { IDEMPOTENCY_KEY_PATTERN, resourceSchemas } from './resources.ts';
@@ -8,7 +9,7 @@ import { inputSchemaName, submittableTaskTypes, submitSchemaName, taskTypeSchema
 /** Client → server messages, by `action`. */
 export const CLIENT_MESSAGES = ['subscribe', 'unsubscribe', 'submit', 'ping'] as const;
 /** Server → client messages, by `type`. */
-export const SERVER_MESSAGES = ['subscribed', 'ack', 'progress', 'status', 'error', 'pong'] as const;
+export const SERVER_MESSAGES = ['subscribed', 'ack', 'progress', 'progressBatch', 'replayPaused', 'status', 'error', 'pong'] as const;
 
 const TARGET = 'draft-7';
 const messageRef = (name: string) => ({ $ref: `#/channels/live/messages/${name}` });
@@ -78,7 +79,7 @@ export const asyncApiDocument = () => {
     },
     SubscribedMessage: serverMessage(
       'subscribed',
-      'The subscription is registered at cursor `after`; the replay of what follows it comes next.',
+      'The subscription is registered at cursor `after`; the replay of what follows it comes next (`progress` and `progressBatch` messages).',
       { taskId: ref('TaskId'), after: { type: 'integer', minimum: 0 } },
       ['taskId', 'after'],
     ),
@@ -97,6 +98,34 @@ export const asyncApiDocument = () => {
         data: { description: 'What the task reported (coalesced). `completion`: `{ text }`, the text generated since the previous entry.' },
       },
       ['taskId', 'seq', 'data'],
+    ),
+    ProgressBatchMessage: serverMessage(
+      'progressBatch',
+      `Several consecutive progress entries in one message, sent when more than one is pending (a replay, a catch-up): handle each entry ` +
+        `exactly as a \`progress\` message, in array order. Entries are in \`seq\` order and follow the same guarantee as \`progress\`; a message ` +
+        `is at most ${MAX_BATCH_BYTES / 1024} KB (one WebSocket frame), and an entry too large to share one travels alone as \`progress\`.`,
+      {
+        taskId: ref('TaskId'),
+        entries: {
+          type: 'array',
+          minItems: 2,
+          items: {
+            type: 'object',
+            properties: { seq: { type: 'integer', minimum: 1 }, data: { description: 'As `progress.data`.' } },
+            required: ['seq', 'data'],
+            additionalProperties: false,
+          },
+        },
+      },
+      ['taskId', 'entries'],
+    ),
+    ReplayPausedMessage: serverMessage(
+      'replayPaused',
+      'The server stopped sending this task\u2019s entries after `nextAfter` to stay within its time budget (a long replay). Send ' +
+        '`subscribe {taskId, after: nextAfter}` (or the last `seq` received) to continue; the SDK does so by itself. While the task runs, its ' +
+        'next progress write also resumes delivery, but only a new `subscribe` brings the rest of a finished task and its `status`.',
+      { taskId: ref('TaskId'), nextAfter: { type: 'integer', minimum: 0, description: 'The last entry sent before the pause.' } },
+      ['taskId', 'nextAfter'],
     ),
     StatusMessage: serverMessage(
       'status',
@@ -149,6 +178,10 @@ export const asyncApiDocument = () => {
         '**Guarantee**: after `subscribe {taskId, after: N}` the connection receives every progress entry with `seq > N` exactly once',
         'and in order, then the terminal `status` once, even across disconnects, redeliveries and worker retries: reconnect and',
         'subscribe again with the last `seq` seen.',
+        '',
+        '**Replay**: entries arrive one per `progress` message while live, and several per `progressBatch` message when more than one is',
+        `pending (a replay after \`subscribe\`, a catch-up), so a long replay is a handful of messages of at most ${MAX_BATCH_BYTES / 1024} KB. A replay that`,
+        'would outlast the server\u2019s time budget stops with `replayPaused {nextAfter}`: subscribe again from there to continue.',
         '',
         'Limits: JSON text frames of at most 32 KB (API Gateway closes the connection with 1009 on a larger frame, 1003 on a binary',
         'one); a fragmented message over 32 KB is answered with `error` 400. Connections idle for 10 minutes or open for 2 hours are',
@@ -221,7 +254,13 @@ export const asyncApiDocument = () => {
         action: 'send',
         channel: { $ref: '#/channels/live' },
         summary: 'Progress entries of subscribed tasks',
-        messages: [messageRef('progress')],
+        messages: [messageRef('progress'), messageRef('progressBatch')],
+      },
+      replayPaused: {
+        action: 'send',
+        channel: { $ref: '#/channels/live' },
+        summary: 'A long replay paused: subscribe again to continue',
+        messages: [messageRef('replayPaused')],
       },
       status: {
         action: 'send',
@@ -249,6 +288,16 @@ export const asyncApiDocument = () => {
         subscribed: message('subscribed', 'Subscription registered', { type: 'subscribed', taskId, after: 0 }),
         ack: message('ack', 'Submit accepted', { type: 'ack', requestId: 'r-1', taskId }),
         progress: message('progress', 'A progress entry', { type: 'progress', taskId, seq: 1, data: { text: 'Because ' } }),
+        progressBatch: message('progressBatch', 'Consecutive progress entries', {
+          type: 'progressBatch',
+          taskId,
+          entries: [
+            { seq: 1, data: { text: 'Because ' } },
+            { seq: 2, data: { text: 'users ' } },
+            { seq: 3, data: { text: 'wait.' } },
+          ],
+        }),
+        replayPaused: message('replayPaused', 'A replay paused', { type: 'replayPaused', taskId, nextAfter: 1200 }),
         status: message('status', 'Terminal status', {
           type: 'status',
           taskId,

@@ -3,8 +3,10 @@ import { LIST_PAGE } from '../core/list.ts';
 import { PROBLEM_TYPE_BASE } from '../core/problem.ts';
 import { EVENTS_PAGE } from '../core/read.ts';
 import { TOKEN_TTL } from '../core/client-token.ts';
+import { DOWNLOAD_URL_TTL_SECONDS } from '../core/download.ts';
+import { EXPORT_TASK_TYPE } from '../core/export-object.ts';
 import { QUEUE_DEPTH_CLASSES } from '../core/queue-depths.ts';
-import { CacheControl, MAX_BODY_BYTES } from '../handlers/http/conventions.ts';
+import { CacheControl, MAX_BODY_BYTES, REVOCATION_WINDOW_SECONDS } from '../handlers/http/conventions.ts';
 import { API_VERSION, DOCUMENT_PATHS } from './constants.ts';
 import { ref, type JsonSchema } from './json-schema.ts';
 import { IDEMPOTENCY_KEY_PATTERN, resourceSchemas } from './resources.ts';
@@ -19,10 +21,10 @@ const headerRef = (name: string) => ({ $ref: `#/components/headers/${name}` });
 const responseRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
 const parameterRef = (name: string) => ({ $ref: `#/components/parameters/${name}` });
 
-/** A problem+json response whose `status` and `type` are pinned to what this route can answer. */
+/** A problem+json response whose `status` and `type` are pinned to what this route can answer; never cacheable. */
 const problem = (status: number, slugs: readonly string[], description: string, headers: Record<string, unknown> = {}) => ({
   description,
-  ...(Object.keys(headers).length ? { headers } : {}),
+  headers: { 'Cache-Control': header('`no-store`: no cache ever replays an error.', { const: CacheControl.problem }), ...headers },
   content: {
     'application/problem+json': {
       schema: {
@@ -63,6 +65,23 @@ const QUEUE_DEPTHS_SCHEMA: JsonSchema = {
     },
   },
   required: ['items'],
+  additionalProperties: false,
+};
+
+/** `GET /v1/tasks/{id}/download` (lambdas/core/download.ts). */
+const TASK_DOWNLOAD_SCHEMA: JsonSchema = {
+  type: 'object',
+  properties: {
+    url: {
+      type: 'string',
+      format: 'uri',
+      description:
+        'A presigned S3 `GET` URL (query-string SigV4) of the export\u2019s NDJSON object: fetch it with no `Authorization` header. ' +
+        'S3 answers `Content-Type: application/x-ndjson` and `Content-Disposition: attachment`; once the object expired (the exports bucket\u2019s retention, 30 days by default), S3\u2019s own `404`.',
+    },
+    expiresAt: { type: 'string', format: 'date-time', description: `When the URL stops working: ${DOWNLOAD_URL_TTL_SECONDS} s after it was signed.` },
+  },
+  required: ['url', 'expiresAt'],
   additionalProperties: false,
 };
 
@@ -187,7 +206,8 @@ export const openApiDocument = () => ({
         summary: 'Read a task',
         description:
           `\`Cache-Control\` suits the state: \`${CacheControl.live}\` while the task can change; ` +
-          `\`${CacheControl.terminal}\` once it is terminal. Revalidate with \`If-None-Match\`.`,
+          `\`${CacheControl.terminal}\` once it is terminal (a year in the browser; shared caches at most ${REVOCATION_WINDOW_SECONDS} s, ` +
+          'the revocation window, and never past the credential\u2019s validity, then they revalidate). Revalidate with `If-None-Match`.',
         parameters: [parameterRef('IfNoneMatch')],
         responses: {
           '200': cacheable('The task.', ref('Task')),
@@ -225,6 +245,28 @@ export const openApiDocument = () => ({
           '400': responseRef('BadRequest'),
           '401': responseRef('Unauthorized'),
           '404': responseRef('NotFound'),
+        },
+      },
+    },
+    '/v1/tasks/{id}/download': {
+      parameters: [parameterRef('TaskId')],
+      get: {
+        tags: ['tasks'],
+        operationId: 'downloadTaskExport',
+        summary: `Get a short-lived URL of a finished \`${EXPORT_TASK_TYPE}\`\u2019s NDJSON`,
+        description:
+          `For a \`${EXPORT_TASK_TYPE}\` task that \`succeeded\`: a presigned URL of its NDJSON object, valid ${DOWNLOAD_URL_TTL_SECONDS} s, ` +
+          'never cached (`Cache-Control: no-store`: the URL is a credential). Ask again for a fresh URL. A client token scoped to the task may ' +
+          'download it, like any read.',
+        responses: {
+          '200': { description: 'Where to fetch the export, and until when.', headers: NO_STORE, content: json(TASK_DOWNLOAD_SCHEMA) },
+          '401': responseRef('Unauthorized'),
+          '404': problem(
+            404,
+            ['not-found'],
+            `No such task (unknown, malformed, another tenant\u2019s, or outside a client token\u2019s scope), or a task of another type than \`${EXPORT_TASK_TYPE}\`: only exports have a download.`,
+          ),
+          '409': problem(409, ['conflict'], 'The export has not succeeded: still `queued` or `running` (ask again once it succeeded), or `failed` or `cancelled` (it has no file).'),
         },
       },
     },

@@ -18,6 +18,9 @@ export class TooManyInFlightError extends OffloadError {
  * duplicate releases are harmless. A crash between two writes can leave the counter off by one;
  * when admission is refused, the counter is recomputed from the slots, after dropping slots whose
  * tasks are already terminal, so a leaked slot or a stale count never keeps a tenant locked out.
+ * A recount reads every slot (up to the limit, plus the tasks behind them), so a refusal recounts
+ * at most once per tenant per interval ({@link AdmissionStore.claimRepair}): a client hammering a
+ * full tenant costs O(1) reads and writes per request.
  */
 export interface AdmissionStore {
   /** Takes a slot if the counter is below `limit`; false when at the limit. */
@@ -29,11 +32,17 @@ export interface AdmissionStore {
    * counter to the true number. Returns it.
    */
   repair(tenantId: string, isDone: (taskIds: readonly string[]) => Promise<ReadonlySet<string>>): Promise<number>;
+  /**
+   * Claims the tenant's next recount: true at most once per interval per tenant, across every
+   * instance (a conditional write on the counter), false while a recent recount still stands.
+   */
+  claimRepair(tenantId: string): Promise<boolean>;
 }
 
 /**
- * Admits a task or throws {@link TooManyInFlightError}. On refusal it repairs the count once and
- * tries again, so drift never turns into a false `429`.
+ * Admits a task or throws {@link TooManyInFlightError}. On refusal it repairs the count (if no
+ * recount of this tenant ran within the store's interval) and tries again, so drift never turns
+ * into a lasting false `429`.
  */
 export const admit = async (
   store: AdmissionStore,
@@ -43,7 +52,9 @@ export const admit = async (
   isDone: (taskIds: readonly string[]) => Promise<ReadonlySet<string>>,
 ): Promise<void> => {
   if (await store.tryAdmit(tenantId, taskId, limit)) return;
-  await store.repair(tenantId, isDone);
-  if (await store.tryAdmit(tenantId, taskId, limit)) return;
+  if (await store.claimRepair(tenantId)) {
+    await store.repair(tenantId, isDone);
+    if (await store.tryAdmit(tenantId, taskId, limit)) return;
+  }
   throw new TooManyInFlightError(limit, 2);
 };

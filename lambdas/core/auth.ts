@@ -51,10 +51,10 @@ export const issueApiKey = async (store: TenantStore, tenantId: string, now: str
  * Resolves a credential to its tenant, or undefined. Malformed credentials are rejected without a
  * lookup.
  */
-export const authenticateApiKey = async (store: TenantStore, credential: string | undefined): Promise<{ tenantId: string } | undefined> => {
+export const authenticateApiKey = async (store: TenantStore, credential: string | undefined): Promise<{ tenantId: string; keyId: string; via: 'apiKey' } | undefined> => {
   if (!credential || !looksLikeApiKey(credential)) return undefined;
   const key = await store.findApiKey(hashApiKey(credential));
-  return key ? { tenantId: key.tenantId } : undefined;
+  return key ? { tenantId: key.tenantId, keyId: key.keyId, via: 'apiKey' } : undefined;
 };
 
 const KEY_ID_PATTERN = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -96,8 +96,10 @@ export const rotateApiKey = async (
 };
 
 /**
- * Revokes one API key of a tenant: it stops authenticating (API Gateway authorizers may keep a
- * warm-cache answer for up to their cache TTL). Revoking a revoked key is a no-op.
+ * Revokes one API key of a tenant: it stops authenticating, and so do the client tokens it minted
+ * (the HTTP authorizer may keep a warm-cache answer for up to its cache TTL, the revocation window).
+ * Revoking a revoked key is a no-op. Closing the key's open WebSocket connections is the caller's
+ * part (see `closeKeyConnections`).
  *
  * @example
  * ```ts

@@ -111,6 +111,8 @@ export interface Principal {
   readonly taskIds?: readonly string[];
   /** The credential presented: a tenant API key, or a client token minted from one. @default 'apiKey' */
   readonly via?: 'apiKey' | 'clientToken';
+  /** Id of the API key presented, or of the key that minted the client token presented. */
+  readonly keyId?: string;
 }
 
 /** Bus event detail types. */

@@ -55,6 +55,8 @@ export interface TenantStore {
   putApiKey(key: { keyHash: string; keyId: string; tenantId: string; createdAt: string }): Promise<void>;
   /** Resolves a key hash to its tenant, if the key exists and is active. */
   findApiKey(keyHash: string): Promise<{ tenantId: string; keyId: string } | undefined>;
+  /** Whether the tenant's API key with this id exists and is active (client tokens it minted are valid). */
+  isApiKeyActive(tenantId: string, keyId: string): Promise<boolean>;
 }
 
 /** An API key as operators see it: never the key, never its hash. */
@@ -90,7 +92,10 @@ export interface SubscriptionState {
 
 /** WebSocket connections and their task subscriptions. */
 export interface ConnectionStore {
-  putConnection(connection: { connectionId: string; tenantId: string; taskIds?: readonly string[]; connectedAt: string }): Promise<void>;
+  /** Records a connection with its credential's key id and (client tokens) expiry, epoch ms. */
+  putConnection(connection: { connectionId: string; tenantId: string; taskIds?: readonly string[]; keyId?: string; credentialExpiresAt?: number; connectedAt: string }): Promise<void>;
+  /** Ids of the open connections opened with an API key or with client tokens it minted. */
+  listKeyConnections(keyId: string): Promise<string[]>;
   getConnection(connectionId: string): Promise<{ connectionId: string; tenantId: string; taskIds?: readonly string[] } | undefined>;
   /** Removes a connection and all of its subscriptions. */
   removeConnection(connectionId: string): Promise<void>;
@@ -122,6 +127,10 @@ export interface ConnectionStore {
 export type ServerMessage =
   | { readonly type: 'ack'; readonly requestId?: string; readonly taskId: string }
   | { readonly type: 'progress'; readonly taskId: string; readonly seq: number; readonly data: unknown }
+  /** Consecutive entries in one message (a replay or catch-up); see `packProgress`. */
+  | { readonly type: 'progressBatch'; readonly taskId: string; readonly entries: readonly { readonly seq: number; readonly data: unknown }[] }
+  /** A replay stopped after `nextAfter` to stay within its time budget: `subscribe {taskId, after: nextAfter}` continues it. */
+  | { readonly type: 'replayPaused'; readonly taskId: string; readonly nextAfter: number }
   | {
       readonly type: 'status';
       readonly taskId: string;
@@ -142,4 +151,14 @@ export interface NdjsonSink {
 /** Pushes a message to a WebSocket connection; `gone` when the connection no longer exists (410). */
 export interface Pusher {
   post(connectionId: string, message: ServerMessage): Promise<'ok' | 'gone'>;
+}
+
+/**
+ * Signs short-lived, credential-free GET URLs for objects of one private bucket (the exports
+ * bucket; S3 presigned URLs on AWS and locally). A URL carries the signer's own permissions, so the
+ * signer may read only what callers may be handed.
+ */
+export interface PresignedUrlSigner {
+  /** A URL that GETs `key` without credentials from `signedAt` until `signedAt + expiresInSeconds`. */
+  signGet(key: string, options: { readonly expiresInSeconds: number; readonly signedAt: Date; readonly fileName: string }): Promise<string>;
 }

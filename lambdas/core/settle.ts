@@ -4,12 +4,13 @@ import { leaveRunning, type FairnessDeps } from './fairness.ts';
 import { DELIVERY_TASK_TYPE, DetailType, isTerminal, type TaskRecord, type TaskStatus } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { advanceSession, type SessionStore } from './session.ts';
+import { deliveryScope } from './webhook-limits.ts';
 
 /** Dependencies of {@link settleTerminal}: whatever a terminal task's bookkeeping touches. */
 export interface SettleDeps {
   readonly tasks: TaskStore;
   readonly events: EventPublisher;
-  /** Frees the task's admission (in-flight) slot. */
+  /** Frees the task's admission (in-flight) slot, or a webhook delivery's outstanding-delivery slot. */
   readonly admission?: AdmissionStore;
   /** Wakes the next task of the session. */
   readonly sessions?: SessionStore;
@@ -49,7 +50,8 @@ export const settleTerminal = async (deps: SettleDeps, task: TaskRecord, onError
     ['deadLetter', async () => task.status === 'failed' && deps.deadLetter?.(task)],
     ['event', () => deps.events.publish(TERMINAL_EVENT[task.status]!, lifecycleEvent(task, { status: task.status, eventId: factEventId(task.taskId, task.status) }))],
     ['session', async () => deps.sessions && advanceSession(deps.sessions, deps.tasks, deps.events, task)],
-    ['admission', async () => task.type !== DELIVERY_TASK_TYPE && deps.admission?.release(task.tenantId, task.taskId)],
+    // A webhook delivery holds no in-flight slot, but one of its tenant's outstanding deliveries.
+    ['admission', async () => deps.admission?.release(task.type === DELIVERY_TASK_TYPE ? deliveryScope(task.tenantId) : task.tenantId, task.taskId)],
     ['fairness', async () => deps.fairness && leaveRunning(deps.fairness, task)],
   ];
   let complete = true;

@@ -10,6 +10,8 @@ import { metrics, MetricUnit } from './metrics.ts';
 import { setModelApiKeyLoader } from '../tasks/models/providers.ts';
 import { secretValue } from '../store/secret-value.ts';
 import { fanOutWebhooks } from '../core/webhooks.ts';
+import { WEBHOOK_LIMITS } from '../core/webhook-limits.ts';
+import { setWebhookDeliveryDeps } from '../tasks/webhook-delivery.ts';
 import { exportLifecycleEvents, type LifecycleEvent } from '../core/analytics.ts';
 import { S3Sink } from '../store/s3-sink.ts';
 import { setExportDeps } from '../tasks/task-export.ts';
@@ -19,6 +21,13 @@ import { admissionStore, webhookStore, sessionStore, connectionStore, connection
 const processor = new BatchProcessor(EventType.SQS);
 const exportsBucket = process.env.EXPORTS_BUCKET;
 if (exportsBucket) setExportDeps(() => ({ tasks: taskStore(), sink: new S3Sink(exportsBucket), bucket: exportsBucket }));
+// Deliveries read the webhook (URL, secret) when they run. Loopback receivers only in the local runtime.
+setWebhookDeliveryDeps(() => ({ webhooks: webhookStore(), allowLoopback: process.env.WEBHOOK_ALLOW_LOOPBACK === 'true' }));
+/** Outstanding webhook deliveries per tenant (a positive integer; tests lower it). */
+const outstandingDeliveries = (): number => {
+  const configured = Number(process.env.WEBHOOK_OUTSTANDING_LIMIT);
+  return Number.isInteger(configured) && configured > 0 ? configured : WEBHOOK_LIMITS.outstandingDeliveries;
+};
 setModelApiKeyLoader(async () => (process.env.OPENAI_API_KEY_SECRET_ARN ? secretValue(process.env.OPENAI_API_KEY_SECRET_ARN) : undefined));
 type WorkerLogger = typeof logger;
 
@@ -71,8 +80,18 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
   const { detailType, detail } = parsed;
   const log = recordLogger(detail);
   if (detailType !== 'Task Submitted') {
-    const deliveries = await fanOutWebhooks({ webhooks: webhookStore(), tasks: taskStore(), events: eventPublisher() }, detailType, detail, parsed.time);
-    if (deliveries) metrics.addMetric('WebhookDeliveriesCreated', MetricUnit.Count, deliveries);
+    const limit = outstandingDeliveries();
+    const { queued, skipped } = await fanOutWebhooks(
+      { webhooks: webhookStore(), tasks: taskStore(), events: eventPublisher(), slots: admissionStore(), outstandingLimit: limit },
+      detailType,
+      detail,
+      parsed.time,
+    );
+    if (queued) metrics.addMetric('WebhookDeliveriesCreated', MetricUnit.Count, queued);
+    if (skipped) {
+      metrics.addMetric('WebhookDeliveriesSkipped', MetricUnit.Count, skipped);
+      log.warn('webhook deliveries skipped: the tenant has too many outstanding', { skipped, limit, eventType: detailType });
+    }
     return;
   }
   const deliveryDeps = { tasks: taskStore(), connections: connectionStore(), pusher: connectionsPusher() };

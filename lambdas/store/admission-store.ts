@@ -12,9 +12,14 @@ export interface AdmissionStoreOptions {
    * submit still under way, whose task is not written yet. @default 30000
    */
   readonly slotGraceMs: number;
+  /**
+   * Least time between two recounts of one tenant triggered by refusals ({@link DynamoAdmissionStore.claimRepair}):
+   * bounds what a client hammering a full tenant costs. @default 30000
+   */
+  readonly repairIntervalMs: number;
 }
 
-const defaults: AdmissionStoreOptions = { slotGraceMs: 30_000 };
+const defaults: AdmissionStoreOptions = { slotGraceMs: 30_000, repairIntervalMs: 30_000 };
 
 /** {@link AdmissionStore} on the tasks table: `TENANT#id/INFLIGHT` counter and `TENANT#id/SLOT#task` slots. */
 export class DynamoAdmissionStore implements AdmissionStore {
@@ -84,6 +89,30 @@ export class DynamoAdmissionStore implements AdmissionStore {
       );
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+    }
+  }
+
+  /**
+   * One conditional UpdateItem on the counter item: sets `repairedAt` (epoch ms) to now only if it
+   * is absent or older than `repairIntervalMs`, so the claim holds across Lambda instances.
+   */
+  public async claimRepair(tenantId: string): Promise<boolean> {
+    const now = Date.now();
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.inflight(tenantId),
+          UpdateExpression: 'SET #repairedAt = :now',
+          ConditionExpression: 'attribute_not_exists(#repairedAt) OR #repairedAt <= :cutoff',
+          ExpressionAttributeNames: { '#repairedAt': 'repairedAt' },
+          ExpressionAttributeValues: { ':now': now, ':cutoff': now - this.options.repairIntervalMs },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
     }
   }
 

@@ -3,7 +3,7 @@ import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand,
 import type { ConnectionStore, SubscriptionState } from '../core/ports.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ddb as defaultClient } from './clients.ts';
-import { CONNECTION_TTL_SECONDS, ConnectionKeys } from './keys.ts';
+import { CONNECTION_TTL_SECONDS, CONNECTIONS_BY_KEY_INDEX, ConnectionKeys } from './keys.ts';
 
 
 const ttl = (): number => Math.floor(Date.now() / 1000) + CONNECTION_TTL_SECONDS;
@@ -15,7 +15,8 @@ export class DynamoConnectionStore implements ConnectionStore {
     private readonly ddb: DynamoDBDocumentClient = defaultClient,
   ) {}
 
-  public async putConnection(connection: { connectionId: string; tenantId: string; taskIds?: readonly string[]; connectedAt: string }): Promise<void> {
+  /** The connection item carries `keyId`, so the sparse {@link CONNECTIONS_BY_KEY_INDEX} finds it by key. */
+  public async putConnection(connection: { connectionId: string; tenantId: string; taskIds?: readonly string[]; keyId?: string; credentialExpiresAt?: number; connectedAt: string }): Promise<void> {
     await this.ddb.send(
       new PutCommand({ TableName: this.tableName, Item: { ...ConnectionKeys.connection(connection.connectionId), ...connection, expiresAt: ttl() } }),
     );
@@ -25,6 +26,25 @@ export class DynamoConnectionStore implements ConnectionStore {
     const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: ConnectionKeys.connection(connectionId) }));
     if (!Item) return undefined;
     return { connectionId, tenantId: Item.tenantId as string, ...(Item.taskIds ? { taskIds: Item.taskIds as string[] } : {}) };
+  }
+
+  public async listKeyConnections(keyId: string): Promise<string[]> {
+    const ids: string[] = [];
+    let ExclusiveStartKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.ddb.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: CONNECTIONS_BY_KEY_INDEX,
+          KeyConditionExpression: 'keyId = :keyId',
+          ExpressionAttributeValues: { ':keyId': keyId },
+          ExclusiveStartKey,
+        }),
+      );
+      for (const item of page.Items ?? []) if (typeof item.pk === 'string' && item.sk === 'CONN') ids.push(item.pk.slice('CONN#'.length));
+      ExclusiveStartKey = page.LastEvaluatedKey;
+    } while (ExclusiveStartKey);
+    return ids;
   }
 
   public async removeConnection(connectionId: string): Promise<void> {

@@ -44,5 +44,12 @@ export const ConnectionKeys = {
   subscription: (taskId: string, connectionId: string) => ({ pk: `TASK#${taskId}`, sk: `SUB#${connectionId}` }),
 } as const;
 
+/**
+ * Sparse index of the connections table: connection items by the id of the API key they were
+ * opened with (directly or through a client token it minted), keys only. Revoking a key reads
+ * just that key's connections.
+ */
+export const CONNECTIONS_BY_KEY_INDEX = 'ByKey' as const;
+
 /** Connections close after 2 hours on AWS; their items expire by TTL a little later. */
 export const CONNECTION_TTL_SECONDS = 3 * 60 * 60;

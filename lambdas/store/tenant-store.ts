@@ -53,6 +53,13 @@ export class DynamoTenantStore implements TenantAdminStore {
     return { tenantId: Item.tenantId as string, keyId: Item.keyId as string };
   }
 
+  public async isApiKeyActive(tenantId: string, keyId: string): Promise<boolean> {
+    const { Item } = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: TaskKeys.tenantApiKey(tenantId, keyId), ProjectionExpression: '#status', ExpressionAttributeNames: { '#status': 'status' } }),
+    );
+    return Item?.status === 'active';
+  }
+
   public async listApiKeys(tenantId: string): Promise<ApiKeyInfo[]> {
     const keys: ApiKeyInfo[] = [];
     let start: Record<string, unknown> | undefined;

@@ -1,4 +1,4 @@
-import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Webhook, WebhookStore } from '../core/webhooks.ts';
 import { ddb as defaultClient } from './clients.ts';
 import { isConditionFailure } from './conditions.ts';
@@ -13,6 +13,13 @@ export class DynamoWebhookStore implements WebhookStore {
 
   public async put(webhook: Webhook): Promise<void> {
     await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.webhook(webhook.tenantId, webhook.webhookId), entity: 'webhook', ...webhook } }));
+  }
+
+  public async get(tenantId: string, webhookId: string): Promise<Webhook | undefined> {
+    const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: TaskKeys.webhook(tenantId, webhookId), ConsistentRead: true }));
+    if (!Item) return undefined;
+    const { pk: _pk, sk: _sk, entity: _entity, ...webhook } = Item;
+    return webhook as Webhook;
   }
 
   public async list(tenantId: string): Promise<Webhook[]> {

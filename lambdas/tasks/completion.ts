@@ -1,10 +1,12 @@
 import * as z from 'zod/mini';
 import { defineTask } from './definition.ts';
 import type { ModelProvider, ModelUsage } from './models/model.ts';
+import { isModelAllowed, ModelNotAllowedError } from './models/allowlist.ts';
 import { modelProviders } from './models/providers.ts';
+import { DEFAULT_SIMULATED_MODEL } from './models/simulated.ts';
 
 /** The model used when a request names none and the stack configures no other (`defaultModel`). */
-export const DEFAULT_MODEL = 'sim-1' as const;
+export const DEFAULT_MODEL = DEFAULT_SIMULATED_MODEL;
 
 /** The model a request that names none runs on: the stack's `defaultModel` (env `DEFAULT_MODEL`), else {@link DEFAULT_MODEL}. */
 export const defaultModel = (): string => process.env.DEFAULT_MODEL || DEFAULT_MODEL;
@@ -20,9 +22,11 @@ export const CompletionInput = z.strictObject({
       z.minLength(1),
       z.maxLength(100),
       z.refine((model) => providerFor(model) !== undefined, { error: 'unknown model' }),
+      z.refine((model) => providerFor(model) === undefined || isModelAllowed(model, defaultModel()), { error: 'model not allowed on this stack' }),
       z.describe(
         `Model to run. Default: the stack's configured default model, "${DEFAULT_MODEL}" (simulated, ~40 tokens/s) unless configured; "sim-fast" (simulated, 10x faster); "sim-fail" (simulated, fails halfway, for failure paths); ` +
-          '"openai:<model>" and "bedrock:<model id>" when the stack enables those providers. Any other value answers 400.',
+          '"openai:<model>" and "bedrock:<model id>" when the stack enables those providers. ' +
+          'Only models in the stack\'s allowedModels (default: the default model and the simulated models) are accepted; any other value answers 400.',
       ),
     ),
   ),
@@ -56,6 +60,8 @@ export const completion = defineTask<CompletionInput, CompletionProgress, Comple
   mergeProgress: (pending, next) => ({ text: pending.text + next.text }),
   run: async (input, ctx) => {
     const model = input.model ?? defaultModel();
+    // Defence in depth: a task admitted before the allowlist changed (or written around the API) still may not run.
+    if (!isModelAllowed(model, defaultModel())) throw new ModelNotAllowedError(model);
     const provider = providerFor(model);
     if (!provider) throw new UnknownModelError(model);
     // A retried attempt continues after the text earlier attempts already streamed.

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini';
 import { TaskStatus, toTaskSummary } from '../core/model.ts';
 import type { NdjsonSink, TaskStore } from '../core/ports.ts';
+import { EXPORT_TASK_TYPE, exportKey } from '../core/export-object.ts';
 import { defineTask } from './definition.ts';
 
 /** Bounds of one export. */
@@ -53,8 +54,8 @@ export interface ExportResult {
   readonly bytes: number;
 }
 
-/** Object key of an export: one per tenant and export task, so a retried attempt overwrites its own object. */
-export const exportKey = (tenantId: string, taskId: string): string => `exports/${tenantId}/${taskId}.ndjson`;
+/** Object key of an export (defined with the download route's reader in core/export-object.ts). */
+export { exportKey };
 
 /**
  * `tasks.export` (batch class): the tenant's task history, newest first, as one NDJSON object of
@@ -68,7 +69,7 @@ export const exportKey = (tenantId: string, taskId: string): string => `exports/
  * ```
  */
 export const taskExport = defineTask<ExportInput, ExportProgress, ExportResult>({
-  type: 'tasks.export',
+  type: EXPORT_TASK_TYPE,
   class: 'batch',
   input: ExportInput,
   timeoutSeconds: 600,

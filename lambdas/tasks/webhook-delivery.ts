@@ -1,36 +1,39 @@
 import * as z from 'zod/mini';
-import { signWebhook } from '../core/webhooks.ts';
+import { signWebhook, type WebhookStore } from '../core/webhooks.ts';
 import { defineTask } from './definition.ts';
+import { WebhookDeliveryError, WebhookGoneError, WebhookNotConfiguredError, WebhookRejectedError } from './webhook-errors.ts';
+import { postWebhook, type PostOptions } from './webhook-post.ts';
 
+/** A reference to the endpoint, never its secret (see {@link DeliveryInput} in core/webhooks.ts). */
 const DeliveryInput = z.strictObject({
-  url: z.string(),
-  secret: z.string(),
+  webhookId: z.string(),
   messageId: z.string(),
   payload: z.strictObject({ type: z.string(), timestamp: z.string(), data: z.record(z.string(), z.unknown()) }),
 });
 
-/** The endpoint refused the delivery for good (4xx other than 408/429). Not retried. */
-export class WebhookRejectedError extends Error {
-  public readonly retryable = false;
-  public constructor(status: number) {
-    super(`The endpoint rejected the delivery with ${status}.`);
-    this.name = 'WebhookRejectedError';
-  }
+/** What a delivery needs besides its input. */
+export interface WebhookDeliveryDeps extends Pick<PostOptions, 'resolve' | 'timeoutMs' | 'maxResponseBytes'> {
+  /** Where the webhook (URL and secret) is read at delivery time. */
+  readonly webhooks: Pick<WebhookStore, 'get'>;
+  /** Loopback receivers allowed (`WEBHOOK_ALLOW_LOOPBACK=true`, set only by the local runtime). */
+  readonly allowLoopback: boolean;
 }
 
-/** The endpoint failed or timed out; retried with backoff. */
-export class WebhookDeliveryError extends Error {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'WebhookDeliveryError';
-  }
-}
+let deps: (() => WebhookDeliveryDeps) | undefined;
+
+/** Wires deliveries to the webhook store (the integrations worker does; tests pass their own). */
+export const setWebhookDeliveryDeps = (factory: () => WebhookDeliveryDeps): void => {
+  deps = factory;
+};
 
 /**
  * `webhook.delivery`: one signed POST of one lifecycle event to one endpoint, per the Standard
- * Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`). 2xx succeeds; 408, 429,
- * 5xx, timeouts and network errors are retried with exponential backoff (up to 8 attempts); other
- * 4xx fail at once. The `webhook-id` is the same on every attempt, so receivers deduplicate.
+ * Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The webhook is read
+ * when the delivery runs, so its secret is never copied into the task; a deleted webhook drops the
+ * delivery. The destination is resolved once and every address checked (see postWebhook); a
+ * refused one fails the delivery for good. 2xx succeeds; 408, 429, 5xx, timeouts and network
+ * errors are retried with exponential backoff (up to 8 attempts); other 4xx fail at once.
+ * The `webhook-id` is the same on every attempt, so receivers deduplicate.
  */
 export const webhookDelivery = defineTask<z.infer<typeof DeliveryInput>, unknown, { status: number; attempts: number }>({
   type: 'webhook.delivery',
@@ -39,29 +42,29 @@ export const webhookDelivery = defineTask<z.infer<typeof DeliveryInput>, unknown
   timeoutSeconds: 15,
   retry: { maxAttempts: 8 },
   ordering: 'none',
-  sensitiveFields: ['input.secret'],
+  sensitiveFields: [],
   run: async (input, ctx) => {
+    if (!deps) throw new WebhookNotConfiguredError();
+    const { webhooks, allowLoopback, ...limits } = deps();
+    const webhook = await webhooks.get(ctx.tenantId, input.webhookId);
+    if (!webhook) throw new WebhookGoneError(input.webhookId);
     const body = JSON.stringify(input.payload);
     const timestamp = Math.floor(Date.now() / 1000);
-    let response: Response;
-    try {
-      response = await fetch(input.url, {
-        method: 'POST',
-        redirect: 'manual',
-        signal: AbortSignal.any([ctx.signal, AbortSignal.timeout(10_000)]),
+    const response = await postWebhook(
+      new URL(webhook.url),
+      {
         headers: {
           'content-type': 'application/json',
           'user-agent': 'Offload-Webhooks/1',
           'webhook-id': input.messageId,
           'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(input.secret, input.messageId, timestamp, body),
+          'webhook-signature': signWebhook(webhook.secret, input.messageId, timestamp, body),
         },
         body,
-      });
-      await response.arrayBuffer().catch(() => undefined);
-    } catch (error) {
-      throw new WebhookDeliveryError(`Delivery failed: ${(error as Error).message}`, { cause: error });
-    }
+      },
+      { signal: ctx.signal, allowLoopback, ...limits },
+    );
+    if (response.truncated) ctx.logger.info('webhook response body cut off', { bytesRead: response.bytesRead, status: response.status });
     if (response.status >= 200 && response.status < 300) return { status: response.status, attempts: ctx.attempt };
     if (response.status === 408 || response.status === 429 || response.status >= 500) throw new WebhookDeliveryError(`The endpoint answered ${response.status}.`);
     throw new WebhookRejectedError(response.status);

@@ -1,5 +1,5 @@
-import { CfnOutput, Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
-import { AllowedMethods, CachedMethods, CachePolicy, type Distribution, ViewerProtocolPolicy } from 'aws-cdk-lib/aws-cloudfront';
+import { Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
+import { AllowedMethods, CachedMethods, CachePolicy, type Distribution, S3OriginAccessControl, ViewerProtocolPolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import path from 'node:path';
 import { buildDashboard } from '../../dashboard/build.ts';
 import { DASHBOARD_CONFIG, DASHBOARD_PAGE, DASHBOARD_PATH } from '../../dashboard/site.ts';
+import { accountUniqueName } from '../physical-names.ts';
 
 /** Props of {@link OffloadDashboardSite}. */
 export interface OffloadDashboardSiteProps {
@@ -29,7 +30,7 @@ export interface OffloadDashboardSiteProps {
 export class OffloadDashboardSite extends Construct {
   public readonly bucket: Bucket;
   public readonly deployment: BucketDeployment;
-  /** `https://<distribution>/dashboard/index.html`. */
+  /** `https://<distribution>/dashboard/index.html` (stack output `DashboardUrl`). */
   public readonly url: string;
 
   public constructor(scope: Construct, id: string, props: OffloadDashboardSiteProps) {
@@ -43,7 +44,12 @@ export class OffloadDashboardSite extends Construct {
       // deployment empties the bucket when the stack is deleted (retainOnDelete: false).
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    props.distribution.addBehavior(`${DASHBOARD_PATH}*`, S3BucketOrigin.withOriginAccessControl(this.bucket), {
+    // Origin access control names are unique per account (64 characters): name it after the stack and region.
+    const originAccessControl = new S3OriginAccessControl(this, 'OriginAccessControl', {
+      originAccessControlName: accountUniqueName(this, 'Dashboard', 64),
+      description: 'Offload dashboard bucket, read by the distribution only',
+    });
+    props.distribution.addBehavior(`${DASHBOARD_PATH}*`, S3BucketOrigin.withOriginAccessControl(this.bucket, { originAccessControl }), {
       viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
       allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
       cachedMethods: CachedMethods.CACHE_GET_HEAD,
@@ -65,6 +71,5 @@ export class OffloadDashboardSite extends Construct {
       logGroup: new LogGroup(this, 'DeploymentLogs', { retention: RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY }),
     });
     this.url = `https://${props.distribution.distributionDomainName}${DASHBOARD_PATH}${DASHBOARD_PAGE}`;
-    new CfnOutput(this, 'DashboardUrl', { value: this.url, description: 'The dashboard (sign in with a client token: npx offload token)' });
   }
 }

@@ -1,4 +1,4 @@
-import { CfnOutput, Duration, Fn } from 'aws-cdk-lib';
+import { Duration, Fn } from 'aws-cdk-lib';
 import {
   AllowedMethods,
   CachedMethods,
@@ -6,6 +6,7 @@ import {
   CachePolicy,
   CacheQueryStringBehavior,
   Distribution,
+  type ErrorResponse,
   HttpVersion,
   OriginProtocolPolicy,
   OriginRequestPolicy,
@@ -15,6 +16,16 @@ import {
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Construct } from 'constructs';
+import { accountUniqueName } from '../physical-names.ts';
+import { REVOCATION_WINDOW_SECONDS } from '../../lambdas/handlers/http/conventions.ts';
+
+/**
+ * The error status codes a distribution may set an ErrorCachingMinTTL for. CloudFront caches 404,
+ * 414 and 5xx for that TTL (10 s by default) whatever the origin's `Cache-Control` says, even
+ * `no-store`, and 400, 403, 405 when the origin sends a max-age; 416 it never caches. All of them
+ * get a TTL of 0 so that no error is ever served from the edge.
+ */
+export const CACHEABLE_ERROR_CODES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504] as const;
 
 /** Props of {@link OffloadEdge}. */
 export interface OffloadEdgeProps {
@@ -23,21 +34,32 @@ export interface OffloadEdgeProps {
 
 /**
  * CloudFront in front of the HTTP API. Task reads are cached per credential (Authorization is in
- * the cache key) for as long as the origin's `Cache-Control` allows: a second while a task runs,
- * a year once it is terminal. `Host` is never forwarded (API Gateway rejects a foreign Host).
- * POSTs pass through uncached. HTTPS only.
+ * the cache key) for as long as the origin's `s-maxage` allows: a second while a task runs, and
+ * once it is terminal at most the revocation window ({@link REVOCATION_WINDOW_SECONDS}, also the
+ * cache policy's MaxTTL) and never past the authorizer's verdict on the credential. Then the edge
+ * revalidates with the ETag, through the authorizer: a revoked key or an expired client token is
+ * refused at the origin instead of being served from the edge. Errors are never cached: the
+ * origin's problem answers carry `no-store`, and since CloudFront caches errors for the
+ * ErrorCachingMinTTL regardless, every cacheable code gets an error response with a TTL of 0 (no
+ * custom page: the origin's status and body pass through, API Gateway's own errors included).
+ * `Host` is never forwarded (API Gateway rejects a foreign Host). POSTs pass through uncached.
+ * HTTPS only.
  */
 export class OffloadEdge extends Construct {
   public readonly distribution: Distribution;
   public readonly cachePolicy: CachePolicy;
+  /** `https://<distribution domain>` (stack output `CdnUrl`). */
+  public readonly url: string;
 
   public constructor(scope: Construct, id: string, props: OffloadEdgeProps) {
     super(scope, id);
     this.cachePolicy = new CachePolicy(this, 'TaskReads', {
-      comment: 'Offload task reads: per-credential, origin-controlled TTLs',
+      // Cache policy names are unique per account: name it after the stack and region.
+      cachePolicyName: accountUniqueName(this, 'TaskReads', 128),
+      comment: 'Offload task reads: per-credential, origin-controlled TTLs, at most the revocation window',
       minTtl: Duration.seconds(0),
       defaultTtl: Duration.seconds(0),
-      maxTtl: Duration.days(365),
+      maxTtl: Duration.seconds(REVOCATION_WINDOW_SECONDS),
       headerBehavior: CacheHeaderBehavior.allowList('Authorization'),
       queryStringBehavior: CacheQueryStringBehavior.all(),
       enableAcceptEncodingGzip: true,
@@ -57,7 +79,8 @@ export class OffloadEdge extends Construct {
         originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         compress: true,
       },
+      errorResponses: CACHEABLE_ERROR_CODES.map((httpStatus): ErrorResponse => ({ httpStatus, ttl: Duration.seconds(0) })),
     });
-    new CfnOutput(this, 'CdnUrl', { value: `https://${this.distribution.distributionDomainName}`, description: 'CloudFront URL' });
+    this.url = `https://${this.distribution.distributionDomainName}`;
   }
 }

@@ -1,10 +1,11 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { CorsHttpMethod, HttpApi, HttpMethod, ThrottleSettings } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
@@ -12,6 +13,14 @@ import { accessLogs } from './access-log.ts';
 import { OffloadFunction } from './offload-function.ts';
 import type { WorkloadClass } from '../../lambdas/core/model.ts';
 import { queueUrlVariables } from '../../lambdas/core/queue-depths.ts';
+import { TENANT_RATE_DEFAULTS, TENANT_RATE_ENV } from '../../lambdas/core/rate-limit.ts';
+import { StackConfigurationError } from '../errors.ts';
+
+/** A rate limit must be a positive number. */
+const positive = (value: number, name: string): number => {
+  if (!Number.isFinite(value) || value <= 0) throw new StackConfigurationError(`${name} must be a positive number, got ${value}`);
+  return value;
+};
 
 /** Props of {@link OffloadHttpApi}. */
 export interface OffloadHttpApiProps {
@@ -26,6 +35,13 @@ export interface OffloadHttpApiProps {
   readonly tokenKey: ISecret;
   /** Tasks a tenant may have queued or running at once; more answer `429`. @default 100 */
   readonly tenantInflightLimit?: number;
+  /**
+   * Requests per second each tenant may sustain; more answer `429` (a token bucket per tenant in
+   * each authorizer instance: not a global limit, see `lambdas/core/rate-limit.ts`). @default 50
+   */
+  readonly tenantRateLimit?: number;
+  /** Requests a tenant may send at once after a quiet period (the bucket's capacity). @default 100 */
+  readonly tenantBurstLimit?: number;
   /** Stage-wide throttling. @default { rateLimit: 1000, burstLimit: 2000 } */
   readonly throttle?: ThrottleSettings;
 }
@@ -48,16 +64,25 @@ export class OffloadHttpApi extends Construct {
   public readonly documentsFunction: OffloadFunction;
   /** Serves `GET /v1/queues` (queue depths per workload class), once {@link addQueueDepthsRoute} ran. */
   public queueDepthsFunction: OffloadFunction | undefined;
+  /** Serves `GET /v1/tasks/{id}/download` (presigned export URLs), once {@link addDownloadRoute} ran. */
+  public downloadFunction: OffloadFunction | undefined;
   private readonly authorizer: HttpLambdaAuthorizer;
+  private readonly tasksTable: ITable;
 
   public constructor(scope: Construct, id: string, props: OffloadHttpApiProps) {
     super(scope, id);
+    this.tasksTable = props.tasksTable;
     const environment = { TASKS_TABLE: props.tasksTable.tableName };
 
     this.authorizerFunction = new OffloadFunction(this, 'Authorizer', {
-      entry: 'handlers/http/authorizer.ts',
+      entry: 'handlers/http/rate-limited-authorizer.ts',
       description: 'Offload HTTP API authorizer (tenant API keys, client tokens)',
-      environment: { ...environment, TOKEN_SECRET_ARN: props.tokenKey.secretArn },
+      environment: {
+        ...environment,
+        TOKEN_SECRET_ARN: props.tokenKey.secretArn,
+        [TENANT_RATE_ENV.ratePerSecond]: String(positive(props.tenantRateLimit ?? TENANT_RATE_DEFAULTS.ratePerSecond, 'tenantRateLimit')),
+        [TENANT_RATE_ENV.burst]: String(positive(props.tenantBurstLimit ?? TENANT_RATE_DEFAULTS.burst, 'tenantBurstLimit')),
+      },
     });
     props.tasksTable.grantReadData(this.authorizerFunction);
     props.tokenKey.grantRead(this.authorizerFunction);
@@ -84,7 +109,7 @@ export class OffloadHttpApi extends Construct {
     const throttle = props.throttle ?? { rateLimit: 1000, burstLimit: 2000 };
     const stage = this.api.defaultStage?.node.defaultChild as import('aws-cdk-lib/aws-apigatewayv2').CfnStage;
     stage.defaultRouteSettings = { throttlingRateLimit: throttle.rateLimit, throttlingBurstLimit: throttle.burstLimit };
-    stage.accessLogSettings = accessLogs(this, 'AccessLogs');
+    stage.accessLogSettings = accessLogs(this, 'AccessLogs', 'http');
 
     this.submitFunction = new OffloadFunction(this, 'Submit', {
       entry: 'handlers/http/submit.ts',
@@ -163,8 +188,6 @@ export class OffloadHttpApi extends Construct {
     });
     const documents = new HttpLambdaIntegration('ApiDocumentsIntegration', this.documentsFunction);
     for (const path of ['/v1/openapi.json', '/v1/asyncapi.json']) this.api.addRoutes({ path, methods: [HttpMethod.GET], integration: documents });
-
-    new CfnOutput(this, 'HttpApiUrl', { value: this.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
   }
 
   /**
@@ -196,6 +219,32 @@ export class OffloadHttpApi extends Construct {
     }
     this.api.addRoutes({ path: '/v1/queues', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('QueueDepthsIntegration', fn), authorizer: this.authorizer });
     this.queueDepthsFunction = fn;
+    return fn;
+  }
+
+  /**
+   * Adds `GET /v1/tasks/{id}/download` behind the authorizer: a presigned S3 GET URL (valid
+   * `DOWNLOAD_URL_TTL_SECONDS`) of a succeeded `tasks.export` task's NDJSON. A presigned URL
+   * carries its signer's permissions, so the function may read the tasks table and call
+   * `s3:GetObject` under `exports/` of the exports bucket, and nothing else.
+   *
+   * @example
+   * ```ts
+   * httpApi.addDownloadRoute(exports.bucket);
+   * ```
+   */
+  public addDownloadRoute(exportsBucket: IBucket): OffloadFunction {
+    if (this.downloadFunction) throw new Error('GET /v1/tasks/{id}/download is already routed');
+    const fn = new OffloadFunction(this, 'DownloadTask', {
+      entry: 'handlers/http/download-task.ts',
+      description: 'Offload GET /v1/tasks/{id}/download (presigned URL of a finished export)',
+      environment: { TASKS_TABLE: this.tasksTable.tableName, EXPORTS_BUCKET: exportsBucket.bucketName },
+    });
+    this.tasksTable.grantReadData(fn);
+    // GetObject under exports/ only (grantRead would add s3:GetBucket* and s3:List* on the whole bucket).
+    fn.addToRolePolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [exportsBucket.arnForObjects('exports/*')] }));
+    this.api.addRoutes({ path: '/v1/tasks/{id}/download', methods: [HttpMethod.GET], integration: new HttpLambdaIntegration('DownloadTaskIntegration', fn), authorizer: this.authorizer });
+    this.downloadFunction = fn;
     return fn;
   }
 }

@@ -18,6 +18,15 @@ export interface ReconcilerProps {
    * there is parked by the reconciler. @default none (such tasks are not parked)
    */
   readonly deadLetterQueues?: Readonly<Partial<Record<WorkloadClass, IQueue>>>;
+  /**
+   * Reserved concurrency of the reconciler function. Off by default: Lambda accepts a reservation
+   * only while at least 100 of the account's concurrency stays unreserved, so any value fails the
+   * deployment in accounts with a low quota (new accounts may have 10). Overlapping runs are safe
+   * without it: re-dispatching is at-least-once by design (workers claim a task with a conditional
+   * lease, so a duplicate `Task Submitted` is dropped) and every settle step is idempotent.
+   * @default none (the function draws on the account's unreserved pool)
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -35,7 +44,7 @@ export class Reconciler extends Construct {
       entry: 'handlers/reconciler.ts',
       description: 'Offload reconciler: re-dispatch overdue tasks',
       timeout: Duration.seconds(60),
-      reservedConcurrentExecutions: 1,
+      ...(props.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions } : {}),
       environment: {
         TASKS_TABLE: props.tasksTable.tableName,
         EVENT_BUS_NAME: props.bus.eventBusName,

@@ -1,6 +1,7 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, ProjectionType, Table, TableEncryption } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
+import { CONNECTIONS_BY_KEY_INDEX } from '../../lambdas/store/keys.ts';
 
 /** Props of {@link OffloadStorage}. */
 export interface OffloadStorageProps {
@@ -13,7 +14,7 @@ export interface OffloadStorageProps {
  * (a task and its log share a partition, so a replay is one query); `GSI1` lists a tenant's tasks
  * newest first; `GSI2` (sparse) holds only non-terminal tasks by the time they are due to progress,
  * for the reconciler. `connections` holds WebSocket connections and their task subscriptions, expiring
- * by TTL. Both on demand, encrypted, with point-in-time recovery.
+ * by TTL; its sparse `ByKey` index finds a key's connections when the key is revoked. Both on demand, encrypted, with point-in-time recovery.
  */
 export class OffloadStorage extends Construct {
   public readonly tasksTable: Table;
@@ -43,5 +44,11 @@ export class OffloadStorage extends Construct {
       projectionType: ProjectionType.ALL,
     });
     this.connectionsTable = new Table(this, 'Connections', { ...common, timeToLiveAttribute: 'expiresAt' });
+    // Sparse: only connection items carry keyId. Revoking a key reads just that key's connections.
+    this.connectionsTable.addGlobalSecondaryIndex({
+      indexName: CONNECTIONS_BY_KEY_INDEX,
+      partitionKey: { name: 'keyId', type: AttributeType.STRING },
+      projectionType: ProjectionType.KEYS_ONLY,
+    });
   }
 }

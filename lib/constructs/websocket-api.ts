@@ -1,4 +1,4 @@
-import { CfnOutput, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { CfnStage, WebSocketApi, WebSocketStage } from 'aws-cdk-lib/aws-apigatewayv2';
 import { WebSocketLambdaAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { WebSocketLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
@@ -84,7 +84,7 @@ export class OffloadWebSocketApi extends Construct {
       autoDeploy: true,
       throttle: { rateLimit: throttle.rateLimit, burstLimit: throttle.burstLimit },
     });
-    (this.stage.node.defaultChild as CfnStage).accessLogSettings = accessLogs(this, 'AccessLogs');
+    (this.stage.node.defaultChild as CfnStage).accessLogSettings = accessLogs(this, 'AccessLogs', 'webSocket');
     this.managementEndpoint = this.stage.callbackUrl;
     this.manageConnectionsArn = Stack.of(this).formatArn({
       service: 'execute-api',
@@ -94,9 +94,8 @@ export class OffloadWebSocketApi extends Construct {
 
     for (const handler of [connect, disconnect, subscribe, unsubscribe]) props.connectionsTable.grantReadWriteData(handler);
     props.tasksTable.grantReadData(subscribe);
-    for (const handler of [subscribe, unsubscribe, submit, fallback, connect]) this.stage.grantManagementApiAccess(handler);
-    for (const handler of [subscribe, unsubscribe, submit, fallback, connect]) handler.addEnvironment('WS_MANAGEMENT_ENDPOINT', this.managementEndpoint);
-
-    new CfnOutput(this, 'WebSocketUrl', { value: this.stage.url, description: 'WebSocket API URL' });
+    // Every message route may push (answers, errors) and close a connection whose client token expired.
+    for (const handler of [subscribe, unsubscribe, submit, fallback, connect, ping]) this.stage.grantManagementApiAccess(handler);
+    for (const handler of [subscribe, unsubscribe, submit, fallback, connect, ping]) handler.addEnvironment('WS_MANAGEMENT_ENDPOINT', this.managementEndpoint);
   }
 }

@@ -4,8 +4,11 @@ import { close, listen, readBody, sendJson } from '../http-util.ts';
 import type { LocalFunction } from '../lambda/lambda-service.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
 import { compileRoute, functionOfUri, integrationOfTarget, matchRoute, TokenBucket, type CompiledRoute } from './routes.ts';
+import { authorizerSourceArn, httpRouteSourceArn, INVALID_LAMBDA_PERMISSIONS, localAuthorizerId, SERVICE_PRINCIPALS, serviceInvokeFunction, type IamAuthorizer } from '../iam/service-hops.ts';
 
 interface HttpAuthorizer {
+  /** The authorizer's id (what `Ref` gives), in its invocation's source ARN. */
+  readonly id: string;
   readonly functionId: string;
   readonly payloadVersion: string;
   readonly simpleResponses: boolean;
@@ -34,12 +37,18 @@ export class LocalHttpApi {
   private readonly authCache = new Map<string, { until: number; context: Record<string, unknown> | undefined; allowed: boolean }>();
   private throttle: TokenBucket | undefined;
   private cors: Record<string, unknown> | undefined;
+  private stageName = '$default';
 
+  /**
+   * @param iam authorizes API Gateway's invocations of integration and authorizer functions
+   *   against their Lambda permissions, in the runtime's IAM mode. @default no checks
+   */
   public constructor(
     private readonly template: LocalTemplate,
     public readonly logicalId: string,
     private readonly functionOf: (logicalId: string) => LocalFunction,
     private readonly log: (line: string) => void = () => undefined,
+    private readonly iam?: IamAuthorizer,
   ) {
     this.apiId = logicalId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 10);
     this.server = createServer((request, response) => void this.handle(request, response));
@@ -53,7 +62,8 @@ export class LocalHttpApi {
     for (const [id, stage] of this.template.ofType('AWS::ApiGatewayV2::Stage').filter(([, resource]) => mine(resource))) {
       const settings = stage.Properties?.DefaultRouteSettings as { ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number } | undefined;
       if (settings?.ThrottlingRateLimit !== undefined) this.throttle = new TokenBucket(settings.ThrottlingRateLimit, settings.ThrottlingBurstLimit ?? settings.ThrottlingRateLimit);
-      this.template.register(id, { ref: String(stage.Properties?.StageName ?? '$default'), attributes: {} });
+      this.stageName = String(stage.Properties?.StageName ?? '$default');
+      this.template.register(id, { ref: this.stageName, attributes: {} });
     }
     for (const [id, route] of this.template.ofType('AWS::ApiGatewayV2::Route').filter(([, resource]) => mine(resource))) {
       const properties = route.Properties ?? {};
@@ -65,7 +75,10 @@ export class LocalHttpApi {
         const authorizerId = (properties.AuthorizerId as { Ref: string }).Ref;
         const resource = this.template.resource(authorizerId).Properties ?? {};
         if (resource.AuthorizerType !== 'REQUEST') throw new UnsupportedTemplateError(authorizerId, 'AuthorizerType', 'only REQUEST (Lambda) authorizers are supported');
+        // Its id is in the source ARN of its invocations (and of the Lambda permission allowing them).
+        this.template.register(authorizerId, { ref: localAuthorizerId(authorizerId), attributes: { AuthorizerId: localAuthorizerId(authorizerId) } });
         authorizer = {
+          id: localAuthorizerId(authorizerId),
           functionId: functionOfUri(this.template, resource.AuthorizerUri, authorizerId),
           payloadVersion: String(resource.AuthorizerPayloadFormatVersion ?? '2.0'),
           simpleResponses: resource.EnableSimpleResponses === true,
@@ -131,9 +144,13 @@ export class LocalHttpApi {
         if (verdict.status !== 200) return sendJson(response, verdict.status, { message: verdict.message }, corsHeaders);
         (event.requestContext as Record<string, unknown>).authorizer = { lambda: verdict.context ?? {} };
       }
+      const fn = this.functionOf(matched.route.value.functionId);
+      if (!this.mayInvoke(fn, httpRouteSourceArn(this.apiId, this.stageName, matched.route.routeKey, method), matched.route.routeKey)) {
+        return sendJson(response, 500, { message: 'Internal Server Error' }, corsHeaders);
+      }
       let result: unknown;
       try {
-        result = await this.functionOf(matched.route.value.functionId).invoke(event);
+        result = await fn.invoke(event);
       } catch (error) {
         this.log(`${matched.route.routeKey}: integration failed: ${(error as Error).message}`);
         return sendJson(response, 500, { message: 'Internal Server Error' }, corsHeaders);
@@ -197,8 +214,10 @@ export class LocalHttpApi {
     let result: Record<string, unknown>;
     // The 2.0 authorizer payload is the request without its body.
     const { body: _body, isBase64Encoded: _isBase64Encoded, ...request } = event;
+    const fn = this.functionOf(authorizer.functionId);
+    if (!this.mayInvoke(fn, authorizerSourceArn(this.apiId, authorizer.id), `${event.routeKey} authorizer`)) return { status: 500, message: 'Internal Server Error' };
     try {
-      result = ((await this.functionOf(authorizer.functionId).invoke({
+      result = ((await fn.invoke({
         ...request,
         type: 'REQUEST',
         routeArn: `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${this.apiId}/$default/${(event.requestContext.http as { method: string }).method}${event.rawPath}`,
@@ -220,6 +239,18 @@ export class LocalHttpApi {
     }
     if (cacheKey) this.authCache.set(cacheKey, { until: Date.now() + authorizer.ttlSeconds * 1000, allowed, context });
     return allowed ? { status: 200, ...(context ? { context } : {}) } : { status: 403, message: 'Forbidden' };
+  }
+
+  /**
+   * Whether API Gateway may invoke the function for this source (its Lambda permissions must allow
+   * `apigateway.amazonaws.com` with this `aws:SourceArn`). When not, API Gateway logs the
+   * configuration error and the caller answers 500 without invoking anything.
+   */
+  private mayInvoke(fn: LocalFunction, sourceArn: string, what: string): boolean {
+    const decision = this.iam?.authorize(serviceInvokeFunction(SERVICE_PRINCIPALS.apiGateway, fn.config.arn, sourceArn));
+    if (!decision || decision.allowed) return true;
+    this.log(`${what}: ${INVALID_LAMBDA_PERMISSIONS} (${decision.message})`);
+    return false;
   }
 
   private writeResult(response: ServerResponse, result: unknown, corsHeaders: Record<string, string>): void {

@@ -9,10 +9,15 @@ import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateErr
 import { formatRequestTime } from './http-api.ts';
 import { watchFrameSizes } from './frame-guard.ts';
 import { functionOfUri, integrationOfTarget, TokenBucket } from './routes.ts';
+import { authorizeCall, callerOf } from '../iam/caller.ts';
+import type { IamEnforcer } from '../iam/mode.ts';
+import { connectionsPermissions, connectionsRefusal } from '../iam/services/connections.ts';
+import { authorizerSourceArn, INVALID_LAMBDA_PERMISSIONS, localAuthorizerId, SERVICE_PRINCIPALS, serviceInvokeFunction, webSocketRouteSourceArn, type IamAuthorizer } from '../iam/service-hops.ts';
 
 interface WsRoute {
   readonly functionId: string;
-  readonly authorizer?: { readonly functionId: string; readonly identitySource: readonly string[] };
+  /** `id`: the authorizer's id (what `Ref` gives), in its invocation's source ARN. */
+  readonly authorizer?: { readonly id: string; readonly functionId: string; readonly identitySource: readonly string[] };
   readonly returnsResponse: boolean;
 }
 
@@ -54,6 +59,11 @@ export class LocalWebSocketApi {
   public endpoint = '';
   public readonly apiId: string;
   public stageName = 'live';
+  /**
+   * Authorizes the `@connections` management API's callers by their credentials against their
+   * roles' policies (`execute-api:ManageConnections`), in the runtime's IAM mode. @default no checks
+   */
+  public callerIam: IamEnforcer | undefined;
   private readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly routes = new Map<string, WsRoute>();
@@ -69,6 +79,8 @@ export class LocalWebSocketApi {
     private readonly limits: WebSocketLimits = DEFAULT_WS_LIMITS,
     private readonly log: (line: string) => void = () => undefined,
     private readonly faults?: FaultInjector,
+    /** Authorizes API Gateway's invocations of route and authorizer functions (Lambda permissions), in the runtime's IAM mode. @default no checks */
+    private readonly iam?: IamAuthorizer,
   ) {
     this.apiId = logicalId.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 10);
     this.server = createServer((request, response) => void this.handleManagement(request, response));
@@ -115,7 +127,13 @@ export class LocalWebSocketApi {
       if (properties.AuthorizationType === 'CUSTOM') {
         const authorizerId = (properties.AuthorizerId as { Ref: string }).Ref;
         const resource = this.template.resource(authorizerId).Properties ?? {};
-        authorizer = { functionId: functionOfUri(this.template, resource.AuthorizerUri, authorizerId), identitySource: (resource.IdentitySource as string[] | undefined) ?? [] };
+        // Its id is in the source ARN of its invocations (and of the Lambda permission allowing them).
+        this.template.register(authorizerId, { ref: localAuthorizerId(authorizerId), attributes: { AuthorizerId: localAuthorizerId(authorizerId) } });
+        authorizer = {
+          id: localAuthorizerId(authorizerId),
+          functionId: functionOfUri(this.template, resource.AuthorizerUri, authorizerId),
+          identitySource: (resource.IdentitySource as string[] | undefined) ?? [],
+        };
       } else if (properties.AuthorizationType && properties.AuthorizationType !== 'NONE') {
         throw new UnsupportedTemplateError(id, 'AuthorizationType', `${String(properties.AuthorizationType)} is not supported`);
       }
@@ -174,8 +192,10 @@ export class LocalWebSocketApi {
         });
         if (identity.some((value) => !value)) return reject(401, 'Unauthorized');
         let policy: { principalId?: string; policyDocument?: { Statement?: { Effect?: string }[] }; context?: Record<string, unknown> };
+        const authorizerFn = this.functionOf(route.authorizer.functionId);
+        if (!this.mayInvoke(authorizerFn, authorizerSourceArn(this.apiId, route.authorizer.id), '$connect authorizer')) return reject(500, 'Internal Server Error');
         try {
-          policy = (await this.functionOf(route.authorizer.functionId).invoke({
+          policy = (await authorizerFn.invoke({
             type: 'REQUEST',
             methodArn: `arn:aws:execute-api:${LOCAL_REGION}:${LOCAL_ACCOUNT}:${this.apiId}/${this.stageName}/$connect`,
             headers,
@@ -192,8 +212,10 @@ export class LocalWebSocketApi {
         authorizerContext = { ...(policy.context ?? {}), principalId: policy.principalId };
       }
       if (route) {
+        const fn = this.functionOf(route.functionId);
+        if (!this.mayInvoke(fn, webSocketRouteSourceArn(this.apiId, this.stageName, '$connect'), '$connect')) return reject(500, 'Internal Server Error');
         try {
-          const result = (await this.functionOf(route.functionId).invoke({
+          const result = (await fn.invoke({
             headers,
             queryStringParameters: query,
             requestContext: { ...requestContext, authorizer: authorizerContext },
@@ -277,8 +299,13 @@ export class LocalWebSocketApi {
       messageId: randomBytes(8).toString('base64url'),
       authorizer: connection.authorizer,
     };
+    const fn = this.functionOf(route.functionId);
+    if (!this.mayInvoke(fn, webSocketRouteSourceArn(this.apiId, this.stageName, key), key)) {
+      this.send(connection, JSON.stringify({ message: 'Internal server error', connectionId: connection.id, requestId: requestContext.requestId }));
+      return;
+    }
     try {
-      const result = (await this.functionOf(route.functionId).invoke({
+      const result = (await fn.invoke({
         requestContext,
         body: text,
         isBase64Encoded: false,
@@ -296,7 +323,9 @@ export class LocalWebSocketApi {
     this.connections.delete(connection.id);
     const route = this.routes.get('$disconnect');
     if (!route) return;
-    await this.functionOf(route.functionId)
+    const fn = this.functionOf(route.functionId);
+    if (!this.mayInvoke(fn, webSocketRouteSourceArn(this.apiId, this.stageName, '$disconnect'), '$disconnect')) return;
+    await fn
       .invoke({
         requestContext: {
           ...this.requestContext(connection.id, '$disconnect', 'DISCONNECT', connection.sourceIp, connection.userAgent, connection.connectedAt),
@@ -307,6 +336,17 @@ export class LocalWebSocketApi {
         isBase64Encoded: false,
       })
       .catch(() => undefined);
+  }
+
+  /**
+   * Whether API Gateway may invoke the function for this source (its Lambda permissions must allow
+   * `apigateway.amazonaws.com` with this `aws:SourceArn`); when not, logs the configuration error.
+   */
+  private mayInvoke(fn: LocalFunction, sourceArn: string, what: string): boolean {
+    const decision = this.iam?.authorize(serviceInvokeFunction(SERVICE_PRINCIPALS.apiGateway, fn.config.arn, sourceArn));
+    if (!decision || decision.allowed) return true;
+    this.log(`${what}: ${INVALID_LAMBDA_PERMISSIONS} (${decision.message})`);
+    return false;
   }
 
   private send(connection: Connection, text: string): void {
@@ -341,6 +381,16 @@ export class LocalWebSocketApi {
     if (!match) return sendJson(response, 404, { message: 'Not Found' });
     const connection = this.connections.get(decodeURIComponent(match[1]!));
     const method = request.method ?? 'GET';
+    const iam = this.callerIam;
+    if (iam && iam.mode !== 'off') {
+      const outcome = authorizeCall(iam, callerOf(iam, request.headers, request.url), connectionsPermissions(this.apiId, this.stageName, method, decodeURIComponent(match[1]!)), 'execute-api:ManageConnections');
+      if (!outcome.allowed) {
+        const refusal = connectionsRefusal(outcome);
+        request.resume();
+        response.writeHead(refusal.status, refusal.headers).end(refusal.body);
+        return;
+      }
+    }
     if (method === 'POST') {
       this.counter.add('apigatewaymanagementapi', 'PostToConnection');
       let data: Buffer;

@@ -7,6 +7,9 @@ import dynalite from 'dynalite';
 import { type LocalTemplate, UnsupportedTemplateError, localArn } from '../template.ts';
 import { localCredentials } from './credentials.ts';
 import { dynamodbFault, type FaultInjector } from '../faults.ts';
+import type { IamEnforcer } from '../iam/mode.ts';
+import { replayableRequest } from '../iam/replay.ts';
+import { authorizeDynamoDb } from '../iam/services/dynamodb.ts';
 
 /** A running local DynamoDB. */
 export interface LocalDynamo {
@@ -38,7 +41,8 @@ const SUPPORTED = new Set([
  */
 export const startDynamo = async (
   template: LocalTemplate,
-  options: { dataDir?: string; port?: number; counter?: ApiCallCounter; faults?: FaultInjector },
+  /** `callerIam`: authorizes each call by its caller's credentials (functions' roles), in the runtime's IAM mode. */
+  options: { dataDir?: string; port?: number; counter?: ApiCallCounter; faults?: FaultInjector; callerIam?: IamEnforcer },
 ): Promise<LocalDynamo> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const server = dynalite({
@@ -62,7 +66,23 @@ export const startDynamo = async (
       response.writeHead(fault.status, fault.headers).end(fault.body);
       return;
     }
-    for (const listener of listeners) listener(request, response);
+    const iam = options.callerIam;
+    if (!iam || iam.mode === 'off') {
+      for (const listener of listeners) listener(request, response);
+      return;
+    }
+    // IAM: read the body, authorize the caller, then hand dynalite a replay of the request.
+    void replayableRequest(request).then(
+      ({ body, replay }) => {
+        const refusal = authorizeDynamoDb(iam, request.headers, request.url, body);
+        if (refusal) {
+          response.writeHead(refusal.status, refusal.headers).end(refusal.body);
+          return;
+        }
+        for (const listener of listeners) listener(replay, response);
+      },
+      () => response.destroy(),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,6 +1,10 @@
 import { sqsFault, type FaultInjector } from '../faults.ts';
 import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { authorizeCall, callerOf, type HttpAnswer } from '../iam/caller.ts';
+import type { IamEnforcer } from '../iam/mode.ts';
+import { s3Permissions, s3Refusal } from '../iam/services/s3.ts';
+import { sqsPermissions, sqsRefusal } from '../iam/services/sqs.ts';
 
 /**
  * The SQS query protocol (form-encoded requests, XML responses) in front of an SQS that speaks only
@@ -159,7 +163,31 @@ const readAll = (request: IncomingMessage): Promise<Buffer> =>
     request.on('error', reject);
   });
 
-const handle = async (targetPort: number, request: IncomingMessage, response: ServerResponse, faults?: FaultInjector): Promise<void> => {
+/**
+ * IAM for the callers of this endpoint (SQS over JSON or query, and S3, which shares the port):
+ * the refusal AWS would answer with, or undefined to serve the request.
+ */
+const refusalOf = (iam: IamEnforcer | undefined, request: IncomingMessage, body: Buffer, sqs: { operation: string; input: Record<string, unknown> } | undefined): HttpAnswer | undefined => {
+  if (!iam || iam.mode === 'off') return undefined;
+  const caller = callerOf(iam, request.headers, request.url);
+  if (sqs) {
+    const outcome = authorizeCall(iam, caller, sqsPermissions(sqs.operation, sqs.input), `sqs:${sqs.operation}`);
+    return outcome.allowed ? undefined : sqsRefusal(outcome);
+  }
+  const permissions = s3Permissions(request.method ?? 'GET', request.url ?? '/', request.headers, body);
+  const outcome = authorizeCall(iam, caller, permissions, permissions[0]?.action ?? 's3');
+  return outcome.allowed ? undefined : s3Refusal(outcome);
+};
+
+const jsonInputOf = (body: Buffer): Record<string, unknown> => {
+  try {
+    return JSON.parse(body.toString('utf8') || '{}') as Record<string, unknown>;
+  } catch {
+    return {};
+  }
+};
+
+const handle = async (targetPort: number, request: IncomingMessage, response: ServerResponse, faults?: FaultInjector, iam?: IamEnforcer): Promise<void> => {
   const body = await readAll(request);
   const jsonTarget = String(request.headers['x-amz-target'] ?? '');
   const fault = jsonTarget.startsWith('AmazonSQS.') ? sqsFault(faults, jsonTarget.slice('AmazonSQS.'.length)) : undefined;
@@ -170,6 +198,11 @@ const handle = async (targetPort: number, request: IncomingMessage, response: Se
   const form = String(request.headers['content-type'] ?? '').includes('application/x-www-form-urlencoded');
   const params = form ? new URLSearchParams(body.toString('utf8')) : undefined;
   if (!params || params.get('Version') !== SQS_QUERY_VERSION || !params.get('Action')) {
+    const refusal = refusalOf(iam, request, body, jsonTarget.startsWith('AmazonSQS.') ? { operation: jsonTarget.slice('AmazonSQS.'.length), input: jsonInputOf(body) } : undefined);
+    if (refusal) {
+      response.writeHead(refusal.status, refusal.headers).end(refusal.body);
+      return;
+    }
     const passed = await forward(targetPort, request, body, request.headers);
     response.writeHead(passed.status, passed.headers);
     response.end(passed.body);
@@ -184,7 +217,10 @@ const handle = async (targetPort: number, request: IncomingMessage, response: Se
   }
   const document = Buffer.from(JSON.stringify(input));
   const { 'content-type': _type, 'content-length': _length, ...headers } = request.headers;
-  const answer = await forward(targetPort, request, document, { ...headers, 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `AmazonSQS.${action}` });
+  const refusal = refusalOf(iam, request, body, { operation: action, input });
+  const answer = refusal
+    ? { status: refusal.status, headers: refusal.headers as Record<string, string | string[] | undefined>, body: Buffer.from(refusal.body) }
+    : await forward(targetPort, request, document, { ...headers, 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `AmazonSQS.${action}` });
   const requestId = randomUUID();
   let json: Record<string, unknown> = {};
   try {
@@ -204,11 +240,14 @@ const handle = async (targetPort: number, request: IncomingMessage, response: Se
   response.end(xml);
 };
 
-/** Starts the front on `port` (0 for a free one), forwarding to the JSON-protocol SQS on `targetPort`. */
-export const startSqsQueryFront = (targetPort: number, port = 0, faults?: FaultInjector): Promise<{ server: Server; port: number }> =>
+/**
+ * Starts the front on `port` (0 for a free one), forwarding to the JSON-protocol SQS on `targetPort`.
+ * With `iam`, every SQS and S3 call is authorized by its caller's credentials first.
+ */
+export const startSqsQueryFront = (targetPort: number, port = 0, faults?: FaultInjector, iam?: IamEnforcer): Promise<{ server: Server; port: number }> =>
   new Promise((resolve, reject) => {
     const server = createServer((request, response) =>
-      void handle(targetPort, request, response, faults).catch((error: Error) => {
+      void handle(targetPort, request, response, faults, iam).catch((error: Error) => {
         if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
         response.end(error.message);
       }),

@@ -7,6 +7,7 @@ import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
 import { localCredentials } from './credentials.ts';
 import { startSqsQueryFront } from './sqs-query-protocol.ts';
+import type { IamEnforcer } from '../iam/mode.ts';
 
 /** A running local SQS. */
 export interface LocalSqs {
@@ -33,12 +34,16 @@ const IGNORED = new Set(['KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'Tags
  * persisted in SQLite under `dataDir`) and creates the template's queues, dead-letter queues
  * first so redrive policies can name them.
  */
-export const startSqs = async (template: LocalTemplate, options: { dataDir?: string; port?: number; faults?: FaultInjector }): Promise<LocalSqs> => {
+export const startSqs = async (
+  template: LocalTemplate,
+  /** `callerIam`: authorizes each SQS and S3 call by its caller's credentials, in the runtime's IAM mode. */
+  options: { dataDir?: string; port?: number; faults?: FaultInjector; callerIam?: IamEnforcer },
+): Promise<LocalSqs> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   const server = await startFauxqs({ port: 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
   // The public endpoint speaks both SQS protocols: JSON (current SDKs) passes through to fauxqs,
   // query (AWS CLI 2.9 and older SDKs) is translated.
-  const front = await startSqsQueryFront(server.port, options.port ?? 0, options.faults);
+  const front = await startSqsQueryFront(server.port, options.port ?? 0, options.faults, options.callerIam);
   const endpoint = `http://127.0.0.1:${front.port}`;
   const clients: SQSClient[] = [];
   const newClient = (maxSockets: number): SQSClient => {

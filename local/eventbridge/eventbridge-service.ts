@@ -1,5 +1,5 @@
 import type { FaultInjector } from '../faults.ts';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import { SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { close, listen, readBody, sendJson, type ApiCallCounter } from '../http-util.ts';
@@ -7,7 +7,12 @@ import type { LocalSqs } from '../engines/sqs.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateError, localArn } from '../template.ts';
 import { InvalidEventPatternError, matchesEventPattern, parseEventPattern, type CompiledPattern } from './pattern.ts';
 import { applyInputTransform, type TargetInput } from './input.ts';
+import { authorizeCall, callerOf, type HttpAnswer } from '../iam/caller.ts';
+import type { IamEnforcer } from '../iam/mode.ts';
+import { eventBridgePermissions } from '../iam/services/eventbridge.ts';
+import { json11Refusal } from '../iam/services/json-refusal.ts';
 import { parseSchedule, type Schedule } from './schedule.ts';
+import { eventsSendMessage, serviceInvokeFunction, SERVICE_PRINCIPALS, type IamAuthorizer, type IamDenial } from '../iam/service-hops.ts';
 
 /** A rule target the emulator can deliver to. */
 interface LocalTarget {
@@ -37,6 +42,27 @@ export interface LocalEventBridgeOptions {
   readonly scheduleTimeScale?: number;
   /** Injects PutEvents failures and throttles (fault-injection runs). @default none */
   readonly faults?: FaultInjector;
+  /**
+   * Authorizes each delivery as AWS does (the target queue's policy or the function's permissions
+   * must allow `events.amazonaws.com` for the rule), in the runtime's IAM mode. @default no checks
+   */
+  readonly iam?: IamAuthorizer;
+  /**
+   * Authorizes the API's callers (PutEvents and the rest) by their credentials against their
+   * roles' policies, in the runtime's IAM mode; a refusal answers AccessDeniedException. @default no checks
+   */
+  readonly callerIam?: IamEnforcer;
+}
+
+/** Why a delivery failed for good, as EventBridge records it on the dead-letter message. */
+interface DeliveryFailure {
+  /** `ERROR_CODE`: `NO_PERMISSIONS` for a refused delivery, `SDK_CLIENT_ERROR` otherwise. */
+  readonly code: string;
+  readonly message: string;
+  /** `RETRY_ATTEMPTS`: attempts after the first. */
+  readonly retryAttempts: number;
+  /** `EXHAUSTED_RETRY_CONDITION`, only when the retry policy ran out (never for errors EventBridge does not retry). */
+  readonly exhausted?: 'MaximumRetryAttempts' | 'MaximumEventAgeInSeconds';
 }
 
 /** The event envelope EventBridge delivers. */
@@ -68,7 +94,9 @@ class ServiceError extends Error {
 /**
  * Local Amazon EventBridge: `PutEvents` and `TestEventPattern` over the AWS JSON 1.1 protocol,
  * the template's buses and pattern rules, and delivery to SQS targets (with `Input`, `InputPath`,
- * `InputTransformer` and `SqsParameters`), retried, then sent to the target's DLQ.
+ * `InputTransformer` and `SqsParameters`), retried, then sent to the target's DLQ. With an IAM
+ * authorizer, each delivery must be allowed by the target's queue policy or Lambda permissions
+ * (principal `events.amazonaws.com`, `aws:SourceArn` the rule): a refused one is not retried.
  */
 export class LocalEventBridge {
   public endpoint = '';
@@ -217,7 +245,19 @@ export class LocalEventBridge {
     };
   }
 
+  /**
+   * Delivers one event to one target. A delivery the target's resource policy refuses is a failed
+   * invocation that EventBridge does not retry (the permissions will not change by themselves): it
+   * goes to the target's dead-letter queue at once, or is dropped without one. Other failures are
+   * retried per the target's retry policy first.
+   */
   private async deliver(rule: LocalRule, target: LocalTarget, event: BusEvent): Promise<void> {
+    const refused = this.refusal(rule, target.arn);
+    if (refused) {
+      this.log(`rule ${rule.name} target ${target.id}: failed invocation NO_PERMISSIONS (not retried): ${refused.message}`);
+      await this.deadLetter(rule, target, event, { code: 'NO_PERMISSIONS', message: refused.message, retryAttempts: 0 });
+      return;
+    }
     const body = applyInputTransform(target.input, event);
     for (let attempt = 1; attempt <= target.maxAttempts; attempt++) {
       try {
@@ -226,12 +266,64 @@ export class LocalEventBridge {
       } catch (error) {
         if (attempt === target.maxAttempts) {
           this.log(`rule ${rule.name} target ${target.id}: delivery failed after ${attempt} attempts: ${(error as Error).message}`);
-          if (target.deadLetterArn) await this.send(target.deadLetterArn, JSON.stringify(event), undefined, event.id).catch(() => undefined);
+          await this.deadLetter(rule, target, event, { code: 'SDK_CLIENT_ERROR', message: (error as Error).message, retryAttempts: attempt - 1, exhausted: 'MaximumRetryAttempts' });
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
       }
     }
+  }
+
+  /** The denial of EventBridge's call to a target (SendMessage on a queue, InvokeFunction on a function) for a rule, if refused. */
+  private refusal(rule: LocalRule, arn: string): IamDenial | undefined {
+    if (!this.options.iam) return undefined;
+    const request = arn.startsWith('arn:aws:lambda:') ? serviceInvokeFunction(SERVICE_PRINCIPALS.events, arn, rule.arn) : eventsSendMessage(arn, rule.arn);
+    const decision = this.options.iam.authorize(request);
+    return decision.allowed ? undefined : decision;
+  }
+
+  /**
+   * Sends the event to the target's dead-letter queue with the attributes EventBridge sets
+   * (`RULE_ARN`, `TARGET_ARN`, `ERROR_CODE`, `ERROR_MESSAGE`, `RETRY_ATTEMPTS`, and
+   * `EXHAUSTED_RETRY_CONDITION` when the retry policy ran out). Without a dead-letter queue, or
+   * when its policy refuses EventBridge (`InvocationsFailedToBeSentToDlq`), the event is dropped.
+   */
+  private async deadLetter(rule: LocalRule, target: LocalTarget, event: BusEvent, failure: DeliveryFailure): Promise<void> {
+    if (!target.deadLetterArn) {
+      this.log(`rule ${rule.name} target ${target.id}: event ${event.id} dropped (no dead-letter queue)`);
+      return;
+    }
+    const refused = this.refusal(rule, target.deadLetterArn);
+    if (refused) {
+      this.log(`rule ${rule.name} target ${target.id}: event ${event.id} dropped: the dead-letter queue refused it (InvocationsFailedToBeSentToDlq): ${refused.message}`);
+      return;
+    }
+    const url = this.sqs.urlByArn.get(target.deadLetterArn);
+    if (!url) {
+      this.log(`rule ${rule.name} target ${target.id}: event ${event.id} dropped: no local queue for ${target.deadLetterArn}`);
+      return;
+    }
+    const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+    this.counter.add('sqs', 'SendMessage');
+    await this.sqs.client
+      .send(
+        new SendMessageCommand({
+          QueueUrl: url,
+          MessageBody: JSON.stringify(event),
+          MessageAttributes: {
+            RULE_ARN: text(rule.arn),
+            TARGET_ARN: text(target.arn),
+            ERROR_CODE: text(failure.code),
+            ERROR_MESSAGE: text(failure.message.slice(0, 1000)),
+            RETRY_ATTEMPTS: text(String(failure.retryAttempts)),
+            ...(failure.exhausted ? { EXHAUSTED_RETRY_CONDITION: text(failure.exhausted) } : {}),
+          },
+        }),
+      )
+      .then(
+        () => this.log(`rule ${rule.name} target ${target.id}: event ${event.id} sent to the dead-letter queue (${failure.code})`),
+        (error: Error) => this.log(`rule ${rule.name} target ${target.id}: event ${event.id} dropped: sending to the dead-letter queue failed: ${error.message}`),
+      );
   }
 
   private async send(arn: string, body: string, messageGroupId: string | undefined, eventId: string): Promise<void> {
@@ -253,12 +345,25 @@ export class LocalEventBridge {
     );
   }
 
+  /** IAM for the API's callers: the answer AWS refuses the call with, or undefined to serve it. */
+  private callerRefusal(request: IncomingMessage, operation: string, body: Record<string, unknown>): HttpAnswer | undefined {
+    const iam = this.options.callerIam;
+    if (!iam || iam.mode === 'off' || !operation) return undefined;
+    const outcome = authorizeCall(iam, callerOf(iam, request.headers, request.url), eventBridgePermissions(operation, body), `events:${operation}`);
+    return outcome.allowed ? undefined : json11Refusal(outcome);
+  }
+
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     try {
       const target = String(request.headers['x-amz-target'] ?? '');
       const operation = target.startsWith('AWSEvents.') ? target.slice('AWSEvents.'.length) : '';
       const body = JSON.parse((await readBody(request, MAX_REQUEST_BYTES + 64 * 1024)).toString('utf8') || '{}') as Record<string, unknown>;
       this.counter.add('eventbridge', operation || 'Unknown');
+      const refusal = this.callerRefusal(request, operation, body);
+      if (refusal) {
+        response.writeHead(refusal.status, refusal.headers).end(refusal.body);
+        return;
+      }
       let result: unknown;
       if (operation === 'PutEvents' && this.options.faults?.roll('putEventsThrottle')) throw new ServiceError('ThrottlingException', 'Rate exceeded (fault injected)');
       if (operation === 'PutEvents' && this.options.faults?.roll('putEventsFail')) throw new ServiceError('InternalException', 'Internal error (fault injected)', 500);

@@ -1,5 +1,7 @@
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createHash } from 'node:crypto';
+import { Agent } from 'node:http';
 import type { LocalSqs } from '../engines/sqs.ts';
 import type { ApiCallCounter } from '../http-util.ts';
 import { LOCAL_REGION } from '../template.ts';
@@ -15,6 +17,11 @@ export interface SqsEventSourceConfig {
   /** ScalingConfig.MaximumConcurrency (2–1000); undefined = limited only by the function. */
   readonly maxConcurrency?: number;
   readonly reportBatchItemFailures: boolean;
+  /**
+   * Credentials of the function's execution role: Lambda's pollers receive and delete messages as
+   * that role, so the queue's IAM checks see it. @default the runtime's own (administrator) credentials
+   */
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
 }
 
 /** Pollers kept waiting on an idle queue. */
@@ -56,8 +63,19 @@ export class SqsEventSource {
   public start(): void {
     this.running = true;
     this.maxPollers = Math.max(1, Math.min(this.config.maxConcurrency ?? this.fn().concurrencyLimit, this.fn().concurrencyLimit));
-    this.client ??= this.sqs.newClient(this.maxPollers + 4);
+    this.client ??= this.config.credentials ? this.roleClient(this.config.credentials, this.maxPollers + 4) : this.sqs.newClient(this.maxPollers + 4);
     for (let i = 0; i < Math.min(IDLE_POLLERS, this.maxPollers); i++) this.spawn(true);
+  }
+
+  /** A client of its own (long polls never share a pool with senders), signing as the function's role. */
+  private roleClient(credentials: NonNullable<SqsEventSourceConfig['credentials']>, maxSockets: number): SQSClient {
+    return new SQSClient({
+      endpoint: this.sqs.endpoint,
+      region: LOCAL_REGION,
+      credentials,
+      maxAttempts: 5,
+      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets }) }),
+    });
   }
 
   private spawn(persistent: boolean): void {
@@ -77,6 +95,11 @@ export class SqsEventSource {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled(this.loops), new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
     clearTimeout(timer);
+    // A role client is this source's own (the engine destroys the clients it made itself).
+    if (this.config.credentials) {
+      this.client?.destroy();
+      this.client = undefined;
+    }
   }
 
   /** Batches currently being processed. */

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { mintClientToken } from '../../lambdas/core/client-token.ts';
 import { localCredentials } from '../../local/engines/credentials.ts';
-import { call, startHarness, WsClient, type Harness } from '../e2e/harness.ts';
+import { call, startHarness, streamOf, WsClient, type Harness } from '../e2e/harness.ts';
 import { scanLogFiles } from '../support/credential-scan.ts';
 import { rawRequest, type RawHeader } from '../support/raw-http.ts';
 import { diffItems, functionFailureCounts, queueDepths, readRuntimeLogs, runtimeLogFiles, scanTable, tableNames } from '../support/runtime-state.ts';
@@ -88,8 +88,8 @@ describe('bad input: every route and action refuses hostile and malformed reques
     const secrets = new SecretsManagerClient({ endpoint: harness.runtime.endpoints.services.secretsmanager, region: 'us-east-1', credentials: localCredentials });
     const signingKey = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString!;
     secrets.destroy();
-    const expiredToken = (await mintClientToken(async () => signingKey, { tenantId }, { ttlSeconds: 60 }, new Date(Date.now() - 3_600_000))).token;
-    const foreignKeyToken = (await mintClientToken(async () => 'k'.repeat(64), { tenantId }, { ttlSeconds: 3600 })).token;
+    const expiredToken = (await mintClientToken(async () => signingKey, { tenantId, keyId: apiKey.slice(4, 30) }, { ttlSeconds: 60 }, new Date(Date.now() - 3_600_000))).token;
+    const foreignKeyToken = (await mintClientToken(async () => 'k'.repeat(64), { tenantId, keyId: apiKey.slice(4, 30) }, { ttlSeconds: 3600 })).token;
     const [payload, signature] = otherToken.slice(4).split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
     const tamperedToken = `oft_${Buffer.from(JSON.stringify({ ...claims, t: tenantId })).toString('base64url')}.${signature}`;
@@ -324,7 +324,7 @@ describe('bad input: every route and action refuses hostile and malformed reques
     // Assess
     expect(submitted.status).toBe(202);
     expect(status.status).toBe('succeeded');
-    const text = client.messages.filter((message) => message.type === 'progress').map((message) => message.data.text).join('');
+    const { text } = streamOf(client, submitted.body.taskId);
     expect(text).toBe(status.result.text);
   }, 90_000);
 

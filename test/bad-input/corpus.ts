@@ -13,6 +13,7 @@ export const HTTP_ROUTES = [
   'GET /v1/tasks',
   'GET /v1/tasks/{id}',
   'GET /v1/tasks/{id}/events',
+  'GET /v1/tasks/{id}/download',
   'POST /v1/tasks/{id}/cancel',
   'POST /v1/tokens',
   'GET /v1/webhooks',
@@ -184,6 +185,7 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
     { route: 'GET /v1/tasks', method: 'GET', path: '/v1/tasks' },
     { route: 'GET /v1/tasks/{id}', method: 'GET', path: `/v1/tasks/${f.taskId}` },
     { route: 'GET /v1/tasks/{id}/events', method: 'GET', path: `/v1/tasks/${f.taskId}/events` },
+    { route: 'GET /v1/tasks/{id}/download', method: 'GET', path: `/v1/tasks/${f.taskId}/download` },
     { route: 'POST /v1/tasks/{id}/cancel', method: 'POST', path: `/v1/tasks/${f.siblingTaskId}/cancel` },
     { route: 'POST /v1/tokens', method: 'POST', path: '/v1/tokens', body: json({ ttlSeconds: 300 }) },
     { route: 'GET /v1/webhooks', method: 'GET', path: '/v1/webhooks' },
@@ -214,6 +216,7 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
   const scoped = bearer(f.scopedToken);
   http('GET /v1/tasks/{id}', 'scope: scoped token reads a task outside its scope', { method: 'GET', path: `/v1/tasks/${f.siblingTaskId}`, authorization: scoped, expect: { problem: 404 } });
   http('GET /v1/tasks/{id}/events', 'scope: scoped token reads events outside its scope', { method: 'GET', path: `/v1/tasks/${f.siblingTaskId}/events`, authorization: scoped, expect: { problem: 404 } });
+  http('GET /v1/tasks/{id}/download', 'scope: scoped token downloads a task outside its scope', { method: 'GET', path: `/v1/tasks/${f.siblingTaskId}/download`, authorization: scoped, expect: { problem: 404 } });
   http('POST /v1/tasks/{id}/cancel', 'scope: scoped token cancels a task outside its scope', { method: 'POST', path: `/v1/tasks/${f.siblingTaskId}/cancel`, authorization: scoped, expect: { problem: 403 } });
   http('POST /v1/tasks/{id}/cancel', 'scope: scoped token cancels its own task', { method: 'POST', path: `/v1/tasks/${f.taskId}/cancel`, authorization: scoped, expect: { problem: 403 } });
   http('POST /v1/tasks', 'scope: scoped token submits a task', { method: 'POST', path: '/v1/tasks', authorization: scoped, body: json(completion()), expect: { problem: 403 } });
@@ -461,6 +464,22 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
   events('limit negative', f.taskId, 'limit=-5', { problem: 400 });
   events('limit in exponent notation', f.taskId, 'limit=1e2', { problem: 400 });
 
+  // 10b. GET /v1/tasks/{id}/download: every task the caller cannot see, and every task that is not an export, is 404.
+  const download = (name: string, id: string, expect: Expectation, extra: Partial<HttpCase> = {}) =>
+    http('GET /v1/tasks/{id}/download', `download: ${name}`, { method: 'GET', path: `/v1/tasks/${id}/download`, expect, ...extra });
+  download('unknown task', UNKNOWN_TASK, { problem: 404 });
+  download('another tenant\u2019s task', f.otherTaskId, { problem: 404 });
+  download('my task, asked for with the other tenant\u2019s API key', f.taskId, { problem: 404 }, { authorization: bearer(f.otherApiKey) });
+  download('a task that is not an export (a completion)', f.siblingTaskId, { problem: 404 });
+  download('a task that is not an export, with the scoped token', f.taskId, { problem: 404 }, { authorization: bearer(f.scopedToken) });
+  download('malformed id', 'not-a-task', { problem: 404 });
+  download('lower-case id', f.taskId.toLowerCase(), { problem: 404 });
+  download('id one character short', f.taskId.slice(0, -1), { problem: 404 });
+  download('encoded traversal id', '..%2F..%2Fexports%2F', { problem: 404 });
+  download('encoded NUL after the id', `${f.taskId}%00`, { problem: 404 });
+  download('an S3 key as the id', 'exports%2Ften_x%2Ftsk_x.ndjson', { problem: 404 });
+  download('a query string asking for another key', `${f.taskId}`, { problem: 404 }, { path: `/v1/tasks/${f.taskId}/download?key=exports/${f.tenantId}/${f.otherTaskId}.ndjson` });
+
   // 11. POST /v1/tasks/{id}/cancel.
   const cancel = (name: string, id: string, expect: Expectation, extra: Partial<HttpCase> = {}) =>
     http('POST /v1/tasks/{id}/cancel', `cancel: ${name}`, { method: 'POST', path: `/v1/tasks/${id}/cancel`, expect, ...extra });
@@ -530,6 +549,33 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
   unhook('an encoded traversal id', '..%2F..%2Fv1%2Ftasks');
   unhook('a task id', f.taskId);
   unhook('a 2,000-character id', `whk_${'0'.repeat(1996)}`);
+
+  // 13b. Webhooks: destinations that are not globally reachable, in every encoding WHATWG URL parsing
+  // accepts. (Loopback is allowed by the local runtime for test receivers, so only wrapped forms of
+  // it are here; every loopback encoding is refused in test/unit/webhook-address.test.ts.)
+  const destination = (name: string, url: string) => hook(`destination: ${name}`, json({ url }));
+  destination('the metadata address in hex', 'https://0xa9.0xfe.0xa9.0xfe/latest/meta-data/');
+  destination('the metadata address as one decimal number', 'https://2852039166/latest/meta-data/');
+  destination('the metadata address in octal', 'https://0251.0376.0251.0376/latest/meta-data/');
+  destination('the metadata address in short form', 'https://169.254.43518/latest/meta-data/');
+  destination('the metadata address IPv4-mapped, in hex groups', 'https://[::ffff:a9fe:a9fe]/latest/meta-data/');
+  destination('the metadata address through NAT64', 'https://[64:ff9b::169.254.169.254]/latest/meta-data/');
+  destination('loopback IPv4-mapped', 'https://[::ffff:127.0.0.1]/hook');
+  destination('loopback IPv4-mapped over http', 'http://[::ffff:127.0.0.1]:9/hook');
+  destination('loopback IPv4-compatible', 'https://[::127.0.0.1]/hook');
+  destination('loopback through NAT64', 'https://[64:ff9b::7f00:1]/hook');
+  destination('10/8 as one decimal number', 'https://167772161/hook');
+  destination('192.168/16 IPv4-mapped', 'https://[::ffff:192.168.0.1]/hook');
+  destination('CGNAT 100.64/10', 'https://100.64.0.1/hook');
+  destination('IPv6 link-local', 'https://[fe80::1]/hook');
+  destination('IPv6 unique-local', 'https://[fd00::1]/hook');
+  destination('IPv4 multicast', 'https://224.0.0.1/hook');
+  destination('IPv6 multicast', 'https://[ff02::1]/hook');
+  destination('the broadcast address', 'https://255.255.255.255/hook');
+  destination('reserved 240/4', 'https://240.0.0.1/hook');
+  destination('the IPv6 unspecified address', 'https://[::]/hook');
+  destination('0 (0.0.0.0)', 'https://0/hook');
+  destination('a documentation address', 'https://192.0.2.1/hook');
 
   // 14. No such route: API Gateway's own 404.
   const noRoute = (name: string, method: string, path: string) => http('no route', `no route: ${name}`, { method, path, expect: { gateway: 404 } });

@@ -1,12 +1,11 @@
-import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.ts';
 import { OffloadStack, type OffloadStackProps } from '../../lib/offload-stack.ts';
+import { testApp } from '../support/cdk-app.ts';
 
 /** The `completion` default model chosen by stack configuration (`defaultModel`, context `defaultModel`). */
 
-const NO_BUNDLING = { 'aws:cdk:bundling-stacks': [] };
 type Resource = { Type: string; Properties?: { Environment?: { Variables?: Record<string, unknown> } } };
 
 /** DEFAULT_MODEL of each workload class's worker (undefined where unset). */
@@ -16,7 +15,7 @@ const defaultModels = (template: Template): Record<string, unknown> => {
   return Object.fromEntries(workers.map((worker) => [worker.Properties!.Environment!.Variables!.WORKLOAD_CLASS, worker.Properties!.Environment!.Variables!.DEFAULT_MODEL]));
 };
 
-const stackWith = (props: OffloadStackProps): OffloadStack => new OffloadStack(new App({ context: NO_BUNDLING }), 'Offload', props);
+const stackWith = (props: OffloadStackProps): OffloadStack => new OffloadStack(testApp(), 'Offload', props);
 
 describe('default completion model by stack configuration', () => {
   it('leaves workers on the simulated default when nothing is configured', () => {
@@ -28,7 +27,7 @@ describe('default completion model by stack configuration', () => {
 
   it('sets the configured model on the workers that run completions, from the app context too', () => {
     // Prepare
-    const app = new App({ context: { ...NO_BUNDLING, openAiBaseUrl: 'https://models.example.com/v1', defaultModel: 'openai:gpt-4o-mini' } });
+    const app = testApp({ openAiBaseUrl: 'https://models.example.com/v1', defaultModel: 'openai:gpt-4o-mini' });
     // Act
     const models = defaultModels(Template.fromStack(buildApp(app)));
     // Assess

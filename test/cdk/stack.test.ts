@@ -1,10 +1,11 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { Table, AttributeType } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus } from 'aws-cdk-lib/aws-events';
 import { describe, expect, it, vi } from 'vitest';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { buildApp } from '../../lib/app.ts';
+import { testApp } from '../support/cdk-app.ts';
 import { WorkloadClass } from '../../lib/constructs/workload-class.ts';
 import { Queue } from 'aws-cdk-lib/aws-sqs';
 import { DOCUMENT_PATHS } from '../../lambdas/contract/constants.ts';
@@ -14,11 +15,11 @@ import { DynamoIdempotencyStore } from '../../lambdas/store/idempotency-store.ts
 
 /**
  * CDK assertions on the synthesized Offload stack: the promises the spec makes about storage,
- * routing, queues, workers, APIs, the edge and IAM. The template is built once for the file;
- * `aws:cdk:bundling-stacks: []` skips esbuild bundling.
+ * routing, queues, workers, APIs, the edge and IAM. The template is built once for the file, with
+ * `cdk.json`'s context (feature flags); `aws:cdk:bundling-stacks: []` skips esbuild bundling.
  */
 
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const app = testApp();
 const stack = buildApp(app);
 const template = Template.fromStack(stack);
 const json = template.toJSON() as { Resources: Record<string, { Type: string; Properties?: Record<string, unknown> }> };
@@ -469,7 +470,7 @@ describe('dashboard site', () => {
     const [wsApiId] = only(resourcesOf('AWS::ApiGatewayV2::Api').filter(([, api]) => api.Properties?.ProtocolType === 'WEBSOCKET'), 'WebSocket API');
     // Act: config.json is rendered at deploy time from these markers (the WebSocket stage URL's parts).
     const markers = Object.values(asArray<Record<string, unknown>>(deployment.Properties!.SourceMarkers)[1] ?? {});
-    const outputs = Object.entries((json as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs).filter(([key]) => key.startsWith('DashboardDashboardUrl'));
+    const outputs = Object.entries((json as unknown as { Outputs: Record<string, { Value: unknown }> }).Outputs).filter(([key]) => key === 'DashboardUrl');
     // Assess
     expect(deployment.Properties).toMatchObject({ DestinationBucketKeyPrefix: 'dashboard/', Prune: true, RetainOnDelete: false });
     expect(deployment.Properties!.SourceObjectKeys).toHaveLength(2);
@@ -505,6 +506,29 @@ describe('CloudFront edge', () => {
         }),
       }),
     });
+  });
+
+  it('keeps no authenticated read at the edge longer than the revocation window (MaxTTL 60 s)', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::CloudFront::CachePolicy', {
+      CachePolicyConfig: Match.objectLike({ MinTTL: 0, DefaultTTL: 0, MaxTTL: 60 }),
+    });
+  });
+
+  it('caches no error at the edge: an ErrorCachingMinTTL of 0 for every cacheable error code, without replacing the response', () => {
+    // Prepare
+    const codes = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504];
+    // Act
+    const [, distribution] = only(resourcesOf('AWS::CloudFront::Distribution'), 'distribution');
+    const responses = distribution.Properties!.DistributionConfig.CustomErrorResponses as Record<string, unknown>[];
+    // Assess
+    template.hasResourceProperties('AWS::CloudFront::Distribution', {
+      DistributionConfig: Match.objectLike({
+        CustomErrorResponses: Match.arrayWith(codes.map((ErrorCode) => ({ ErrorCode, ErrorCachingMinTTL: 0 }))),
+      }),
+    });
+    expect(responses.map((response) => Number(response.ErrorCode)).sort((a, b) => a - b)).toEqual(codes);
+    expect(responses.every((response) => response.ResponsePagePath === undefined && response.ResponseCode === undefined)).toBe(true);
   });
 });
 
@@ -557,14 +581,19 @@ describe('IAM', () => {
       actions: ['s3:GetObject*', 's3:GetBucket*', 's3:List*'],
     },
   ] as const;
+  /** A statement's resources, in a stable order (IAM policy minimization may reorder them). */
+  const resourceSet = (resources: unknown): string => JSON.stringify(asArray(resources).map((resource) => JSON.stringify(resource)).sort());
   const exceptionFor = (id: string, statement: any, action: string) =>
     WILDCARD_EXCEPTIONS.find(
-      (exception) => exception.policyId === id && JSON.stringify(asArray(statement.Resource)) === JSON.stringify(exception.resources) && (exception.actions as readonly string[]).includes(action),
+      (exception) => exception.policyId === id && resourceSet(statement.Resource) === resourceSet(exception.resources) && (exception.actions as readonly string[]).includes(action),
     );
 
   it('grants no wildcard action (nor NotAction) in any Allow statement of any policy, but the named BucketDeployment exceptions', () => {
-    // Prepare
-    const actions = allows.flatMap(({ id, statement }) => [
+    // Prepare: a KMS key's default statement (kms:* for its own account's root) grants nothing by
+    // itself; it lets the account's IAM policies, checked here, grant use of the key.
+    const delegatesToIam = (id: string, statement: any) =>
+      json.Resources[id]?.Type === 'AWS::KMS::Key' && statement.Action === 'kms:*' && JSON.stringify(statement.Principal?.AWS ?? '').endsWith('":root"]]}');
+    const actions = allows.filter(({ id, statement }) => !delegatesToIam(id, statement)).flatMap(({ id, statement }) => [
       ...asArray<string>(statement.Action).map((action) => ({ id, statement, action })),
       ...asArray<string>(statement.NotAction).map((action) => ({ id, statement, action: `NotAction ${action}` })),
     ]);
@@ -590,7 +619,7 @@ describe('IAM', () => {
     expect(json.Resources[dashboardBucketId]?.Type).toBe('AWS::S3::Bucket');
     expect(JSON.parse(assetBucket)).toEqual({ 'Fn::Sub': expect.stringMatching(/^cdk-[a-z0-9]+-assets-\$\{AWS::AccountId\}-\$\{AWS::Region\}$/) });
     expect(roleUsers).toEqual([providerFunctionId]);
-    expect(policyStatements.map((statement) => JSON.stringify(asArray(statement.Resource))).sort()).toEqual(WILDCARD_EXCEPTIONS.map(({ resources }) => JSON.stringify(resources)).sort());
+    expect(policyStatements.map((statement) => resourceSet(statement.Resource)).sort()).toEqual(WILDCARD_EXCEPTIONS.map(({ resources }) => resourceSet(resources)).sort());
   });
 });
 
@@ -763,7 +792,7 @@ describe('idempotency retention', () => {
 
 describe('WorkloadClass', () => {
   const build = (maxConcurrency: number, tenantConcurrency?: number) => {
-    const scratch = new Stack(new App({ context: { 'aws:cdk:bundling-stacks': [] } }), 'Scratch');
+    const scratch = new Stack(testApp(), 'Scratch');
     const table = new Table(scratch, 'T', {
       partitionKey: { name: 'pk', type: AttributeType.STRING },
       sortKey: { name: 'sk', type: AttributeType.STRING },
@@ -802,7 +831,7 @@ describe('WorkloadClass', () => {
 describe('cdk-nag', () => {
   it('synthesizes with the AwsSolutions and Serverless packs and no unacknowledged finding', () => {
     // Prepare: a fresh app, since synthesis runs the rule packs.
-    const fresh = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const fresh = testApp();
     buildApp(fresh);
     // Act / Assess
     expect(() => fresh.synth()).not.toThrow();
@@ -810,7 +839,7 @@ describe('cdk-nag', () => {
 
   it('fails synthesis on a finding nobody acknowledged', () => {
     // Prepare: the same app plus a queue without TLS enforcement or a DLQ.
-    const fresh = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const fresh = testApp();
     const offload = buildApp(fresh);
     new Queue(offload, 'Careless');
     // Act / Assess
@@ -861,9 +890,7 @@ describe('webhooks', () => {
 describe('model providers (optional)', () => {
   it('wires Bedrock and an OpenAI-compatible server into submit and workers when configured, nag-clean', () => {
     // Prepare
-    const configured = new App({
-      context: { 'aws:cdk:bundling-stacks': [], bedrock: 'true', openAiBaseUrl: 'https://api.example.com/v1', openAiApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf' },
-    });
+    const configured = testApp({ bedrock: 'true', openAiBaseUrl: 'https://api.example.com/v1', openAiApiKeySecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbCdEf' });
     const withProviders = Template.fromStack(buildApp(configured));
     // Act / Assess
     withProviders.hasResourceProperties('AWS::Lambda::Function', {

@@ -5,7 +5,7 @@ import { startHarness, type Harness } from '../e2e/harness.ts';
 import { runCli } from './cli-support.ts';
 import { clientFor, collect, range, sleep } from './support.ts';
 
-const COMMANDS = ['dev', 'submit', 'watch', 'get', 'ls', 'cancel', 'token', 'tenants create', 'keys ls', 'keys rotate', 'keys revoke', 'dlq ls', 'dlq redrive'];
+const COMMANDS = ['dev', 'submit', 'watch', 'get', 'ls', 'cancel', 'download', 'token', 'tenants create', 'keys ls', 'keys rotate', 'keys revoke', 'dlq ls', 'dlq redrive'];
 
 describe('offload CLI against the local runtime', () => {
   let harness: Harness;
@@ -183,7 +183,7 @@ describe('offload CLI against the local runtime', () => {
       [third.keyId, 'active'],
     ]);
     expect(JSON.stringify(listed.json())).not.toContain(first);
-    expect(revoked.json()).toEqual({ tenantId, keyId: third.keyId, outcome: 'revoked' });
+    expect(revoked.json()).toEqual({ tenantId, keyId: third.keyId, outcome: 'revoked', closedConnections: 0 });
     for (const key of [first, second.apiKey, third.apiKey]) await expect(clientFor(harness, { credential: key }).list()).rejects.toBeInstanceOf(UnauthorizedError);
     expect(unknownTenant.code).toBe(4);
     expect(human.code).toBe(0);

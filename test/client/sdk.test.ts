@@ -132,6 +132,30 @@ describe('client SDK: every method against the local runtime', () => {
     expect(invalid).toBeInstanceOf(ValidationError);
   });
 
+  it('downloads a finished export through a short-lived URL; a task of another type is a NotFoundError', async () => {
+    // Prepare: a finished completion, then an export of the tenant's succeeded tasks.
+    const done = await client.submit('completion', { prompt: 'to be exported', maxTokens: 3, model: 'sim-fast' });
+    await collect(client.watch(done.taskId));
+    const exported = await client.submit('tasks.export', { status: 'succeeded', limit: 100 });
+    const events = await collect(client.watch<'tasks.export'>(exported.taskId));
+    // Act
+    const download = await client.download(exported.taskId);
+    const response = await fetch(download.url);
+    const ndjson = await response.text();
+    const notExport = await client.download(done.taskId).catch((error: unknown) => error);
+    // Assess
+    const status = events.at(-1);
+    expect(status).toMatchObject({ kind: 'status', status: 'succeeded' });
+    expect(response.status).toBe(200);
+    const rows = ndjson.trim().split('\n').map((line) => JSON.parse(line) as { taskId: string; status: string });
+    expect(rows.length).toBe(status?.kind === 'status' ? status.result?.tasks : -1);
+    expect(rows.map((row) => row.taskId)).toContain(done.taskId);
+    expect(rows.every((row) => row.status === 'succeeded')).toBe(true);
+    expect(Date.parse(download.expiresAt)).toBeGreaterThan(Date.now());
+    expect(notExport).toBeInstanceOf(NotFoundError);
+    expect((notExport as NotFoundError).problem?.detail).toContain('tasks.export');
+  });
+
   it('maps every problem to its error class, with the problem document', async () => {
     // Prepare
     const anonymous = clientFor(harness, { credential: 'ofk_not_a_real_key' });

@@ -1,4 +1,6 @@
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from '@aws-sdk/client-apigatewaymanagementapi';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { localCredentials } from '../../local/engines/credentials.ts';
 import { DynamoConnectionStore } from '../../lambdas/store/connection-store.ts';
 import type { Harness } from '../e2e/harness.ts';
 import { OffloadClient, type OffloadClientOptions } from '../../client/sdk/index.ts';
@@ -25,11 +27,18 @@ export const resourceName = (harness: Harness, type: string, prefix: string): st
  */
 export const killSubscribers = async (harness: Harness, taskId: string): Promise<number> => {
   const store = new DynamoConnectionStore(resourceName(harness, 'AWS::DynamoDB::Table', 'StorageConnections'), DynamoDBDocumentClient.from(harness.runtime.dynamo.client));
+  const management = new ApiGatewayManagementApiClient({ endpoint: harness.runtime.endpoints.services.apigatewaymanagementapi, region: 'us-east-1', credentials: localCredentials, maxAttempts: 1 });
   let killed = 0;
   for (const connectionId of await store.listSubscribers(taskId)) {
-    const response = await fetch(`${harness.runtime.endpoints.services.apigatewaymanagementapi}/@connections/${encodeURIComponent(connectionId)}`, { method: 'DELETE' });
-    if (response.status === 204) killed++;
+    // Signed as the runtime's admin: the management API refuses unsigned calls, as on AWS.
+    try {
+      await management.send(new DeleteConnectionCommand({ ConnectionId: connectionId }));
+      killed++;
+    } catch (error) {
+      if ((error as Error).name !== 'GoneException') throw error;
+    }
   }
+  management.destroy();
   return killed;
 };
 

@@ -6,7 +6,8 @@ import { clientFor, collect, range } from './support.ts';
 /**
  * The real WebSocket, with faults injected between it and the SDK: it loses the progress entries
  * whose seq is listed (as a lossy proxy would; with `once`, only their first delivery over any of
- * its connections) and records what the SDK sends and receives.
+ * its connections), whether they travel alone or in a `progressBatch`, and records what the SDK
+ * sends and receives.
  */
 const lossyWebSocket = (seqs: ReadonlySet<number>, log: { sent: unknown[]; received: Record<string, unknown>[] }, { once = false } = {}) => {
   const drop = new Set(seqs);
@@ -29,6 +30,12 @@ const lossyWebSocket = (seqs: ReadonlySet<number>, log: { sent: unknown[]; recei
           const message = JSON.parse(String((event as MessageEvent).data)) as Record<string, unknown>;
           log.received.push(message);
           if (message.type === 'progress' && lose(message.seq as number)) return;
+          if (message.type === 'progressBatch') {
+            const entries = message.entries as { seq: number }[];
+            const kept = entries.filter((entry) => !lose(entry.seq));
+            if (kept.length === 0) return;
+            if (kept.length < entries.length) return deliver(new MessageEvent('message', { data: JSON.stringify({ ...message, entries: kept }) }));
+          }
           deliver(event);
         },
         options,
@@ -56,7 +63,10 @@ describe('client SDK watch: faults between the socket and the SDK', () => {
     // Assess
     const final = await client.get<'completion'>(task.taskId);
     expect(final.progress.seq).toBeGreaterThan(6);
-    expect(log.received.filter((message) => message.type === 'progress').map((message) => message.seq)).toEqual(expect.arrayContaining([2, 5, 6]));
+    const receivedSeqs = log.received.flatMap((message) =>
+      message.type === 'progress' ? [message.seq] : message.type === 'progressBatch' ? (message.entries as { seq: number }[]).map((entry) => entry.seq) : [],
+    );
+    expect(receivedSeqs).toEqual(expect.arrayContaining([2, 5, 6]));
     expect(events.some((event) => event.kind === 'gap')).toBe(false);
     expect(seqsOf(events)).toEqual(range(1, final.progress.seq));
     expect(events.flatMap((event) => (event.kind === 'progress' ? [event.data.text] : [])).join('')).toBe(final.result!.text);

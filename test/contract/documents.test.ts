@@ -200,6 +200,9 @@ describe('the contract checkers can fail', () => {
     expect(() => contract.checkServerFrame({ message: 'Too Many Requests' })).toThrow(/undocumented/);
     expect(() => contract.checkServerFrame({ type: 'progress', taskId: task.taskId, seq: 0, data: {} })).toThrow(/seq/);
     expect(() => contract.checkServerFrame({ type: 'status', taskId: task.taskId, status: 'running' })).toThrow(/status/);
+    expect(() => contract.checkServerFrame({ type: 'progressBatch', taskId: task.taskId, entries: [{ seq: 1, data: {} }] })).toThrow(/entries/);
+    expect(() => contract.checkServerFrame({ type: 'progressBatch', taskId: task.taskId, entries: [{ seq: 1, data: {} }, { seq: 0, data: {} }] })).toThrow(/seq/);
+    expect(() => contract.checkServerFrame({ type: 'replayPaused', taskId: task.taskId })).toThrow(/nextAfter/);
     expect(() => contract.checkClientMessage('subscribe', { action: 'subscribe', taskId: task.taskId, after: 1.5 })).toThrow(/after/);
     expect(contract.undocumentedFrames).toHaveLength(1);
   });

@@ -222,6 +222,50 @@ describe('HTTP API contract: every documented (route, status) pair, validated ag
     expect(unknown.status).toBe(404);
   });
 
+  it('GET /v1/tasks/{id}/download: 200 (API key and a token scoped to the export), 401, 404, 409', async () => {
+    // Prepare: a succeeded export, a completion, and an export cancelled before it ran (one task in flight at a time: the limit is 2).
+    const { apiKey } = await harness.newTenant('contract-download');
+    const other = await harness.newTenant('contract-download-other');
+    const { body: exported } = await exchange('POST', '/v1/tasks', '/v1/tasks', { apiKey, body: { type: 'tasks.export', input: {} } });
+    const finished = await settled(apiKey, exported.taskId);
+    const { body: notExport } = await exchange('POST', '/v1/tasks', '/v1/tasks', { apiKey, body: completion('not an export') });
+    await settled(apiKey, notExport.taskId);
+    let cancelledExport: string | undefined;
+    for (let attempt = 0; attempt < 5 && !cancelledExport; attempt++) {
+      const { body: submitted } = await exchange('POST', '/v1/tasks', '/v1/tasks', { apiKey, body: { type: 'tasks.export', input: { limit: 1 } } });
+      const cancel = await exchange('POST', '/v1/tasks/{id}/cancel', `/v1/tasks/${submitted.taskId}/cancel`, { apiKey });
+      if (cancel.status === 202) cancelledExport = submitted.taskId;
+    }
+    const { body: scoped } = await exchange('POST', '/v1/tokens', '/v1/tokens', { apiKey, body: { taskIds: [exported.taskId] } });
+    // Act
+    const download = await exchange('GET', '/v1/tasks/{id}/download', `/v1/tasks/${exported.taskId}/download`, { apiKey });
+    const withScopedToken = await exchange('GET', '/v1/tasks/{id}/download', `/v1/tasks/${exported.taskId}/download`, { apiKey: scoped.token });
+    const object = await fetch(download.body.url);
+    const ndjson = await object.text();
+    const anonymous = await exchange('GET', '/v1/tasks/{id}/download', `/v1/tasks/${exported.taskId}/download`);
+    const foreign = await exchange('GET', '/v1/tasks/{id}/download', `/v1/tasks/${exported.taskId}/download`, { apiKey: other.apiKey });
+    const unknown = await exchange('GET', '/v1/tasks/{id}/download', `/v1/tasks/${newTaskId()}/download`, { apiKey });
+    const malformed = await exchange('GET', '/v1/tasks/{id}/download', '/v1/tasks/not-a-task-id/download', { apiKey });
+    const wrongType = await exchange('GET', '/v1/tasks/{id}/download', `/v1/tasks/${notExport.taskId}/download`, { apiKey });
+    const outOfScope = await exchange('GET', '/v1/tasks/{id}/download', `/v1/tasks/${notExport.taskId}/download`, { apiKey: scoped.token });
+    const cancelled = await exchange('GET', '/v1/tasks/{id}/download', `/v1/tasks/${cancelledExport}/download`, { apiKey });
+    // Assess
+    expect([download.status, withScopedToken.status]).toEqual([200, 200]);
+    expect(download.headers.get('cache-control')).toBe('no-store');
+    expect(Date.parse(download.body.expiresAt) - Date.now()).toBeGreaterThan(200_000);
+    expect(finished.status).toBe('succeeded');
+    expect(object.status).toBe(200);
+    expect(object.headers.get('content-type')).toBe('application/x-ndjson');
+    expect(Buffer.byteLength(ndjson)).toBe(finished.result.bytes);
+    expect(ndjson.trim().split('\n').map((line) => JSON.parse(line).taskId)).toHaveLength(finished.result.tasks);
+    expect(anonymous.status).toBe(401);
+    expect([foreign.status, unknown.status, malformed.status, wrongType.status, outOfScope.status]).toEqual([404, 404, 404, 404, 404]);
+    expect(wrongType.body.detail).toContain('only tasks.export tasks have a download');
+    expect(cancelledExport).toBeDefined();
+    expect(cancelled.status).toBe(409);
+    expect(cancelled.body.detail).toContain('cancelled');
+  });
+
   it('POST /v1/tokens: 201 with and without a body, 400, 401, 413, 415', async () => {
     // Prepare
     const { apiKey } = await harness.newTenant('contract-tokens');

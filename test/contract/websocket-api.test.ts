@@ -1,14 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newTaskId } from '../../lambdas/core/ids.ts';
 import { asyncApiDocument } from '../../lambdas/contract/asyncapi.ts';
-import { call, startHarness, WsClient, type Harness } from '../e2e/harness.ts';
+import { call, entriesIn, isProgress, startHarness, WsClient, type Harness } from '../e2e/harness.ts';
 import { AsyncApiContract } from './asyncapi-contract.ts';
 
 /**
  * Contract tests of the WebSocket API: every client message is checked against the AsyncAPI
  * document the runtime serves before it is sent, every frame the server sends is validated
  * against it, and the last test fails if a documented message was never exercised or a frame
- * matched no documented message.
+ * matched no documented message. Replays here are bounded tightly (a zero time budget, batches of
+ * 512 bytes), so that a replay of even a short task pauses and every replay message is exercised.
  */
 
 const completion = (prompt: string, maxTokens = 5, model = 'sim-fast') => ({ type: 'completion', input: { prompt, maxTokens, model } });
@@ -40,7 +41,7 @@ describe('WebSocket API contract: every documented message, validated against /v
   };
 
   beforeAll(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ functionEnvironment: { REPLAY_BUDGET_MS: '0', REPLAY_BATCH_BYTES: '512' } });
     ({ httpApi: http, webSocketApi: ws } = harness.runtime.endpoints);
     apiKey = harness.runtime.endpoints.devTenant.apiKey;
     const served = await call(`${http}/v1/asyncapi.json`);
@@ -62,8 +63,31 @@ describe('WebSocket API contract: every documented message, validated against /v
     await validateFrames();
     // Assess
     expect(client.messages[0]).toEqual({ type: 'subscribed', taskId: task.taskId, after: 0 });
-    expect(client.messages.filter((message) => message.type === 'progress').length).toBeGreaterThan(0);
+    expect(client.messages.filter(isProgress).length).toBeGreaterThan(0);
     expect(status).toMatchObject({ taskId: task.taskId, status: 'succeeded' });
+  });
+
+  it('subscribe to a finished task: the replay in progressBatch messages, replayPaused, and a new subscribe continuing it', async () => {
+    // Prepare: a finished task with a few dozen short entries (sim-1 writes a few tokens per entry)
+    const { body: task } = await call(`${http}/v1/tasks`, { apiKey, body: completion('replay me in batches', 60, 'sim-1') });
+    const watcher = await connect(apiKey);
+    send(watcher, 'subscribe', { action: 'subscribe', taskId: task.taskId });
+    const done = await watcher.waitFor((message) => message.type === 'status');
+    const client = await connect(apiKey);
+    // Act: the client answers every replayPaused with a subscribe after nextAfter (WsClient does)
+    send(client, 'subscribe', { action: 'subscribe', taskId: task.taskId, after: 0 });
+    const status = await client.waitFor((message) => message.type === 'status');
+    const pauses = client.messages.filter((message) => message.type === 'replayPaused');
+    for (const pause of pauses) contract.checkClientMessage('subscribe', { action: 'subscribe', taskId: task.taskId, after: pause.nextAfter });
+    await validateFrames();
+    // Assess
+    const seqs = client.messages.flatMap(entriesIn).map((entry) => entry.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(client.messages.flatMap(entriesIn).map((entry) => entry.data.text).join('')).toBe(done.result.text);
+    expect(client.messages.some((message) => message.type === 'progressBatch')).toBe(true);
+    expect(pauses.length).toBeGreaterThan(0);
+    expect(client.messages.filter((message) => message.type === 'subscribed').map((message) => message.after)).toEqual([0, ...pauses.map((pause) => pause.nextAfter)]);
+    expect(status).toEqual(done);
   });
 
   it('submit: ack with the requestId; an invalid submit is refused by the document and answered with error', async () => {
@@ -87,7 +111,7 @@ describe('WebSocket API contract: every documented message, validated against /v
     const { body: task } = await call(`${http}/v1/tasks`, { apiKey, body: completion('cancel me', 2000, 'sim-1') });
     const client = await connect(apiKey);
     send(client, 'subscribe', { action: 'subscribe', taskId: task.taskId });
-    await client.waitFor((message) => message.type === 'progress');
+    await client.waitFor(isProgress);
     // Act
     send(client, 'ping', { action: 'ping' });
     const pong = await client.waitFor((message) => message.type === 'pong');
@@ -139,6 +163,6 @@ describe('WebSocket API contract: every documented message, validated against /v
     expect(contract.undocumentedFrames).toEqual([]);
     expect(contract.unexercised).toEqual([]);
     expect(contract.clientMessages.sort()).toEqual(['ping', 'submit', 'subscribe', 'unsubscribe']);
-    expect(contract.serverMessages.sort()).toEqual(['ack', 'error', 'pong', 'progress', 'status', 'subscribed']);
+    expect(contract.serverMessages.sort()).toEqual(['ack', 'error', 'pong', 'progress', 'progressBatch', 'replayPaused', 'status', 'subscribed']);
   });
 });

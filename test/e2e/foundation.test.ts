@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startHarness, streamOf, WsClient, type Harness } from './harness.ts';
+import { call, isProgress, startHarness, streamOf, WsClient, type Harness } from './harness.ts';
 
 const completion = (prompt: string, maxTokens = 40, model = 'sim-fast') => ({ type: 'completion', input: { prompt, maxTokens, model } });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
@@ -57,7 +57,7 @@ describe('foundation: submit over HTTP, stream over WebSocket, under the local r
     expect(stream.seqs).toEqual(range(1, stream.seqs.length));
     expect(stream.text).toBe(status.result.text);
     expect(status.result.usage.completionTokens).toBe(120);
-    const last = client.messages.findLastIndex((message) => message.type === 'progress');
+    const last = client.messages.findLastIndex(isProgress);
     expect(client.messages.findIndex((message) => message.type === 'status')).toBeGreaterThan(last);
   });
 
@@ -110,7 +110,8 @@ describe('foundation: submit over HTTP, stream over WebSocket, under the local r
     const notModified = await call(`${http}/v1/tasks/${task.taskId}`, { apiKey, headers: { 'if-none-match': done.headers.get('etag')! } });
     const events = await call(`${http}/v1/tasks/${task.taskId}/events?after=1&limit=2`, { apiKey });
     // Assess
-    expect(running.headers.get('cache-control')).toContain('s-maxage=1');
+    // At most a second at the edge while running; 0 when the authorizer's cached verdict on the key ends within that second.
+    expect(running.headers.get('cache-control')).toMatch(/\bs-maxage=[01]\b/);
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ taskId: task.taskId, type: 'completion', status: 'succeeded', attempts: 1, result: { text: expect.any(String) } });
     expect(done.body.finishedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
@@ -223,7 +224,7 @@ describe('foundation: submit over HTTP, stream over WebSocket, under the local r
       expect(unknown.status).toBe(400);
       expect(notFound.title).toBe('Not found');
       expect(invalid.detail).toContain('taskId');
-      expect(client.messages.filter((message) => message.type === 'progress')).toEqual([]);
+      expect(client.messages.filter(isProgress)).toEqual([]);
     });
   });
 });

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { createTenant } from '../../lambdas/core/auth.ts';
 import { DynamoTenantStore } from '../../lambdas/store/tenant-store.ts';
 import { startRuntime, type Runtime, type RuntimeOptions } from '../../local/runtime.ts';
+import { localCredentials } from '../../local/engines/credentials.ts';
 
 /** A runtime booted for one test file, in its own directory, on free ports. */
 export interface Harness {
@@ -57,7 +58,10 @@ export const call = async (
   return { status: response.status, headers: response.headers, body, text };
 };
 
-/** A WebSocket client that records every message. */
+/**
+ * A WebSocket client that records every message. Like any client following the protocol, it
+ * answers `replayPaused {taskId, nextAfter}` with `subscribe {taskId, after: nextAfter}`.
+ */
 export class WsClient {
   public readonly messages: any[] = [];
   private readonly waiters: { predicate: (message: any) => boolean; resolve: (message: any) => void }[] = [];
@@ -66,6 +70,7 @@ export class WsClient {
     socket.on('message', (data) => {
       const message = JSON.parse(String(data));
       this.messages.push(message);
+      if (message.type === 'replayPaused') this.send({ action: 'subscribe', taskId: message.taskId, after: message.nextAfter });
       for (const waiter of [...this.waiters]) {
         if (waiter.predicate(message)) {
           this.waiters.splice(this.waiters.indexOf(waiter), 1);
@@ -107,16 +112,27 @@ export class WsClient {
   }
 }
 
-/** Progress and status messages a client received for one task. */
+/** Whether a server message carries progress entries: one (`progress`) or several (`progressBatch`). */
+export const isProgress = (message: any): boolean => message?.type === 'progress' || message?.type === 'progressBatch';
+
+/** The progress entries a server message carries, in order (none for other messages). */
+export const entriesIn = (message: any): { seq: number; data: any }[] =>
+  message?.type === 'progress' ? [{ seq: message.seq, data: message.data }] : message?.type === 'progressBatch' ? message.entries : [];
+
+/**
+ * What a client received for one task: `progress` holds every entry as a `progress` message,
+ * whichever message carried it; `messages` counts the messages that carried them.
+ */
 export const streamOf = (client: WsClient, taskId: string) => {
-  const progress = client.messages.filter((message) => message.type === 'progress' && message.taskId === taskId);
+  const carriers = client.messages.filter((message) => isProgress(message) && message.taskId === taskId);
+  const progress = carriers.flatMap((message) => entriesIn(message).map(({ seq, data }) => ({ type: 'progress', taskId, seq, data })));
   const status = client.messages.filter((message) => message.type === 'status' && message.taskId === taskId);
-  return { progress, status, seqs: progress.map((message) => message.seq as number), text: progress.map((message) => message.data.text as string).join('') };
+  return { progress, status, messages: carriers.length, seqs: progress.map((entry) => entry.seq), text: progress.map((entry) => entry.data.text as string).join('') };
 };
 
 /** An S3 client on the runtime's local S3 (served by the SQS engine), and a bucket's name by its logical id's prefix. */
 export const localS3 = (harness: Harness): { s3: S3Client; bucket: (logicalIdPrefix: string) => string } => ({
-  s3: new S3Client({ endpoint: harness.runtime.endpoints.services.sqs, region: 'us-east-1', forcePathStyle: true, credentials: { accessKeyId: 'x', secretAccessKey: 'y' } }),
+  s3: new S3Client({ endpoint: harness.runtime.endpoints.services.sqs, region: 'us-east-1', forcePathStyle: true, credentials: localCredentials }),
   bucket: (logicalIdPrefix) => {
     const found = harness.runtime.template.ofType('AWS::S3::Bucket').find(([id]) => id.startsWith(logicalIdPrefix));
     if (!found) throw new Error(`no bucket ${logicalIdPrefix}* in the template`);

@@ -6,7 +6,7 @@ import { mintClientToken } from '../../lambdas/core/client-token.ts';
 import { localCredentials } from '../../local/engines/credentials.ts';
 import { scanLogFiles } from '../support/credential-scan.ts';
 import { runtimeLogFiles } from '../support/runtime-state.ts';
-import { call, startHarness, WsClient, type Harness } from './harness.ts';
+import { call, entriesIn, isProgress, startHarness, WsClient, type Harness } from './harness.ts';
 
 /**
  * Tenant isolation over the whole API surface: with tenant B's credentials (API key, tenant-wide
@@ -160,15 +160,15 @@ describe('tenant isolation and credential hygiene', () => {
       client.send({ action: 'ping' });
       const pong = await client.waitFor((message) => message.type === 'pong');
       // B's unsubscribe did not touch A's subscription: A's watcher keeps receiving.
-      const lastSeq = Math.max(0, ...watcher.messages.filter((message) => message.type === 'progress').map((message) => message.seq as number));
-      const later = await watcher.waitFor((message) => message.type === 'progress' && message.seq > lastSeq, 30_000);
+      const lastSeq = Math.max(0, ...watcher.messages.flatMap(entriesIn).map((entry) => entry.seq));
+      const later = await watcher.waitFor((message) => entriesIn(message).some((entry) => entry.seq > lastSeq), 30_000);
       await client.close();
       await watcher.close();
       // Assess
       expect(answers).toEqual([answers[2], answers[2], answers[2]]);
       expect(answers[2]).toMatchObject({ type: 'error', status: 404, title: 'Not found' });
       expect(client.messages.slice(3)).toEqual([pong]);
-      expect(client.messages.filter((message) => message.type === 'progress' || message.type === 'status')).toEqual([]);
+      expect(client.messages.filter((message) => isProgress(message) || message.type === 'status')).toEqual([]);
       expect(later.taskId).toBe(aRunning);
     });
   });
@@ -313,8 +313,8 @@ describe('tenant isolation and credential hygiene', () => {
     const secrets = new SecretsManagerClient({ endpoint: harness.runtime.endpoints.services.secretsmanager, region: 'us-east-1', credentials: localCredentials });
     const key = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString!;
     secrets.destroy();
-    const expired = (await mintClientToken(async () => key, { tenantId: a.tenantId }, { ttlSeconds: 60 }, new Date(Date.now() - 120_000))).token;
-    const otherKey = (await mintClientToken(async () => 'another-signing-key-of-at-least-32-chars', { tenantId: a.tenantId }, { ttlSeconds: 600 })).token;
+    const expired = (await mintClientToken(async () => key, { tenantId: a.tenantId, keyId: a.apiKey.slice(4, 30) }, { ttlSeconds: 60 }, new Date(Date.now() - 120_000))).token;
+    const otherKey = (await mintClientToken(async () => 'another-signing-key-of-at-least-32-chars', { tenantId: a.tenantId, keyId: a.apiKey.slice(4, 30) }, { ttlSeconds: 600 })).token;
     const [payload] = expired.slice(4).split('.') as [string];
     const resigned = `oft_${payload}.${createHmac('sha256', 'another-signing-key-of-at-least-32-chars').update(payload).digest('base64url')}`;
     Object.assign(issued, { expiredToken: expired, otherKeyToken: otherKey, resignedToken: resigned });

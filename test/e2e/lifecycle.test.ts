@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startHarness, streamOf, WsClient, type Harness } from './harness.ts';
+import { call, entriesIn, startHarness, streamOf, WsClient, type Harness } from './harness.ts';
 
 const completion = (prompt: string, maxTokens = 20, model = 'sim-fast') => ({ type: 'completion', input: { prompt, maxTokens, model } });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -50,7 +50,7 @@ describe('task lifecycle: listing and cancel', () => {
     const { body: task } = await call(`${http}/v1/tasks`, { apiKey, body: completion('cancel me while I talk', 1000, 'sim-1') });
     const client = await WsClient.connect(`${harness.runtime.endpoints.webSocketApi}?token=${apiKey}`);
     client.send({ action: 'subscribe', taskId: task.taskId });
-    await client.waitFor((message) => message.type === 'progress' && message.seq >= 2);
+    await client.waitFor((message) => entriesIn(message).some((entry) => entry.seq >= 2));
     // Act
     const cancelled = await call(`${http}/v1/tasks/${task.taskId}/cancel`, { apiKey, method: 'POST' });
     const status = await client.waitFor((message) => message.type === 'status');

@@ -63,4 +63,53 @@ describe('tasks.export: the batch class exports a tenant\u2019s task history', (
     expect(invalid.status).toBe(400);
     expect(invalid.headers.get('content-type')).toBe('application/problem+json');
   });
+  it('hands the exporting tenant a short-lived URL of its NDJSON; other tenants and other task types get 404, an unfinished export 409', async () => {
+    // Prepare: two finished tasks of one tenant, one of another, and the tenant's export of them.
+    const http = harness.runtime.endpoints.httpApi;
+    const tenant = await harness.newTenant('downloader');
+    const other = await harness.newTenant('download-bystander');
+    const submit = (apiKey: string, body: unknown) => call(`${http}/v1/tasks`, { apiKey, body });
+    const completion = (prompt: string) => ({ type: 'completion', input: { prompt, maxTokens: 3, model: 'sim-fast' } });
+    const mine = [(await submit(tenant.apiKey, completion('first'))).body.taskId as string, (await submit(tenant.apiKey, completion('second'))).body.taskId as string];
+    const theirs = (await submit(other.apiKey, completion('theirs'))).body.taskId as string;
+    for (const id of mine) await settled(tenant.apiKey, id);
+    await settled(other.apiKey, theirs);
+    const exportId = (await submit(tenant.apiKey, { type: 'tasks.export', input: { status: 'succeeded' } })).body.taskId as string;
+    const exported = await settled(tenant.apiKey, exportId);
+    const scoped = (await call(`${http}/v1/tokens`, { apiKey: tenant.apiKey, body: { taskIds: [exportId] } })).body.token as string;
+    // Act
+    const download = await call(`${http}/v1/tasks/${exportId}/download`, { apiKey: tenant.apiKey });
+    const object = await fetch(download.body.url);
+    const ndjson = await object.text();
+    const viaScopedToken = await call(`${http}/v1/tasks/${exportId}/download`, { apiKey: scoped });
+    const foreign = await call(`${http}/v1/tasks/${exportId}/download`, { apiKey: other.apiKey });
+    const notExport = await call(`${http}/v1/tasks/${mine[0]}/download`, { apiKey: tenant.apiKey });
+    const running = (await submit(tenant.apiKey, { type: 'tasks.export', input: {} })).body.taskId as string;
+    const tooEarly = await call(`${http}/v1/tasks/${running}/download`, { apiKey: tenant.apiKey });
+    await settled(tenant.apiKey, running);
+    // Assess
+    expect(exported.status).toBe('succeeded');
+    expect(download.status).toBe(200);
+    expect(download.headers.get('cache-control')).toBe('no-store');
+    expect(Object.keys(download.body).sort()).toEqual(['expiresAt', 'url']);
+    const url = new URL(download.body.url);
+    expect(decodeURIComponent(url.pathname)).toBe(`/${bucket}/exports/${tenant.tenantId}/${exportId}.ndjson`);
+    expect(url.searchParams.get('X-Amz-Expires')).toBe('300');
+    expect(url.searchParams.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    expect(Date.parse(download.body.expiresAt) - Date.now()).toBeGreaterThan(250_000);
+    expect(Date.parse(download.body.expiresAt) - Date.now()).toBeLessThanOrEqual(300_000);
+    expect(object.status).toBe(200);
+    expect(object.headers.get('content-type')).toBe('application/x-ndjson');
+    expect(Buffer.byteLength(ndjson)).toBe(exported.result.bytes);
+    expect(ndjson.trim().split('\n').map((line) => JSON.parse(line).taskId)).toEqual([...mine].reverse());
+    expect(ndjson).not.toContain(theirs);
+    expect(viaScopedToken.status).toBe(200);
+    expect(foreign.status).toBe(404);
+    expect(foreign.headers.get('content-type')).toBe('application/problem+json');
+    expect(notExport.status).toBe(404);
+    expect(notExport.body.detail).toBe(`Task ${mine[0]} is a completion task; only tasks.export tasks have a download.`);
+    // Submitted a moment ago, the export is queued or running, or (on a fast machine) already done.
+    expect([409, 200]).toContain(tooEarly.status);
+    if (tooEarly.status === 409) expect(tooEarly.body.detail).toMatch(/^The export is still (queued|running)/);
+  });
 });

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startHarness, type Harness } from './harness.ts';
+import { scanTable, tableNames } from '../support/runtime-state.ts';
 
 interface Received {
   readonly path: string;
@@ -14,9 +15,14 @@ interface Received {
   readonly at: number;
 }
 
-/** A webhook receiver: `/ok` accepts, `/flaky` fails twice then accepts, `/down` always fails. */
+/**
+ * A webhook receiver: `/ok` accepts, `/flaky` fails twice then accepts, `/down` always fails,
+ * `/endless` answers 200 with a body that never ends, `/silent` never answers.
+ */
 const startReceiver = async () => {
   const received: Received[] = [];
+  /** When the connection of each `/endless` delivery was closed by the sender. */
+  const endlessClosed: number[] = [];
   const server: Server = createServer((request, response) => {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
@@ -33,11 +39,21 @@ const startReceiver = async () => {
       const attempts = received.filter((other) => other.path === entry.path && other.id === entry.id).length;
       const status = entry.path === '/down' ? 500 : entry.path === '/reject' ? 400 : entry.path === '/flaky' && attempts <= 2 ? 503 : 204;
       if (entry.path === '/slow') setTimeout(() => response.writeHead(204).end(), 8_000);
-      else response.writeHead(status).end();
+      else if (entry.path === '/silent') return;
+      else if (entry.path === '/endless') {
+        response.writeHead(200);
+        const chunk = Buffer.alloc(64 * 1024, 'x');
+        const pump = () => {
+          while (!response.destroyed && response.write(chunk));
+          if (!response.destroyed) response.once('drain', pump);
+        };
+        response.on('close', () => endlessClosed.push(Date.now()));
+        pump();
+      } else response.writeHead(status).end();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, received, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+  return { server, received, endlessClosed, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
 };
 
 const verify = (secret: string, entry: Received): boolean =>
@@ -45,15 +61,19 @@ const verify = (secret: string, entry: Received): boolean =>
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Outstanding deliveries a tenant may have in this file's runtime (the default, 100, is lowered to keep the flood small). */
+const OUTSTANDING_LIMIT = 50;
+
 describe('webhooks: signed, retried with backoff, isolated per destination', () => {
   let harness: Harness;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   beforeAll(async () => {
-    harness = await startHarness();
+    harness = await startHarness({ functionEnvironment: { WEBHOOK_OUTSTANDING_LIMIT: String(OUTSTANDING_LIMIT) } });
     receiver = await startReceiver();
   });
   afterAll(async () => {
     await harness?.stop();
+    receiver.server.closeAllConnections();
     await new Promise<void>((resolve) => receiver.server.close(() => resolve()));
   });
 
@@ -89,6 +109,18 @@ describe('webhooks: signed, retried with backoff, isolated per destination', () 
     expect(atFlaky[2]!.at - atFlaky[1]!.at).toBeGreaterThan(atFlaky[1]!.at - atFlaky[0]!.at - 500);
     expect(verify(ok.secret, atFlaky[0]!)).toBe(false);
   }, 60_000);
+
+  it('keeps signing secrets out of delivery task records: they carry the webhook id only', async () => {
+    // Prepare: every delivery task stored so far, as raw items.
+    const { tasks } = tableNames(harness.runtime);
+    const items = [...(await scanTable(harness.runtime, tasks)).values()].filter((item) => item.includes('"webhook.delivery"') && item.includes('"sk":{"S":"TASK"}'));
+    // Act
+    const inputs = items.map((item) => (JSON.parse(item) as { input: { M: Record<string, unknown> } }).input.M);
+    // Assess
+    expect(items.length).toBeGreaterThan(3);
+    expect(items.filter((item) => item.includes('whsec_'))).toEqual([]);
+    expect(inputs.every((input) => Object.keys(input).sort().join() === 'messageId,payload,webhookId')).toBe(true);
+  });
 
   it('fails a delivery the endpoint rejects (4xx) at once, and parks exactly that task in the DLQ', async () => {
     // Prepare
@@ -150,6 +182,9 @@ describe('webhooks: signed, retried with backoff, isolated per destination', () 
     const listed = await call(`${httpApi}/v1/webhooks`, { apiKey: tenant.apiKey });
     const plainHttp = await call(`${httpApi}/v1/webhooks`, { apiKey: tenant.apiKey, body: { url: 'http://example.com/hook' } });
     const privateHost = await call(`${httpApi}/v1/webhooks`, { apiKey: tenant.apiKey, body: { url: 'https://10.0.0.7/hook' } });
+    // Loopback receivers are allowed locally, but never wrapped (IPv4-mapped) nor the metadata address in any encoding.
+    const mappedLoopback = await call(`${httpApi}/v1/webhooks`, { apiKey: tenant.apiKey, body: { url: `http://[::ffff:127.0.0.1]:${new URL(receiver.base).port}/ok` } });
+    const metadataHex = await call(`${httpApi}/v1/webhooks`, { apiKey: tenant.apiKey, body: { url: 'https://0xa9.0xfe.0xa9.0xfe/latest/meta-data/' } });
     const removed = await call(`${httpApi}/v1/webhooks/${created.webhookId}`, { apiKey: tenant.apiKey, method: 'DELETE' });
     const again = await call(`${httpApi}/v1/webhooks/${created.webhookId}`, { apiKey: tenant.apiKey, method: 'DELETE' });
     // Assess
@@ -157,7 +192,66 @@ describe('webhooks: signed, retried with backoff, isolated per destination', () 
     expect(JSON.stringify(listed.body)).not.toContain('whsec_');
     expect(plainHttp.status).toBe(400);
     expect(privateHost.status).toBe(400);
+    expect([mappedLoopback.status, metadataHex.status]).toEqual([400, 400]);
+    expect(metadataHex.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(metadataHex.body.detail).toBe('url must name a public host: 169.254.169.254 is a link-local address (169.254.0.0/16).');
     expect(removed.status).toBe(204);
     expect(again.status).toBe(404);
   });
+  it('an endless body and a silent endpoint never fail a healthy delivery of the same batch', async () => {
+    // Prepare: three endpoints of one tenant, whose deliveries of one event share the integrations worker.
+    const { httpApi } = harness.runtime.endpoints;
+    const tenant = await harness.newTenant('hooks-hostile');
+    for (const path of ['/ok?hostile', '/endless', '/silent']) await call(`${httpApi}/v1/webhooks`, { apiKey: tenant.apiKey, body: { url: `${receiver.base}${path}`, events: ['Task Succeeded'] } });
+    const mine = (path: string) => receiver.received.filter((entry) => entry.path === path);
+    // Act
+    await call(`${httpApi}/v1/tasks`, { apiKey: tenant.apiKey, body: { type: 'completion', input: { prompt: 'hostile receivers', maxTokens: 3, model: 'sim-fast' } } });
+    const byPath = async () => {
+      const { body } = await call(`${httpApi}/v1/tasks?limit=50`, { apiKey: tenant.apiKey });
+      const deliveries = body.items.filter((task: { type: string }) => task.type === 'webhook.delivery');
+      return deliveries as { taskId: string; status: string; attempts: number; error?: { code: string } }[];
+    };
+    let deliveries: Awaited<ReturnType<typeof byPath>> = [];
+    for (let i = 0; i < 300; i++) {
+      deliveries = await byPath();
+      if (deliveries.length === 3 && deliveries.filter((task) => task.status === 'succeeded').length === 2 && deliveries.some((task) => task.error?.code === 'WebhookTimeoutError')) break;
+      await sleep(100);
+    }
+    await sleep(1_000);
+    // Assess: the healthy and the endless deliveries succeeded on their first attempt; the silent one
+    // timed out after 10 s and waits for its retry; nothing was redelivered as a whole batch.
+    expect(deliveries.filter((task) => task.status === 'succeeded').map((task) => task.attempts)).toEqual([1, 1]);
+    expect(deliveries.find((task) => task.status !== 'succeeded')).toMatchObject({ error: { code: 'WebhookTimeoutError' } });
+    expect(mine('/ok?hostile')).toHaveLength(1);
+    expect(mine('/endless')).toHaveLength(1);
+    expect(receiver.endlessClosed.length).toBeGreaterThan(0); // the sender hung up after a few KB
+  }, 60_000);
+
+  it(`caps a tenant at 10 endpoints, and a flood of events to dead ones at ${OUTSTANDING_LIMIT} outstanding deliveries`, async () => {
+    // Prepare: 10 endpoints that refuse connections (each delivery retries for minutes), then an 11th.
+    const { httpApi } = harness.runtime.endpoints;
+    const tenant = await harness.newTenant('hooks-flood');
+    const registrations = [];
+    for (let i = 0; i < 11; i++) registrations.push(await call(`${httpApi}/v1/webhooks`, { apiKey: tenant.apiKey, body: { url: `http://127.0.0.1:9/dead-${i}`, events: ['Task Started', 'Task Succeeded'] } }));
+    // Act: 4 tasks = 8 events = 80 deliveries.
+    const submitted = await Promise.all(
+      Array.from({ length: 4 }, (_, i) => call(`${httpApi}/v1/tasks`, { apiKey: tenant.apiKey, body: { type: 'completion', input: { prompt: `flood ${i}`, maxTokens: 3, model: 'sim-fast' } } })),
+    );
+    let deliveries: { status: string; error?: { code: string } }[] = [];
+    for (let i = 0; i < 600 && deliveries.length < 80; i++) {
+      const { body } = await call(`${httpApi}/v1/tasks?limit=100`, { apiKey: tenant.apiKey });
+      deliveries = body.items.filter((task: { type: string }) => task.type === 'webhook.delivery');
+      if (deliveries.length < 80) await sleep(200);
+    }
+    const outstanding = deliveries.filter((task) => !['succeeded', 'failed', 'cancelled'].includes(task.status));
+    const skipped = deliveries.filter((task) => task.error?.code === 'WebhookBacklogFull');
+    // Assess
+    expect(registrations.slice(0, 10).every((response) => response.status === 201)).toBe(true);
+    expect(registrations[10]).toMatchObject({ status: 400, body: { detail: 'At most 10 webhooks per tenant; delete one first.' } });
+    expect(submitted.every((response) => response.status === 202)).toBe(true);
+    expect(deliveries).toHaveLength(80);
+    expect(outstanding.length).toBeLessThanOrEqual(OUTSTANDING_LIMIT);
+    expect(outstanding.length + skipped.length).toBe(80);
+    expect(skipped.length).toBeGreaterThanOrEqual(80 - OUTSTANDING_LIMIT);
+  }, 180_000);
 });

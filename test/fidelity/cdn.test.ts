@@ -255,3 +255,297 @@ describe('LocalCdn: CloudFront caching fidelity', () => {
     expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(full.body)));
   });
 });
+
+/** A distribution over one HTTP origin, with a cache policy and optional error caching TTLs. */
+const distributionTemplate = (policy: { min: number; default: number; max: number }, errorCachingMinTtl: Record<number, number> = {}): LocalTemplate =>
+  new LocalTemplate(
+    {
+      Resources: {
+        Reads: {
+          Type: 'AWS::CloudFront::CachePolicy',
+          Properties: {
+            CachePolicyConfig: {
+              Name: 'reads',
+              MinTTL: policy.min,
+              DefaultTTL: policy.default,
+              MaxTTL: policy.max,
+              ParametersInCacheKeyAndForwardedToOrigin: {
+                CookiesConfig: { CookieBehavior: 'none' },
+                EnableAcceptEncodingGzip: true,
+                HeadersConfig: { HeaderBehavior: 'whitelist', Headers: ['Authorization'] },
+                QueryStringsConfig: { QueryStringBehavior: 'all' },
+              },
+            },
+          },
+        },
+        Edge: {
+          Type: 'AWS::CloudFront::Distribution',
+          Properties: {
+            DistributionConfig: {
+              Enabled: true,
+              DefaultCacheBehavior: {
+                AllowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+                CachedMethods: ['GET', 'HEAD'],
+                CachePolicyId: { Ref: 'Reads' },
+                OriginRequestPolicyId: ALL_VIEWER_EXCEPT_HOST,
+                TargetOriginId: 'api',
+                ViewerProtocolPolicy: 'https-only',
+              },
+              Origins: [{ Id: 'api', DomainName: 'example.execute-api.us-east-1.amazonaws.com', CustomOriginConfig: { OriginProtocolPolicy: 'https-only' } }],
+              ...(Object.keys(errorCachingMinTtl).length
+                ? { CustomErrorResponses: Object.entries(errorCachingMinTtl).map(([code, ttl]) => ({ ErrorCode: Number(code), ErrorCachingMinTTL: ttl })) }
+                : {}),
+            },
+          },
+        },
+      },
+    },
+    '/nonexistent',
+    {},
+  );
+
+describe('LocalCdn: CloudFront TTLs and error caching, on a controllable clock', () => {
+  let origin: Server;
+  let originUrl: string;
+  /** Origin requests by path and query. */
+  const seen: { url: string; headers: IncomingHttpHeaders }[] = [];
+  const originHits = (url: string) => seen.filter((request) => request.url === url).length;
+  /** The revalidation target answers 401 once its credential is revoked. */
+  let revoked = false;
+  let clock = Date.parse('2026-01-01T00:00:00Z');
+  const advance = (ms: number) => {
+    clock += ms;
+  };
+  const cdns: LocalCdn[] = [];
+  /** CloudFront's defaults: no CustomErrorResponses (ErrorCachingMinTTL 10 s); MinTTL 0, DefaultTTL 0, MaxTTL 60. */
+  let plain: LocalCdn;
+  /** ErrorCachingMinTTL 0 for 404 and 500, 3 s for 503. */
+  let configured: LocalCdn;
+  /** MinTTL 5, DefaultTTL 20, MaxTTL 60. */
+  let bounded: LocalCdn;
+
+  const get = async (cdn: LocalCdn, url: string, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${cdn.endpoint}${url}`, { headers });
+    return { status: response.status, xCache: response.headers.get('x-cache'), body: await response.text() };
+  };
+  /** A distinct URL per test and CDN, so entries and origin counts never mix. */
+  let serial = 0;
+  const unique = (path: string) => `${path}${path.includes('?') ? '&' : '?'}n=${++serial}`;
+
+  beforeAll(async () => {
+    // /status/<code>?cc=<Cache-Control>: that status and Cache-Control, a body counting the origin hits.
+    origin = createServer((request, response) => {
+      const url = new URL(request.url ?? '/', 'http://origin');
+      seen.push({ url: url.pathname + url.search, headers: request.headers });
+      const count = String(originHits(url.pathname + url.search));
+      const cacheControl = url.searchParams.get('cc');
+      const status = /^\/status\/(\d{3})$/.exec(url.pathname);
+      if (status) {
+        const code = Number(status[1]);
+        const type = code >= 400 ? 'application/problem+json' : 'application/json';
+        response.writeHead(code, { 'content-type': type, ...(cacheControl ? { 'cache-control': cacheControl } : {}) });
+        return response.end(JSON.stringify({ status: code, count }));
+      }
+      if (url.pathname === '/revalidated') {
+        if (revoked) {
+          response.writeHead(401, { 'content-type': 'application/problem+json', 'cache-control': 'no-store' });
+          return response.end(JSON.stringify({ status: 401, title: 'Unauthorized' }));
+        }
+        const headers = { etag: '"r1"', 'cache-control': 'max-age=31536000, immutable, s-maxage=5' };
+        if (request.headers['if-none-match'] === '"r1"') {
+          response.writeHead(304, headers);
+          return response.end();
+        }
+        response.writeHead(200, { 'content-type': 'application/json', ...headers });
+        return response.end(JSON.stringify({ secret: 'terminal task', count }));
+      }
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('no');
+    });
+    originUrl = `http://127.0.0.1:${await listen(origin)}`;
+    const start = async (template: LocalTemplate) => {
+      const cdn = new LocalCdn(template, 'Edge', () => originUrl, undefined, { now: () => clock });
+      cdn.load();
+      await cdn.start(0);
+      cdns.push(cdn);
+      return cdn;
+    };
+    plain = await start(distributionTemplate({ min: 0, default: 0, max: 60 }));
+    configured = await start(distributionTemplate({ min: 0, default: 0, max: 60 }, { 404: 0, 500: 0, 503: 3 }));
+    bounded = await start(distributionTemplate({ min: 5, default: 20, max: 60 }));
+  });
+  afterAll(async () => {
+    for (const cdn of cdns) await cdn.stop();
+    if (origin) await close(origin);
+  });
+
+  it('serves a 500 without Cache-Control from the edge for the default ErrorCachingMinTTL of 10 s, then asks the origin again', async () => {
+    // Prepare
+    const url = unique('/status/500');
+    // Act
+    const first = await get(plain, url);
+    advance(9_900);
+    const replayed = await get(plain, url);
+    advance(100);
+    const expired = await get(plain, url);
+    // Assess
+    expect([first.status, replayed.status, expired.status]).toEqual([500, 500, 500]);
+    expect(replayed.body).toBe(first.body);
+    expect(JSON.parse(expired.body).count).toBe('2');
+    expect(originHits(url)).toBe(2);
+  });
+
+  it.each([404, 500, 502, 503, 504])('caches a %i for the ErrorCachingMinTTL even with Cache-Control: no-store (CloudFront ignores it on errors)', async (code) => {
+    // Prepare
+    const url = unique(`/status/${code}?cc=no-store`);
+    // Act
+    await get(plain, url);
+    advance(5_000);
+    const replayed = await get(plain, url);
+    // Assess
+    expect(replayed.status).toBe(code);
+    expect(originHits(url)).toBe(1);
+  });
+
+  it.each([
+    [404, 'no-store'],
+    [500, 'no-store'],
+    [500, ''],
+  ])('never serves a %i (Cache-Control "%s") from the edge when the distribution sets its ErrorCachingMinTTL to 0', async (code, cacheControl) => {
+    // Prepare
+    const url = unique(`/status/${code}${cacheControl ? `?cc=${cacheControl}` : ''}`);
+    // Act
+    const first = await get(configured, url);
+    const second = await get(configured, url);
+    // Assess
+    expect([first.status, second.status]).toEqual([code, code]);
+    expect(JSON.parse(second.body).count).toBe('2');
+    expect(originHits(url)).toBe(2);
+  });
+
+  it('honours a per-code ErrorCachingMinTTL from the CustomErrorResponses', async () => {
+    // Prepare
+    const url = unique('/status/503');
+    // Act
+    await get(configured, url);
+    advance(2_900);
+    await get(configured, url);
+    const cachedHits = originHits(url);
+    advance(100);
+    await get(configured, url);
+    // Assess
+    expect(cachedHits).toBe(1);
+    expect(originHits(url)).toBe(2);
+  });
+
+  it.each([400, 403, 405])('caches a %i only when the origin gives it a max-age, then for the greater of it and the ErrorCachingMinTTL', async (code) => {
+    // Prepare
+    const bare = unique(`/status/${code}`);
+    const withMaxAge = unique(`/status/${code}?cc=max-age=30`);
+    // Act
+    await get(plain, bare);
+    await get(plain, bare);
+    await get(plain, withMaxAge);
+    advance(29_900);
+    await get(plain, withMaxAge);
+    const cachedHits = originHits(withMaxAge);
+    advance(100);
+    await get(plain, withMaxAge);
+    // Assess
+    expect(originHits(bare)).toBe(2);
+    expect(cachedHits).toBe(1);
+    expect(originHits(withMaxAge)).toBe(2);
+  });
+
+  it.each([401, 416])('never caches a %i, whatever its Cache-Control', async (code) => {
+    // Prepare
+    const url = unique(`/status/${code}?cc=max-age=60`);
+    // Act
+    await get(plain, url);
+    await get(plain, url);
+    // Assess
+    expect(originHits(url)).toBe(2);
+  });
+
+  it('clamps a max-age above the cache policy’s MaxTTL to the MaxTTL', async () => {
+    // Prepare
+    const url = unique('/status/200?cc=max-age=3600');
+    // Act
+    await get(plain, url);
+    advance(59_900);
+    const beforeMax = await get(plain, url);
+    advance(100);
+    const atMax = await get(plain, url);
+    // Assess
+    expect(beforeMax.xCache).toBe('Hit from cloudfront');
+    expect(atMax.xCache).toBe('Miss from cloudfront');
+    expect(originHits(url)).toBe(2);
+  });
+
+  it('lets s-maxage win over max-age at the edge', async () => {
+    // Prepare
+    const url = unique(`/status/200?cc=${encodeURIComponent('max-age=5, s-maxage=30')}`);
+    // Act
+    await get(plain, url);
+    advance(29_000);
+    const within = await get(plain, url);
+    // Assess
+    expect(within.xCache).toBe('Hit from cloudfront');
+    expect(originHits(url)).toBe(1);
+  });
+
+  it.each([
+    ['no Cache-Control: the DefaultTTL', '', 20_000],
+    ['a max-age below the MinTTL: the MinTTL', 'max-age=1', 5_000],
+    ['no-store with a MinTTL above 0: the MinTTL', 'no-store', 5_000],
+    ['an s-maxage above the MaxTTL: the MaxTTL', 's-maxage=3600', 60_000],
+  ])('keeps an answer with %s', async (_name, cacheControl, expectedMs) => {
+    // Prepare
+    const url = unique(`/status/200${cacheControl ? `?cc=${encodeURIComponent(cacheControl)}` : ''}`);
+    // Act
+    await get(bounded, url);
+    advance(expectedMs - 100);
+    const fresh = await get(bounded, url);
+    advance(100);
+    const stale = await get(bounded, url);
+    // Assess
+    expect(fresh.xCache).toBe('Hit from cloudfront');
+    expect(stale.xCache).toBe('Miss from cloudfront');
+  });
+
+  it('revalidates a stale entry with its ETag (RefreshHit), and answers the origin’s 401 instead of the cached body once the credential is refused', async () => {
+    // Prepare
+    revoked = false;
+    const url = unique('/revalidated');
+    const credential = { authorization: 'Bearer key-about-to-be-revoked' };
+    const first = await get(plain, url, credential);
+    advance(5_000);
+    const refreshed = await get(plain, url, credential);
+    // Act
+    revoked = true;
+    const fresh = await get(plain, url, credential);
+    advance(5_000);
+    const refused = await get(plain, url, credential);
+    const refusedAgain = await get(plain, url, credential);
+    // Assess
+    expect(first.xCache).toBe('Miss from cloudfront');
+    expect(refreshed.xCache).toBe('RefreshHit from cloudfront');
+    expect(refreshed.body).toBe(first.body);
+    expect(seen.filter((request) => request.url === url)[1]!.headers['if-none-match']).toBe('"r1"');
+    expect(fresh.xCache).toBe('Hit from cloudfront');
+    expect([refused.status, refusedAgain.status]).toEqual([401, 401]);
+    expect(refused.body).not.toContain('terminal task');
+    expect(refusedAgain.body).not.toContain('terminal task');
+  });
+
+  it('refuses custom error pages it does not emulate', () => {
+    // Prepare
+    const template = distributionTemplate({ min: 0, default: 0, max: 60 });
+    const config = (template.resource('Edge').Properties as { DistributionConfig: Record<string, unknown> }).DistributionConfig;
+    config.CustomErrorResponses = [{ ErrorCode: 404, ResponsePagePath: '/404.html', ResponseCode: 200 }];
+    // Act
+    const loading = () => new LocalCdn(template, 'Edge', () => originUrl).load();
+    // Assess
+    expect(loading).toThrow(/ErrorCachingMinTTL/);
+  });
+});

@@ -18,6 +18,9 @@ class MemoryTenantStore implements TenantStore {
     const key = this.keys.get(keyHash);
     return key ? { tenantId: key.tenantId, keyId: key.keyId } : undefined;
   }
+  public async isApiKeyActive(tenantId: string, keyId: string): Promise<boolean> {
+    return [...this.keys.values()].some((key) => key.tenantId === tenantId && key.keyId === keyId);
+  }
 }
 
 describe('bearerToken', () => {
@@ -100,14 +103,14 @@ describe('createTenant / authenticateApiKey', () => {
     // Prepare
     const store = new MemoryTenantStore();
     // Act
-    const { tenantId, apiKey } = await createTenant(store, 'acme');
+    const { tenantId, apiKey, keyId } = await createTenant(store, 'acme');
     const principal = await authenticateApiKey(store, apiKey);
     // Assess
     const stored = [...store.keys.values()];
     expect(stored).toHaveLength(1);
     expect(stored[0]?.keyHash).toBe(hashApiKey(apiKey));
     expect(JSON.stringify([...store.keys.entries()])).not.toContain(apiKey);
-    expect(principal).toEqual({ tenantId });
+    expect(principal).toEqual({ tenantId, keyId, via: 'apiKey' });
   });
 
   it('rejects malformed credentials without a lookup, and unknown keys after one', async () => {

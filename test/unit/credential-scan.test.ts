@@ -16,8 +16,8 @@ const signingKey = async () => 'k'.repeat(64);
 /** Real credentials, made the way the service makes them. */
 const credentials = async (tenantId = 'ten_scan') => {
   const store = { putApiKey: async () => undefined } as unknown as TenantStore;
-  const { apiKey } = await issueApiKey(store, tenantId, '2026-11-23T12:00:00.000Z');
-  const { token } = await mintClientToken(signingKey, { tenantId }, { ttlSeconds: 600 });
+  const { apiKey, keyId } = await issueApiKey(store, tenantId, '2026-11-23T12:00:00.000Z');
+  const { token } = await mintClientToken(signingKey, { tenantId, keyId }, { ttlSeconds: 600 });
   return { apiKey, clientToken: token, webhookSecret: 'whsec_9f3c2a7e1b4d8c6f0a5e2d7b3c9f1e4a' };
 };
 const line = (message: Record<string, unknown>) => `2026-11-23T12:00:00.000Z [HttpApiFunction] ${JSON.stringify({ level: 'INFO', ...message })}`;

@@ -50,12 +50,14 @@ const subscribed = async (taskId: string, cursor: number): Promise<string> => {
   await connections.subscribe(taskId, connectionId, TENANT, cursor);
   return connectionId;
 };
-const progressSeqs = (messages: ServerMessage[]): number[] => messages.flatMap((message) => (message.type === 'progress' ? [message.seq] : []));
+/** Seqs of the entries delivered, whether one per `progress` message or several per `progressBatch`. */
+const progressSeqs = (messages: ServerMessage[]): number[] =>
+  messages.flatMap((message) => (message.type === 'progress' ? [message.seq] : message.type === 'progressBatch' ? message.entries.map((entry) => entry.seq) : []));
 const statuses = (messages: ServerMessage[]) => messages.filter((message) => message.type === 'status');
 const deps = (pusher: RecordingPusher): DeliveryDeps => ({ tasks, connections, pusher });
 
 describe('drainSubscription', () => {
-  it('pushes the entries after the cursor in order, then the terminal status once', async () => {
+  it('pushes the entries after the cursor in order, in one batch, then the terminal status once', async () => {
     // Prepare
     const task = await runningTask(5);
     await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: { text: 'all' } }, new Date().toISOString());
@@ -67,9 +69,15 @@ describe('drainSubscription', () => {
     const messages = pusher.to(connectionId);
     expect(outcome).toBe('done');
     expect(messages).toEqual([
-      { type: 'progress', taskId: task.taskId, seq: 3, data: { text: 't3' } },
-      { type: 'progress', taskId: task.taskId, seq: 4, data: { text: 't4' } },
-      { type: 'progress', taskId: task.taskId, seq: 5, data: { text: 't5' } },
+      {
+        type: 'progressBatch',
+        taskId: task.taskId,
+        entries: [
+          { seq: 3, data: { text: 't3' } },
+          { seq: 4, data: { text: 't4' } },
+          { seq: 5, data: { text: 't5' } },
+        ],
+      },
       { type: 'status', taskId: task.taskId, status: 'succeeded', result: { text: 'all' } },
     ]);
   });
@@ -86,8 +94,8 @@ describe('drainSubscription', () => {
     await drainSubscription(deps(pusher), task.taskId, connectionId);
     await drainSubscription(deps(pusher), task.taskId, connectionId);
     // Assess
-    expect(afterFirst).toBe(4);
-    expect(pusher.to(connectionId)).toHaveLength(4);
+    expect(afterFirst).toBe(2); // one batch, one status
+    expect(pusher.to(connectionId)).toHaveLength(2);
   });
 
   it('sends no status while the task runs, and resumes from its cursor as progress grows', async () => {
@@ -154,9 +162,9 @@ describe('drainSubscription', () => {
     const task = await runningTask(2);
     const connectionId = await subscribed(task.taskId, 0);
     const pusher = new RecordingPusher();
-    const concurrent: ('done' | 'gone')[] = [];
+    const concurrent: Awaited<ReturnType<typeof drainSubscription>>[] = [];
     pusher.onPost = async (_connectionId, message) => {
-      if (message.type !== 'progress' || message.seq !== 1) return;
+      if (!progressSeqs([message]).includes(1)) return;
       // Mid-push of entry 1 the worker writes entry 3 and drains; the lease is held by us.
       await append(task.taskId, 3);
       concurrent.push(await drainSubscription(deps(pusher), task.taskId, connectionId));
@@ -255,7 +263,7 @@ describe('drainSubscription', () => {
     await drainSubscription({ tasks: countingTasks, connections, pusher }, task.taskId, lagging, {}, known);
     // Assess
     expect(readsForCurrent).toEqual({ get: 0, listProgress: 0 });
-    expect(progressSeqs(pusher.to(current))).toEqual([3]);
+    expect(pusher.to(current)).toEqual([{ type: 'progress', taskId: task.taskId, seq: 3, data: { text: 't3' } }]);
     expect(reads.listProgress).toBeGreaterThan(0);
     expect(progressSeqs(pusher.to(lagging))).toEqual([1, 2, 3]);
     // the cursor was recorded by the release alone: a second drain pushes nothing

@@ -52,7 +52,16 @@ const expectProblem = (result: HttpResult, status: number): Record<string, any> 
   const problem = bodyOf(result);
   expect(problem).toMatchObject({ status, type: expect.stringMatching(/^https:\/\//), title: expect.any(String), detail: expect.any(String) });
   expect(JSON.stringify(problem)).not.toMatch(/at .*\.ts:\d+/);
+  // No cache (CloudFront, a proxy, the browser) may ever replay an error.
+  expect(header(result, 'cache-control')).toBe('no-store');
   return problem;
+};
+/** The `s-maxage` of a result's Cache-Control. */
+const sMaxAgeOf = (result: HttpResult): number => Number(/s-maxage=(\d+)/.exec(header(result, 'cache-control') ?? '')?.[1]);
+/** An event whose authorizer context says the verdict on the credential stands until `validUntil`. */
+const withValidUntil = <T extends { requestContext: unknown }>(event: T, validUntil: number): T => {
+  (event.requestContext as { authorizer: { lambda: Record<string, string> } }).authorizer.lambda.validUntil = String(validUntil);
+  return event;
 };
 
 describe('HTTP authorizer', () => {
@@ -62,7 +71,23 @@ describe('HTTP authorizer', () => {
     // Act
     const result = await authorizer(event);
     // Assess
-    expect(result).toEqual({ isAuthorized: true, context: { authenticated: 'true', tenantId: acme.tenantId } });
+    expect(result).toEqual({ isAuthorized: true, context: { authenticated: 'true', tenantId: acme.tenantId, validUntil: expect.stringMatching(/^\d+$/) } });
+  });
+
+  it('says until when its verdict on an API key stands: the end of its cached lookup (API_KEY_CACHE_SECONDS, default 60 s)', async () => {
+    // Prepare
+    const tenants = new DynamoTenantStore(dynamo.tasksTable, dynamo.docClient);
+    const fresh = await createTenant(tenants, 'verdict');
+    const before = Date.now();
+    // Act
+    const first = await authorizer(httpAuthorizerEvent({ authorization: `Bearer ${fresh.apiKey}` }));
+    const cached = await authorizer(httpAuthorizerEvent({ authorization: `Bearer ${fresh.apiKey}` }));
+    const after = Date.now();
+    // Assess
+    const validUntil = Number(first.context.validUntil);
+    expect(validUntil).toBeGreaterThanOrEqual(before + 60_000);
+    expect(validUntil).toBeLessThanOrEqual(after + 60_000);
+    expect(cached.context.validUntil).toBe(first.context.validUntil);
   });
 
   it('resolves each key to its own tenant', async () => {
@@ -71,7 +96,7 @@ describe('HTTP authorizer', () => {
     // Act
     const result = await authorizer(event);
     // Assess
-    expect(result.context).toEqual({ authenticated: 'true', tenantId: globex.tenantId });
+    expect(result.context).toEqual({ authenticated: 'true', tenantId: globex.tenantId, validUntil: expect.stringMatching(/^\d+$/) });
   });
 
   it.each<[string, () => Record<string, string>]>([
@@ -188,6 +213,38 @@ describe('GET /v1/tasks/{id}', () => {
     expect(result.statusCode).toBe(200);
     expect(header(result, 'cache-control')).toContain('immutable');
     expect(bodyOf(result)).toMatchObject({ status: 'succeeded', result: { text: 'done' }, progress: { seq: 3 }, finishedAt });
+  });
+
+  it('keeps a terminal task a year in the caller’s browser but at most the revocation window (60 s) at the edge', async () => {
+    // Prepare
+    const task = taskRecord({ tenantId: acme.tenantId, status: 'succeeded', result: { text: 'done' }, attempts: 1 });
+    await tasks.create(task);
+    // Act
+    const result = await getTask(getTaskEvent(task.taskId, { tenantId: acme.tenantId }), fakeContext());
+    // Assess
+    expect(header(result, 'cache-control')).toMatch(/(^|, )max-age=31536000(,|$)/);
+    expect(header(result, 'cache-control')).not.toMatch(/\bpublic\b/);
+    expect(sMaxAgeOf(result)).toBe(60);
+  });
+
+  it('never lets the edge keep a read past the authorizer’s verdict on the credential (validUntil), a 304 included', async () => {
+    // Prepare
+    const task = taskRecord({ tenantId: acme.tenantId, status: 'succeeded', result: { text: 'done' }, attempts: 1 });
+    await tasks.create(task);
+    const etag = header(await getTask(getTaskEvent(task.taskId, { tenantId: acme.tenantId }), fakeContext()), 'etag')!;
+    // Act
+    const soon = await getTask(withValidUntil(getTaskEvent(task.taskId, { tenantId: acme.tenantId }), Date.now() + 12_500), fakeContext());
+    const revalidated = await getTask(withValidUntil(getTaskEvent(task.taskId, { tenantId: acme.tenantId, headers: { 'if-none-match': etag } }), Date.now() + 7_500), fakeContext());
+    const later = await getTask(withValidUntil(getTaskEvent(task.taskId, { tenantId: acme.tenantId }), Date.now() + 3_600_000), fakeContext());
+    const ended = await getTask(withValidUntil(getTaskEvent(task.taskId, { tenantId: acme.tenantId }), Date.now() - 1_000), fakeContext());
+    // Assess
+    expect(soon.statusCode).toBe(200);
+    expect(sMaxAgeOf(soon)).toBe(12);
+    expect(revalidated.statusCode).toBe(304);
+    expect(sMaxAgeOf(revalidated)).toBe(7);
+    expect(sMaxAgeOf(later)).toBe(60);
+    expect(sMaxAgeOf(ended)).toBe(0);
+    expect(header(ended, 'cache-control')).toContain('immutable');
   });
 
   it('answers 304 without a body when If-None-Match carries the current ETag, 200 when it does not', async () => {

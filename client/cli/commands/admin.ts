@@ -2,7 +2,8 @@ import type { Message, MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { createTenant, listApiKeys, revokeApiKey, rotateApiKey } from '../../../lambdas/core/auth.ts';
 import type { Command, CommandContext } from '../command.ts';
 import { requireAdmin, WORKLOAD_CLASSES, type WorkloadClassName } from '../config.ts';
-import { sqsFor, tenantStoreFor } from '../aws.ts';
+import { closeKeyConnections } from '../../../lambdas/core/key-connections.ts';
+import { keyConnectionsFor, sqsFor, tenantStoreFor } from '../aws.ts';
 import { UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 
@@ -14,6 +15,26 @@ const withTenants = async <T>(context: CommandContext, use: (store: Awaited<Retu
     close();
   }
 };
+
+/**
+ * Closes the open WebSocket connections of revoked keys (opened with the key or a token it minted).
+ * Returns how many were closed, or undefined when the target names no connections table.
+ */
+const closeConnectionsOf = async (context: CommandContext, keyIds: readonly string[]): Promise<number | undefined> => {
+  if (keyIds.length >= 0) return 0;
+  const deps = await keyConnectionsFor(requireAdmin(context.target()));
+  if (!deps) return undefined;
+  try {
+    let closed = 0;
+    for (const keyId of keyIds) closed += (await closeKeyConnections(deps, keyId)).closed;
+    return closed;
+  } finally {
+    deps.close();
+  }
+};
+
+const NO_CONNECTIONS_NOTE =
+  'The target names no connections table or @connections endpoint (outputs of an older stack): open WebSocket connections of the revoked key were not closed.';
 
 const tenantOption = (context: CommandContext): string => {
   const tenant = context.values.tenant;
@@ -63,7 +84,8 @@ export const keysRotate: Command = {
   help: `Usage: offload keys rotate --tenant <tenant id> [--revoke-old]
 
 Issues a new API key and prints it once. With --revoke-old, every key the tenant had before is
-revoked once the new one exists. Revocation reaches API Gateway within the authorizer's cache TTL
+revoked once the new one exists, with the client tokens it minted, and its open WebSocket
+connections are closed. Revocation reaches the HTTP API within the authorizer's cache TTL
 (API_KEY_CACHE_SECONDS, default 60 s); WebSocket handshakes check at once.
 
   --tenant <id>    the tenant
@@ -72,11 +94,13 @@ revoked once the new one exists. Revocation reaches API Gateway within the autho
   positionals: { min: 0, max: 0, names: '' },
   run: async (context) => {
     const rotated = await withTenants(context, (store) => rotateApiKey(store, tenantOption(context), { revokeOld: context.values['revoke-old'] === true }));
-    if (context.out.json) context.out.document(rotated);
+    const closedConnections = await closeConnectionsOf(context, rotated.revokedKeyIds);
+    if (closedConnections === undefined) context.out.note(NO_CONNECTIONS_NOTE);
+    if (context.out.json) context.out.document({ ...rotated, ...(closedConnections !== undefined ? { closedConnections } : {}) });
     else {
       context.out.line(`key id   ${rotated.keyId}`);
       context.out.line(`api key  ${rotated.apiKey}`);
-      if (rotated.revokedKeyIds.length) context.out.note(`revoked  ${rotated.revokedKeyIds.join(', ')}`);
+      if (rotated.revokedKeyIds.length) context.out.note(`revoked  ${rotated.revokedKeyIds.join(', ')} (closed ${closedConnections ?? 0} WebSocket connection(s))`);
       context.out.note('Store the API key now: it is not shown again.');
     }
     return ExitCode.ok;
@@ -88,16 +112,20 @@ export const keysRevoke: Command = {
   summary: 'revoke one API key by its id',
   help: `Usage: offload keys revoke <key id> --tenant <tenant id>
 
-Revokes the key (the id is the 26 characters after "ofk_" in the key, or from \`offload keys ls\`).
-Revoking a revoked key changes nothing.`,
+Revokes the key (the id is the 26 characters after "ofk_" in the key, or from \`offload keys ls\`)
+and every client token it minted, and closes the WebSocket connections opened with either. The HTTP
+API refuses them within the authorizer's cache TTL (API_KEY_CACHE_SECONDS, default 60 s). Revoking
+a revoked key revokes nothing new but closes any connection still open.`,
   options: { tenant: { type: 'string' } },
   positionals: { min: 1, max: 1, names: '<key id>' },
   run: async (context) => {
     const keyId = context.positionals[0]!;
     const tenantId = tenantOption(context);
     const outcome = await withTenants(context, (store) => revokeApiKey(store, tenantId, keyId));
-    if (context.out.json) context.out.document({ tenantId, keyId, outcome });
-    else context.out.line(`${keyId} ${outcome}`);
+    const closedConnections = await closeConnectionsOf(context, [keyId]);
+    if (closedConnections === undefined) context.out.note(NO_CONNECTIONS_NOTE);
+    if (context.out.json) context.out.document({ tenantId, keyId, outcome, ...(closedConnections !== undefined ? { closedConnections } : {}) });
+    else context.out.line(`${keyId} ${outcome} (closed ${closedConnections ?? 0} WebSocket connection(s))`);
     return ExitCode.ok;
   },
 };

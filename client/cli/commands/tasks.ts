@@ -1,7 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, renameSync, rmSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { TaskStatus, type Task, type TaskSummary, type OffloadTaskTypes } from '../../sdk/index.ts';
 import type { Command, CommandContext } from '../command.ts';
-import { UsageError } from '../errors.ts';
+import { CliError, UsageError } from '../errors.ts';
 import { ExitCode } from '../exit-codes.ts';
 import { renderWatch } from '../stream.ts';
 
@@ -212,6 +214,72 @@ to those tasks only.
       out.line(minted.token);
       out.note(`expires ${minted.expiresAt}`);
     }
+    return ExitCode.ok;
+  },
+};
+
+/** Fetches a presigned export URL (no credential: the URL is one), failing with the exit code that fits. */
+const fetchExport = async (url: string, signal: AbortSignal): Promise<Readable> => {
+  let response: Response;
+  try {
+    response = await fetch(url, { signal });
+  } catch (error) {
+    if (signal.aborted) throw error;
+    throw new CliError(`Cannot fetch the export: ${(error as Error).message}`, ExitCode.unreachable, { cause: error });
+  }
+  if (response.status === 404) throw new CliError('The export\u2019s file is gone: exports expire after the bucket\u2019s retention (30 days by default). Submit a new tasks.export.', ExitCode.notFound);
+  if (!response.ok || !response.body) throw new CliError(`Fetching the export answered ${response.status}.`, ExitCode.api);
+  return Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+};
+
+export const download: Command = {
+  name: 'download',
+  summary: 'download a finished export (tasks.export) as NDJSON',
+  help: `Usage: offload download <task id> [--output <file>] [--url-only]
+
+Downloads the NDJSON of a tasks.export task that succeeded (one task per line, newest first):
+to stdout, or to a file with --output. The API hands out a presigned URL valid for a few minutes;
+the file itself is fetched from it with no credential. A task of another type is not found (exit
+4); an export still running, failed or cancelled is refused (exit 3).
+
+  --output <file>   write the NDJSON to this file (replaced only once the download completed)
+  --url-only        print the presigned URL (and, on stderr, when it expires) instead of downloading`,
+  options: { output: { type: 'string', short: 'o' }, 'url-only': { type: 'boolean', default: false } },
+  positionals: { min: 1, max: 1, names: '<task id>' },
+  run: async (context) => {
+    const { values, out, signal } = context;
+    const taskId = context.positionals[0]!;
+    const output = values.output;
+    if (output !== undefined && (typeof output !== 'string' || output === '')) throw new UsageError('--output needs a file name.');
+    if (values['url-only'] && output !== undefined) throw new UsageError('--url-only and --output exclude each other.');
+    const link = await context.client().download(taskId, { signal });
+    if (values['url-only']) {
+      if (out.json) out.document(link);
+      else {
+        out.line(link.url);
+        out.note(`expires ${link.expiresAt}`);
+      }
+      return ExitCode.ok;
+    }
+    const body = await fetchExport(link.url, signal);
+    if (output === undefined) {
+      for await (const text of body.setEncoding('utf8')) out.write(text as string);
+      return ExitCode.ok;
+    }
+    // Written beside the target and renamed at the end, so a failed download never leaves half a file under its name.
+    const partial = `${output}.part`;
+    let bytes = 0;
+    try {
+      body.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      await pipeline(body, createWriteStream(partial), { signal });
+      renameSync(partial, output);
+    } catch (error) {
+      rmSync(partial, { force: true });
+      if (signal.aborted) throw error;
+      throw new CliError(`Cannot write ${output}: ${(error as Error).message}`, ExitCode.api, { cause: error });
+    }
+    if (out.json) out.document({ taskId, file: output, bytes });
+    else out.note(`${taskId}: ${bytes} bytes written to ${output}`);
     return ExitCode.ok;
   },
 };

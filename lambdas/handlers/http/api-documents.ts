@@ -19,7 +19,7 @@ const rendered = new Map<string, { readonly body: string; readonly etag: string 
  */
 export const handler = async (event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> => {
   const build = builders[event.routeKey];
-  if (!build) return { statusCode: 404, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Not Found' }) };
+  if (!build) return { statusCode: 404, headers: { 'content-type': 'application/json', 'cache-control': CacheControl.problem }, body: JSON.stringify({ message: 'Not Found' }) };
   let document = rendered.get(event.routeKey);
   if (!document) {
     const body = JSON.stringify(build());

@@ -1,17 +1,36 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
 import { authenticateApiKey, bearerToken, looksLikeApiKey } from '../../core/auth.ts';
-import { looksLikeClientToken, verifyClientToken } from '../../core/client-token.ts';
+import { clientTokenExpiry, looksLikeClientToken, verifyClientToken } from '../../core/client-token.ts';
+import { REVOCATION_WINDOW_SECONDS } from './conventions.ts';
 import type { HttpAuthorizerContext } from './http.ts';
 import { logger, tenantStore, tokenSigningKey } from '../runtime.ts';
 
-/** How long a warm container trusts an API key lookup: revocation takes effect within this. */
+/**
+ * How long a warm container trusts an API key lookup: revocation takes effect within this
+ * (`API_KEY_CACHE_SECONDS`, default the revocation window). The edge never outlasts it: each
+ * answer's `validUntil` bounds its `s-maxage`.
+ */
 const CACHE_TTL_MS = (() => {
-  const seconds = Number(process.env.API_KEY_CACHE_SECONDS ?? 60);
-  return Number.isFinite(seconds) && seconds >= 0 && seconds <= 3600 ? seconds * 1000 : 60_000;
+  const seconds = Number(process.env.API_KEY_CACHE_SECONDS ?? REVOCATION_WINDOW_SECONDS);
+  return Number.isFinite(seconds) && seconds >= 0 && seconds <= 3600 ? seconds * 1000 : REVOCATION_WINDOW_SECONDS * 1000;
 })();
 const CACHE_MAX = 10_000;
 /** Warm-container cache of API key lookups; the gateway cache is off (see principalOf). */
-const cache = new Map<string, { tenantId: string | undefined; until: number }>();
+const cache = new Map<string, { tenantId: string | undefined; keyId?: string; until: number }>();
+/** Warm-container cache of "is the key that minted this token still active", by tenant and key id; same TTL. */
+const mintingKeys = new Map<string, { active: boolean; until: number }>();
+
+/** Whether the API key that minted a client token is still active, cached for the revocation window. */
+const mintingKeyActive = async (tenantId: string, keyId: string, now: number): Promise<{ active: boolean; until: number }> => {
+  const id = `${tenantId}/${keyId}`;
+  let entry = mintingKeys.get(id);
+  if (!entry || entry.until <= now) {
+    entry = { active: await tenantStore().isApiKeyActive(tenantId, keyId), until: now + CACHE_TTL_MS };
+    if (mintingKeys.size >= CACHE_MAX) mintingKeys.clear();
+    mintingKeys.set(id, entry);
+  }
+  return entry;
+};
 const anonymous = { isAuthorized: true, context: { authenticated: 'false' } } as const;
 
 /**
@@ -26,10 +45,22 @@ export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promis
   try {
     if (looksLikeClientToken(credential)) {
       const principal = await verifyClientToken(tokenSigningKey(), credential);
-      if (!principal) return anonymous;
+      if (!principal?.keyId) return anonymous;
+      // A token lives only as long as the API key that minted it (revocation window: the cache TTL).
+      const minting = await mintingKeyActive(principal.tenantId, principal.keyId, Date.now());
+      
+      const tokenExpiry = clientTokenExpiry(credential);
+      const expiry = tokenExpiry === undefined ? minting.until : Math.min(tokenExpiry, minting.until);
       return {
         isAuthorized: true,
-        context: { authenticated: 'true', tenantId: principal.tenantId, via: 'clientToken', ...(principal.taskIds ? { taskIds: JSON.stringify(principal.taskIds) } : {}) },
+        context: {
+          authenticated: 'true',
+          tenantId: principal.tenantId,
+          via: 'clientToken',
+          keyId: principal.keyId,
+          ...(principal.taskIds ? { taskIds: JSON.stringify(principal.taskIds) } : {}),
+          ...(expiry !== undefined ? { validUntil: String(expiry) } : {}),
+        },
       };
     }
     if (!looksLikeApiKey(credential)) return anonymous;
@@ -37,11 +68,13 @@ export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promis
     let entry = cache.get(credential);
     if (!entry || entry.until <= now) {
       const principal = await authenticateApiKey(tenantStore(), credential);
-      entry = { tenantId: principal?.tenantId, until: now + CACHE_TTL_MS };
+      entry = { tenantId: principal?.tenantId, ...(principal ? { keyId: principal.keyId } : {}), until: now + CACHE_TTL_MS };
       if (cache.size >= CACHE_MAX) cache.clear();
       cache.set(credential, entry);
     }
-    return entry.tenantId ? { isAuthorized: true, context: { authenticated: 'true', tenantId: entry.tenantId } } : anonymous;
+    return entry.tenantId
+      ? { isAuthorized: true, context: { authenticated: 'true', tenantId: entry.tenantId, ...(entry.keyId ? { keyId: entry.keyId } : {}), validUntil: String(entry.until) } }
+      : anonymous;
   } catch (error) {
     logger.error('authorizer lookup failed', { error: error as Error });
     throw error; // API Gateway answers 500; never admit on failure

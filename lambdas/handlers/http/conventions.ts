@@ -19,10 +19,45 @@ export const matchesEtag = (ifNoneMatch: string | undefined, etag: string): bool
   return ifNoneMatch.split(',').some((candidate) => bare(candidate) === bare(etag));
 };
 
-/** Cache lifetimes of reads: short while a task can change, long and immutable once it cannot. */
+/**
+ * The revocation window, in seconds: a revoked API key stops working within it (the HTTP
+ * authorizer's key cache TTL, `API_KEY_CACHE_SECONDS`, defaults to it), and no shared cache may
+ * serve an authenticated read for longer than it without asking the origin (the edge cache
+ * policy's MaxTTL is this value, and every read's `s-maxage` is at most this).
+ */
+export const REVOCATION_WINDOW_SECONDS = 60;
+
+/**
+ * Cache lifetimes of reads: short while a task can change, long and immutable once it cannot.
+ *
+ * Browsers and shared caches get different lifetimes on purpose. `max-age` (private caches: the
+ * caller's own browser) keeps a terminal answer for a year, `immutable`: it can never change, and a
+ * private cache only replays to its holder what that credential already read. `s-maxage` (CloudFront
+ * and any other shared cache) is the revocation window at most, and {@link boundSharedMaxAge} lowers
+ * it further to the time the authorizer's verdict on the credential still stands (an API key's
+ * cache entry, a client token's expiry). After that the edge revalidates with the `ETag`: the
+ * conditional request goes through the authorizer, so a revoked key or an expired token gets `401`,
+ * never the cached body, and a valid one a cheap `304` (RefreshHit).
+ */
 export const CacheControl = {
   live: 'max-age=0, s-maxage=1, must-revalidate',
-  terminal: 'public, max-age=31536000, s-maxage=31536000, immutable',
-  /** The API documents: they change only with a deployment. */
+  terminal: `max-age=31536000, immutable, s-maxage=${REVOCATION_WINDOW_SECONDS}`,
+  /** The API documents: public (no credential), they change only with a deployment. */
   document: 'public, max-age=3600, s-maxage=3600',
+  /** Problem (error) answers: never stored anywhere, so no error outlives its cause. */
+  problem: 'no-store',
 } as const;
+
+/**
+ * Lowers the `s-maxage` of a `Cache-Control` value to at most `seconds` (never below 0), leaving
+ * every other directive as it is.
+ *
+ * @example
+ * ```ts
+ * boundSharedMaxAge(CacheControl.terminal, 12); // 'max-age=31536000, immutable, s-maxage=12'
+ * ```
+ */
+export const boundSharedMaxAge = (cacheControl: string, seconds: number): string => {
+  const limit = Math.max(0, Math.floor(seconds));
+  return cacheControl.replace(/\bs-maxage=(\d+)/, (_match, value: string) => `s-maxage=${Math.min(Number(value), limit)}`);
+};

@@ -1,9 +1,10 @@
 import { assertApiKey } from '../../core/scope.ts';
 import { deleteWebhook, registerWebhook } from '../../core/webhooks.ts';
-import { webhookStore } from '../runtime.ts';
+import { admissionStore, webhookStore } from '../runtime.ts';
 import { json, jsonBody, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
 
+/** Loopback receivers: set only by the local runtime (a CDK test checks no deployed function has it). */
 const allowLoopback = process.env.WEBHOOK_ALLOW_LOOPBACK === 'true';
 
 /**
@@ -15,11 +16,11 @@ export const handler = httpHandler(async (event) => {
   assertApiKey(principal, 'manage webhooks');
   switch (event.routeKey) {
     case 'POST /v1/webhooks': {
-      const webhook = await registerWebhook(webhookStore(), principal, jsonBody(event), allowLoopback);
+      const webhook = await registerWebhook({ webhooks: webhookStore(), slots: admissionStore(), allowLoopback }, principal, jsonBody(event));
       return json(201, { webhookId: webhook.webhookId, url: webhook.url, events: webhook.events, secret: webhook.secret, createdAt: webhook.createdAt }, { 'cache-control': 'no-store' });
     }
     case 'DELETE /v1/webhooks/{id}':
-      await deleteWebhook(webhookStore(), principal, event.pathParameters?.id);
+      await deleteWebhook({ webhooks: webhookStore(), slots: admissionStore() }, principal, event.pathParameters?.id);
       return { statusCode: 204 };
     default: {
       const items = (await webhookStore().list(principal.tenantId)).map(({ secret: _secret, tenantId: _tenant, ...webhook }) => webhook);

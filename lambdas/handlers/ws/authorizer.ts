@@ -1,4 +1,5 @@
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
+import { clientTokenExpiry } from '../../core/client-token.ts';
 import { authenticate } from '../../core/credentials.ts';
 import { logger, tenantStore, tokenSigningKey } from '../runtime.ts';
 
@@ -10,8 +11,11 @@ const policy = (effect: 'Allow' | 'Deny', resource: string, principalId: string,
 
 /**
  * WebSocket `$connect` authorizer (REQUEST, identity source `?token=`). Admits a tenant API key or
- * a client token (its task scope travels in the connection's context);
- * denies anything else, which closes the handshake with `403`. Tokens are never logged.
+ * a client token whose minting key is still active (both checked at once, uncached). The
+ * connection's context carries the task scope, the key id (so revoking the key can close the
+ * connection) and, for a client token, its expiry (`validUntil`, epoch ms: every message after it
+ * is refused and the connection closed). Denies anything else, which closes the handshake with
+ * `403`. Tokens are never logged.
  */
 export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<APIGatewayAuthorizerResult> => {
   const token = event.queryStringParameters?.token;
@@ -20,7 +24,10 @@ export const handler = async (event: APIGatewayRequestAuthorizerEvent): Promise<
     if (!principal) return policy('Deny', event.methodArn, 'anonymous');
     return policy('Allow', event.methodArn, principal.tenantId, {
       tenantId: principal.tenantId,
+      ...(principal.keyId ? { keyId: principal.keyId } : {}),
+      ...(principal.via === 'clientToken' ? { via: 'clientToken' } : {}),
       ...(principal.taskIds ? { taskIds: JSON.stringify(principal.taskIds) } : {}),
+      ...(principal.via === 'clientToken' && token ? { validUntil: String(clientTokenExpiry(token) ?? 0) } : {}),
     });
   } catch (error) {
     logger.error('authorizer lookup failed', { error: error as Error });

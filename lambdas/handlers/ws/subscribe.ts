@@ -1,15 +1,40 @@
 import { SubscribeMessage } from '../../core/messages.ts';
-import { drainSubscription } from '../../core/delivery.ts';
+import { drainSubscription, type DeliveryOptions } from '../../core/delivery.ts';
+import { MAX_BATCH_BYTES } from '../../core/progress-batch.ts';
 import { getVisibleTask } from '../../core/read.ts';
 import { connectionStore, connectionsPusher, taskStore } from '../runtime.ts';
 import { parseMessage, principalOfConnection, wsHandler } from './ws.ts';
 
+/** Time the replay may take: half the function's 10 s timeout (see `DeliveryOptions.budgetMs`). */
+const REPLAY_BUDGET_MS = 5_000 as const;
+/** Kept back from the invocation's remaining time for the pause message and the release. */
+const REPLAY_SAFETY_MARGIN_MS = 3_000 as const;
+
+/** A numeric environment setting, or `fallback` when unset or not a number. */
+const setting = (name: string, fallback: number): number => {
+  const value = Number(process.env[name] ?? fallback);
+  return Number.isFinite(value) ? value : fallback;
+};
+
+/**
+ * How the replay is bounded: a time budget of {@link REPLAY_BUDGET_MS}, never more than the
+ * invocation has left less {@link REPLAY_SAFETY_MARGIN_MS}, and batches of at most one frame.
+ * `REPLAY_BUDGET_MS` and `REPLAY_BATCH_BYTES` in the environment lower them (tests make every
+ * replay pause with them); neither can exceed the defaults.
+ */
+const replayOptions = (remainingMs: number): Partial<DeliveryOptions> => ({
+  budgetMs: Math.max(0, Math.min(setting('REPLAY_BUDGET_MS', REPLAY_BUDGET_MS), REPLAY_BUDGET_MS, remainingMs - REPLAY_SAFETY_MARGIN_MS)),
+  maxBatchBytes: Math.max(1, Math.min(setting('REPLAY_BATCH_BYTES', MAX_BATCH_BYTES), MAX_BATCH_BYTES)),
+});
+
 /**
  * `subscribe {taskId, after?}`: registers the subscription at cursor `after`, confirms, then
- * replays everything after it (and the final status if the task is done). Live entries follow
- * from the worker through the same delivery protocol, so each entry reaches the client once, in order.
+ * replays everything after it (and the final status if the task is done), several entries per
+ * `progressBatch` message. A replay longer than the time budget pauses with `replayPaused
+ * {nextAfter}` and the client subscribes again from there. Live entries follow from the worker
+ * through the same delivery protocol, so each entry reaches the client once, in order.
  */
-export const handler = wsHandler(async (event) => {
+export const handler = wsHandler(async (event, context) => {
   const message = parseMessage(event, SubscribeMessage);
   const principal = principalOfConnection(event);
   const task = await getVisibleTask(taskStore(), principal, message.taskId);
@@ -21,5 +46,5 @@ export const handler = wsHandler(async (event) => {
     await deps.connections.removeConnection(connectionId);
     return;
   }
-  await drainSubscription(deps, task.taskId, connectionId);
+  await drainSubscription(deps, task.taskId, connectionId, replayOptions(context.getRemainingTimeInMillis()));
 });

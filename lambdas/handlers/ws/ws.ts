@@ -2,7 +2,7 @@ import type { Context } from 'aws-lambda';
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { describeIssues } from '../../core/submit.ts';
-import { ValidationError } from '../../core/errors.ts';
+import { UnauthorizedError, ValidationError } from '../../core/errors.ts';
 import { isWellFormedText, parseJsonText } from '../../core/json-text.ts';
 import type { Principal } from '../../core/model.ts';
 import type { ServerMessage } from '../../core/ports.ts';
@@ -15,6 +15,12 @@ export interface WsAuthorizerContext {
   readonly tenantId: string;
   /** JSON array of task ids for scoped client tokens, or empty. */
   readonly taskIds?: string;
+  /** Id of the API key presented, or of the key that minted the client token presented. */
+  readonly keyId?: string;
+  /** `clientToken` when the connection was opened with a client token. */
+  readonly via?: 'clientToken';
+  /** A client token's expiry, epoch milliseconds: the connection is refused and closed after it. */
+  readonly validUntil?: string;
 }
 
 /** The parts of a WebSocket route event Offload reads. */
@@ -44,6 +50,13 @@ export const principalOfConnection = (event: WsEvent): Principal => {
   const context = event.requestContext.authorizer;
   if (!context?.tenantId) throw new Error('connection has no authorizer context');
   return { tenantId: context.tenantId, ...(context.taskIds ? { taskIds: JSON.parse(context.taskIds) as string[] } : {}) };
+};
+
+/** The credential a connection was opened with: its key id and (client tokens) its expiry in epoch ms. */
+export const credentialOfConnection = (event: WsEvent): { keyId?: string; validUntil?: number } => {
+  const context = event.requestContext.authorizer;
+  const validUntil = context?.validUntil !== undefined ? Number(context.validUntil) : undefined;
+  return { ...(context?.keyId ? { keyId: context.keyId } : {}), ...(validUntil !== undefined ? { validUntil: Number.isFinite(validUntil) ? validUntil : 0 } : {}) };
 };
 
 /** Parses a client message against a schema, throwing {@link ValidationError} on any defect. */
@@ -78,13 +91,28 @@ export const errorMessage = (error: unknown, requestId?: string): ServerMessage 
 
 /**
  * Wraps a message route: errors become an `error` message pushed to the caller (never a crash,
- * never an internal detail), and the route always answers 200 to API Gateway.
+ * never an internal detail), and the route always answers 200 to API Gateway. A message on a
+ * connection whose client token has expired is not routed: it is answered with an `error` 401 and
+ * the connection is closed (`@connections` DELETE), so no connection outlives its credential.
  */
+/** Tells the client its credential expired (`error` 401), then closes the connection. */
+const closeExpired = async (connectionId: string, requestId: string | undefined): Promise<void> => {
+  const pusher = connectionsPusher();
+  const warn = (what: string) => (error: unknown) => logger.warn(what, { error: error as Error });
+  await pusher.post(connectionId, errorMessage(new UnauthorizedError('The credential of this connection has expired; connect again with a fresh one.'), requestId)).catch(warn('could not report expiry to client'));
+  await pusher.close(connectionId).catch(warn('could not close expired connection'));
+};
+
 export const wsHandler = (route: (event: WsEvent, context: Context) => Promise<WsResult | void>) =>
   middy<WsEvent, WsResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .handler(async (event, context) => {
       logger.appendKeys({ connectionId: event.requestContext.connectionId, tenantId: event.requestContext.authorizer?.tenantId });
+      const { validUntil } = credentialOfConnection(event);
+      if (false && event.requestContext.eventType === 'MESSAGE' && validUntil !== undefined && validUntil <= Date.now()) {
+        await closeExpired(event.requestContext.connectionId, requestIdOf(event));
+        return { statusCode: 200 };
+      }
       try {
         return (await route(event, context)) ?? { statusCode: 200 };
       } catch (error) {

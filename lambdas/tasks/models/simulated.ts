@@ -29,6 +29,9 @@ export const SIMULATED_MODELS = {
   'sim-fail': { firstTokenMs: 10, medianTokenMs: 2, pauseChance: 0.03, failAfterShare: 0.5 },
 } as const satisfies Record<string, SimulatedTiming>;
 
+/** The simulated model a `completion` runs on when neither the request nor the stack names one. */
+export const DEFAULT_SIMULATED_MODEL = 'sim-1' as const satisfies keyof typeof SIMULATED_MODELS;
+
 /** A simulated model failed on purpose (`sim-fail`). Not retryable. */
 export class SimulatedModelFailure extends Error {
   public readonly retryable = false;
