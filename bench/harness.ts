@@ -119,7 +119,17 @@ export interface BenchRuntime {
 
 export const startBenchRuntime = async (context: BenchContext, options: Partial<RuntimeOptions> = {}): Promise<BenchRuntime> => {
   const dir = mkdtempSync(path.join(context.workDir, 'runtime-'));
-  const runtime = await startRuntime({ dir, ports: 'dynamic', logs: 'file', fresh: true, cdkOut: context.cdkOut, ...options });
+  // The bench measures capacity, so the per-tenant request-rate limit (50/s by default, a policy,
+  // not a capacity limit) is lifted, as the e2e harness does; the bench's own options still win.
+  const runtime = await startRuntime({
+    dir,
+    ports: 'dynamic',
+    logs: 'file',
+    fresh: true,
+    cdkOut: context.cdkOut,
+    ...options,
+    functionEnvironment: { TENANT_RATE_LIMIT: '100000', TENANT_BURST_LIMIT: '100000', ...options.functionEnvironment },
+  });
   const tasksTable = runtime.template.resolveString(
     { Ref: runtime.template.ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('StorageTasks'))![0] },
     'bench',

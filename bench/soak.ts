@@ -62,7 +62,7 @@ const main = async (): Promise<void> => {
   const dir = mkdtempSync(path.join(tmpdir(), 'offload-soak-'));
   const cdkOut = path.join(dir, 'cdk.out');
   synthesize(cdkOut);
-  const runtime = await startRuntime({ dir, cdkOut, ports: 'dynamic', logs: 'silent', functionEnvironment: { TENANT_INFLIGHT_LIMIT: '1000' } });
+  const runtime = await startRuntime({ dir, cdkOut, ports: 'dynamic', logs: 'silent', functionEnvironment: { TENANT_INFLIGHT_LIMIT: '1000', TENANT_RATE_LIMIT: '100000', TENANT_BURST_LIMIT: '100000' } });
   const client = new OffloadClient({ endpoint: runtime.endpoints.httpApi, webSocketUrl: runtime.endpoints.webSocketApi, credential: runtime.endpoints.devTenant.apiKey });
   const errors: string[] = [];
   const counts = { submitted: 0, completed: 0, watched: 0, reads: 0, cancels: 0, tokens: 0 };

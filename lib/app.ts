@@ -26,6 +26,8 @@ export const buildApp = (app: App): OffloadStack => {
   const allowedModels = app.node.tryGetContext('allowedModels') as unknown;
   if (allowedModels !== undefined && typeof allowedModels !== 'string') throw new StackConfigurationError('allowedModels must be a comma-separated list of models');
   const alarmEmail = app.node.tryGetContext('alarmEmail') as unknown;
+  const corsOrigins = app.node.tryGetContext('corsOrigins') as unknown;
+  if (corsOrigins !== undefined && typeof corsOrigins !== 'string') throw new StackConfigurationError('corsOrigins must be a comma-separated list of origins');
   const rateContext = (name: string): number | undefined => {
     const value = app.node.tryGetContext(name) as unknown;
     if (value === undefined) return undefined;
@@ -57,6 +59,7 @@ export const buildApp = (app: App): OffloadStack => {
     ...(alarmEmail !== undefined ? { alarmEmail } : {}),
     ...(tenantRateLimit !== undefined ? { tenantRateLimit } : {}),
     ...(tenantBurstLimit !== undefined ? { tenantBurstLimit } : {}),
+    ...(corsOrigins ? { corsOrigins: corsOrigins.split(',').map((origin) => origin.trim()).filter((origin) => origin !== '') } : {}),
   });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   Validations.of(app).addPlugins(new ServerlessChecks(app));

@@ -59,6 +59,12 @@ export interface OffloadStackProps extends StackProps {
    */
   readonly apiGatewayCloudWatchRole?: boolean;
   /**
+   * Browser origins allowed to call the HTTP API cross-origin (CORS), e.g. `https://app.example.com`
+   * (context `corsOrigins`, comma-separated). The dashboard is same-origin and needs none.
+   * @default none: no cross-origin browser access
+   */
+  readonly corsOrigins?: readonly string[];
+  /**
    * Requests per second each tenant may sustain on the HTTP API; more answer `429` with
    * `Retry-After`. Enforced per authorizer instance (not a global limit: see README, Security).
    * @default 50
@@ -164,6 +170,7 @@ export class OffloadStack extends Stack {
       tokenKey: this.tokenKey,
       ...(props.tenantRateLimit !== undefined ? { tenantRateLimit: props.tenantRateLimit } : {}),
       ...(props.tenantBurstLimit !== undefined ? { tenantBurstLimit: props.tenantBurstLimit } : {}),
+      ...(props.corsOrigins !== undefined ? { corsOrigins: props.corsOrigins } : {}),
     });
     const workload = (className: keyof typeof WORKLOAD_CLASS_SIZING) => {
       const sizing = WORKLOAD_CLASS_SIZING[className];
@@ -266,8 +273,12 @@ export class OffloadStack extends Stack {
       ...(props.alarmEmail !== undefined ? { alarmEmail: props.alarmEmail } : {}),
     });
     this.alarmTopic = this.observability.alarmTopic;
-    this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api });
-    this.dashboard = new OffloadDashboardSite(this, 'Dashboard', { distribution: this.edge.distribution, webSocketUrl: this.webSocketApi.stage.url });
+    this.edge = new OffloadEdge(this, 'Edge', { httpApi: this.httpApi.api, webSocketUrl: this.webSocketApi.stage.url });
+    this.dashboard = new OffloadDashboardSite(this, 'Dashboard', {
+      distribution: this.edge.distribution,
+      webSocketUrl: this.webSocketApi.stage.url,
+      responseHeadersPolicy: this.edge.dashboardHeadersPolicy,
+    });
     // Every output is declared here, at stack level, so its name is the documented one (no hash).
     new CfnOutput(this, API_OUTPUTS.httpApi, { value: this.httpApi.api.apiEndpoint, description: 'HTTP API endpoint (direct)' });
     new CfnOutput(this, API_OUTPUTS.cdn, { value: this.edge.url, description: 'CloudFront URL (use this one)' });

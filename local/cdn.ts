@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { close, listen, readBody } from './http-util.ts';
+import { refuseForeignRequest } from './loopback-guard.ts';
 import { type LocalTemplate, UnsupportedTemplateError } from './template.ts';
 
 /** Managed origin request policy: all viewer headers except Host. */
@@ -59,6 +60,15 @@ interface Behavior {
   readonly policy: CachePolicy;
   readonly allowedMethods: ReadonlySet<string>;
   readonly cachedMethods: ReadonlySet<string>;
+  /** Headers its response headers policy adds to every response (none without a policy). */
+  readonly responseHeaders: readonly ResponseHeaderRule[];
+}
+
+/** One header a response headers policy sets: with `override`, replacing the origin's; else only where the origin sent none. */
+interface ResponseHeaderRule {
+  readonly name: string;
+  readonly value: string;
+  readonly override: boolean;
 }
 
 /** A CloudFront path pattern (`*` any characters, `?` one character; case-sensitive) as a regular expression. */
@@ -69,6 +79,11 @@ export const pathPatternRegExp = (pattern: string): RegExp =>
 export interface LocalCdnOptions {
   /** The clock (epoch milliseconds) that ages cache entries. @default Date.now */
   readonly now?: () => number;
+  /**
+   * Replacements applied to response headers policy values when sent (AWS host names the stack
+   * names, e.g. the WebSocket API's origin in a CSP, to their local servers). @default none
+   */
+  readonly headerRewrites?: () => readonly (readonly [string, string])[];
 }
 
 /** Counters of the edge. */
@@ -91,7 +106,8 @@ export interface CdnStats {
  * ErrorCachingMinTTL (the distribution's CustomErrorResponses, else 10 s) whatever their
  * `Cache-Control`, 400, 403, 405, 412 and 415 only with a max-age/s-maxage, each for the greater of
  * that TTL and the (MaxTTL-clamped) max-age; 401, 416 and other codes never.
- * Responses carry `X-Cache: Hit from cloudfront | Miss from cloudfront | RefreshHit from cloudfront`.
+ * Responses carry `X-Cache: Hit from cloudfront | Miss from cloudfront | RefreshHit from cloudfront`,
+ * and the headers of the behaviour's response headers policy (security and custom headers).
  */
 export class LocalCdn {
   public endpoint = '';
@@ -103,6 +119,9 @@ export class LocalCdn {
   private errorCachingMinTtl = new Map<number, number>();
   private readonly maxEntries = 50_000;
   private readonly now: () => number;
+  private readonly headerRewrites: () => readonly (readonly [string, string])[];
+  /** The response headers policy rules of the behaviour each in-flight request matched. */
+  private readonly policyHeaders = new WeakMap<ServerResponse, readonly ResponseHeaderRule[]>();
 
   public constructor(
     private readonly template: LocalTemplate,
@@ -112,6 +131,7 @@ export class LocalCdn {
     options: LocalCdnOptions = {},
   ) {
     this.now = options.now ?? Date.now;
+    this.headerRewrites = options.headerRewrites ?? (() => []);
     this.server = createServer((request, response) => void this.handle(request, response));
   }
 
@@ -145,6 +165,7 @@ export class LocalCdn {
         policy: this.cachePolicyOf(raw.CachePolicyId, `${where}.CachePolicyId`),
         allowedMethods: new Set((raw.AllowedMethods as string[] | undefined) ?? ['GET', 'HEAD']),
         cachedMethods: new Set((raw.CachedMethods as string[] | undefined) ?? ['GET', 'HEAD']),
+        responseHeaders: this.responseHeadersOf(raw.ResponseHeadersPolicyId, `${where}.ResponseHeadersPolicyId`),
       };
     };
     const defaultBehavior = behavior((config.DefaultCacheBehavior ?? {}) as Record<string, unknown>, 'DefaultCacheBehavior');
@@ -183,6 +204,43 @@ export class LocalCdn {
       headers: ((parameters.HeadersConfig?.Headers as string[] | undefined) ?? []).map((header) => header.toLowerCase()),
       queryStrings: parameters.QueryStringsConfig?.QueryStringBehavior === 'none' ? 'none' : 'all',
     };
+  }
+
+  /**
+   * The headers of a response headers policy of this template (`Ref`): its security headers
+   * (Content-Security-Policy, X-Content-Type-Options, X-Frame-Options, Referrer-Policy,
+   * Strict-Transport-Security, X-XSS-Protection) and custom headers, each with its `Override`.
+   * CORS, header removal and Server-Timing are not emulated, and refused.
+   */
+  private responseHeadersOf(id: unknown, where: string): readonly ResponseHeaderRule[] {
+    if (id === undefined) return [];
+    const policyRef = (id as { Ref?: string } | null)?.Ref;
+    if (typeof id === 'string' || !policyRef) throw new UnsupportedTemplateError(this.logicalId, where, 'only response headers policies of this template (Ref) are supported');
+    const resource = this.template.resource(policyRef);
+    if (resource.Type !== 'AWS::CloudFront::ResponseHeadersPolicy') throw new UnsupportedTemplateError(this.logicalId, where, `${policyRef} is not a response headers policy`);
+    const config = (resource.Properties?.ResponseHeadersPolicyConfig ?? {}) as Record<string, any>;
+    for (const unsupported of ['CorsConfig', 'RemoveHeadersConfig', 'ServerTimingHeadersConfig']) {
+      if (config[unsupported] !== undefined) throw new UnsupportedTemplateError(policyRef, `ResponseHeadersPolicyConfig.${unsupported}`, 'not supported by the local CDN');
+    }
+    const resolve = (value: unknown, field: string) => this.template.resolveString(value, `${policyRef}.${field}`);
+    const security = (config.SecurityHeadersConfig ?? {}) as Record<string, any>;
+    const rules: ResponseHeaderRule[] = [];
+    const add = (name: string, value: string, override: unknown) => rules.push({ name, value, override: override === true });
+    const csp = security.ContentSecurityPolicy;
+    if (csp) add('content-security-policy', resolve(csp.ContentSecurityPolicy, 'ContentSecurityPolicy'), csp.Override);
+    if (security.ContentTypeOptions) add('x-content-type-options', 'nosniff', security.ContentTypeOptions.Override);
+    const frame = security.FrameOptions;
+    if (frame) add('x-frame-options', String(frame.FrameOption), frame.Override);
+    const referrer = security.ReferrerPolicy;
+    if (referrer) add('referrer-policy', String(referrer.ReferrerPolicy), referrer.Override);
+    const hsts = security.StrictTransportSecurity;
+    if (hsts) add('strict-transport-security', [`max-age=${Number(hsts.AccessControlMaxAgeSec)}`, ...(hsts.IncludeSubdomains ? ['includeSubDomains'] : []), ...(hsts.Preload ? ['preload'] : [])].join('; '), hsts.Override);
+    const xss = security.XSSProtection;
+    if (xss) add('x-xss-protection', xss.Protection ? ['1', ...(xss.ModeBlock ? ['mode=block'] : []), ...(xss.ReportUri ? [`report=${String(xss.ReportUri)}`] : [])].join('; ') : '0', xss.Override);
+    for (const [index, item] of ((config.CustomHeadersConfig?.Items as Record<string, unknown>[] | undefined) ?? []).entries()) {
+      add(String(item.Header).toLowerCase(), resolve(item.Value, `CustomHeadersConfig.Items.${index}`), item.Override);
+    }
+    return rules;
   }
 
   public async start(port?: number): Promise<string> {
@@ -235,10 +293,12 @@ export class LocalCdn {
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (refuseForeignRequest(request, response)) return; // local-only: DNS rebinding, cross-site form posts
     const url = new URL(request.url ?? '/', 'http://local');
     const method = request.method ?? 'GET';
     try {
       const behavior = this.behaviorFor(url.pathname);
+      this.policyHeaders.set(response, behavior.responseHeaders);
       if (!behavior.allowedMethods.has(method)) {
         // CloudFront refuses methods the behaviour does not allow, without asking the origin.
         return this.reply(response, 403, { 'content-type': 'text/plain' }, Buffer.from('This distribution is not configured to allow the HTTP request method that was used for this request.'), 'Error from cloudfront');
@@ -312,6 +372,10 @@ export class LocalCdn {
 
   private reply(response: ServerResponse, status: number, headers: Record<string, string>, body: Buffer, xCache: string, storedAt?: number): void {
     const out: Record<string, string> = { ...headers, 'x-cache': xCache, via: '1.1 local.cloudfront.net (CloudFront)' };
+    for (const rule of this.policyHeaders.get(response) ?? []) {
+      if (!rule.override && out[rule.name] !== undefined) continue;
+      out[rule.name] = this.headerRewrites().reduce((value, [from, to]) => value.split(from).join(to), rule.value);
+    }
     delete out['transfer-encoding'];
     if (storedAt !== undefined) out.age = String(Math.floor((this.now() - storedAt) / 1000));
     if (status !== 304) out['content-length'] = String(body.length);

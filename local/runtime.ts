@@ -1,5 +1,5 @@
 import { FaultInjector, type FaultConfig } from './faults.ts';
-import { appendFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { LocalCdn } from './cdn.ts';
@@ -7,7 +7,9 @@ import { BUCKET_DEPLOYMENT_TYPE, bucketDeploymentProviders, deployBuckets, s3Ori
 import { mintClientToken, withDevCredential } from './dashboard-config.ts';
 import { DASHBOARD_CONFIG, DASHBOARD_PAGE, DASHBOARD_PATH } from '../dashboard/site.ts';
 import { LocalSecretsManager } from './secretsmanager.ts';
+import { BEDROCK_ENDPOINT_VARIABLE, DEFAULT_BEDROCK_PORT, LocalBedrockRuntime } from './bedrock/local-bedrock-runtime.ts';
 import { ensureDevTenant, type DevTenant } from './dev-tenant.ts';
+import { ensurePrivateDir, writePrivateFile } from './private-file.ts';
 import { startDynamo, type LocalDynamo } from './engines/dynamodb.ts';
 import { localCredentials } from './engines/credentials.ts';
 import { startSqs, type LocalSqs } from './engines/sqs.ts';
@@ -164,6 +166,8 @@ const HANDLED_TYPES = new Set([
   'AWS::Lambda::EventSourceMapping',
   'AWS::ApiGatewayV2::Api',
   'AWS::CloudFront::Distribution',
+  // Applied by the local CDN to the behaviours naming it (local/cdn.ts).
+  'AWS::CloudFront::ResponseHeadersPolicy',
   'AWS::SecretsManager::Secret',
   'AWS::S3::Bucket',
   // BucketDeployment: the runtime copies the sources itself (local/bucket-deployment.ts); its
@@ -180,6 +184,7 @@ const HANDLED_TYPES = new Set([
 export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtime> => {
   const dir = path.resolve(options.dir ?? '.offload');
   if (options.fresh) rmSync(path.join(dir, 'data'), { recursive: true, force: true });
+  ensurePrivateDir(dir);
   mkdirSync(path.join(dir, 'data'), { recursive: true });
   const ports: Ports =
     options.ports === 'dynamic'
@@ -218,6 +223,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   for (const [logicalId, resource] of Object.entries(template.template.Resources)) {
     if (resource.Type === 'AWS::Logs::LogGroup') template.register(logicalId, { ref: `/aws/offload/${logicalId}`, attributes: { Arn: localArn('logs', `log-group:/aws/offload/${logicalId}`) } });
     if (resource.Type === 'AWS::CloudFront::CachePolicy') template.register(logicalId, { ref: logicalId, attributes: { Id: logicalId } });
+    if (resource.Type === 'AWS::CloudFront::ResponseHeadersPolicy') template.register(logicalId, { ref: logicalId, attributes: { Id: logicalId } });
   }
 
   // IAM: reads the roles and policies (registering the roles' values); documents resolve once the resources exist.
@@ -291,7 +297,10 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   let devApiKey = '';
   // S3 answers the distribution's origin access control reads as the bucket policy decides.
   const s3Origin = withDevCredential(withOriginAccessControl(s3OriginReader(s3), iam, template, distributions[0]![0]), { get bucket() { return dashboardBucket; }, key: dashboardKey }, () => mintClientToken(httpApi.endpoint, devApiKey));
-  const cdn = new LocalCdn(template, distributions[0]![0], () => httpApi.endpoint, s3Origin);
+  // A response headers policy naming the WebSocket API (the dashboard's CSP connect-src) names its AWS origin: the local server's instead.
+  const cdn = new LocalCdn(template, distributions[0]![0], () => httpApi.endpoint, s3Origin, {
+    headerRewrites: () => [[`wss://${webSocket.apiId}.execute-api.${LOCAL_REGION}.amazonaws.com`, new URL(webSocket.endpoint).origin]],
+  });
   cdn.load();
   template.register(distributions[0]![0], { ref: 'LOCALCDN', attributes: { DomainName: 'local.cloudfront.net' } });
   // Deploy time: Lambda refuses an SQS event source mapping whose role may not consume the queue.
@@ -307,6 +316,12 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   await cdn.start(ports.cdn);
   await eventBridge.start(ports.eventbridge);
   await secrets.start(ports.secretsmanager);
+  // Bedrock Runtime (ConverseStream, simulated text) only when some function calls Bedrock.
+  const bedrockEnabled = template
+    .ofType('AWS::Lambda::Function')
+    .some(([, resource]) => ((resource.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}).BEDROCK_ENABLED === 'true');
+  const bedrock = bedrockEnabled ? new LocalBedrockRuntime(iam, (line) => log('bedrock', line)) : undefined;
+  await bedrock?.start(options.ports === 'dynamic' ? 0 : DEFAULT_BEDROCK_PORT);
 
   // Endpoints the stack addresses by AWS host name, rewritten to their local servers.
   const rewrites: [string, string][] = [
@@ -325,6 +340,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_S3: sqs.endpoint,
     AWS_S3_FORCE_PATH_STYLE: 'true',
+    // PROOF-TOGGLE ...(bedrock ? { [BEDROCK_ENDPOINT_VARIABLE]: bedrock.endpoint } : {}),
   };
   iam.load();
   await iam.validateActions();
@@ -435,7 +451,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     dashboard: `${cdn.endpoint}${DASHBOARD_PATH}${DASHBOARD_PAGE}`,
     resources: operatorResources(template),
   };
-  writeFileSync(path.join(dir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
+  writePrivateFile(path.join(dir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
 
   const summary = [
     `functions (${functions.size}): ${[...functions.values()].map((fn) => fn.config.functionName.replace('Offload-', '')).join(', ')}`,
@@ -470,6 +486,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
       await Promise.allSettled([...functions.values()].map((fn) => fn.drain(5_000)));
       await eventBridge.stop();
       await secrets.stop();
+      await bedrock?.stop();
       await Promise.allSettled([...functions.values()].map((fn) => fn.shutdown()));
       s3.destroy();
       await Promise.allSettled([sqs.stop(), dynamo.stop()]);

@@ -1,6 +1,6 @@
 import type { ParseArgsOptionsConfig } from 'node:util';
 import { OffloadClient } from '../sdk/index.ts';
-import { resolveTarget, type Target } from './config.ts';
+import { requireApi, resolveTarget, type Target } from './config.ts';
 import { ConfigurationError } from './errors.ts';
 import type { ExitCode } from './exit-codes.ts';
 import type { Output } from './output.ts';
@@ -18,7 +18,8 @@ export const GLOBAL_OPTIONS = {
 } as const satisfies ParseArgsOptionsConfig;
 
 /** Help text of the global options, appended to every command's help. */
-export const GLOBAL_HELP = `Connection (first match wins: flag, environment, --outputs file, local .offload/endpoints.json):
+export const GLOBAL_HELP = `Connection (first match wins: flags, environment, local .offload/endpoints.json; the key must
+come from the same one as the endpoint: --outputs counts as a flag, OFFLOAD_OUTPUTS as the environment):
   --endpoint <url>    HTTP API base URL                  (OFFLOAD_ENDPOINT)
   --ws-url <url>      WebSocket API URL                  (OFFLOAD_WS_URL)
   --api-key <key>     API key or client token            (OFFLOAD_API_KEY; locally the dev tenant's key)
@@ -63,9 +64,7 @@ export const connection = (values: CommandContext['values']): Pick<CommandContex
     target: resolve,
     client: () => {
       if (client) return client;
-      const { endpoint, webSocketUrl, credential } = resolve();
-      if (!endpoint) throw new ConfigurationError('No endpoint: start the local runtime (`offload dev`), or pass --endpoint (OFFLOAD_ENDPOINT) or --outputs.');
-      if (!credential) throw new ConfigurationError('No credential: pass --api-key (OFFLOAD_API_KEY).');
+      const { endpoint, webSocketUrl, credential } = requireApi(resolve());
       try {
         client = new OffloadClient({ endpoint, credential, ...(webSocketUrl ? { webSocketUrl } : {}) });
       } catch (error) {

@@ -7,13 +7,29 @@ import { ConfigurationError } from './errors.ts';
 export const WORKLOAD_CLASSES = ['interactive', 'batch', 'integrations', 'analytics'] as const;
 export type WorkloadClassName = (typeof WORKLOAD_CLASSES)[number];
 
+/**
+ * The sources of connection settings, most explicit first. A credential is only ever sent to an
+ * endpoint of its own source (see {@link resolveTarget}).
+ */
+export const CONNECTION_SOURCES = ['flags', 'environment', 'local endpoints file'] as const;
+export type ConnectionSource = (typeof CONNECTION_SOURCES)[number];
+
+/** Where one value came from: its source, and the flag, variable or file that gave it (for messages). */
+export interface ValueOrigin {
+  readonly source: ConnectionSource;
+  readonly name: string;
+}
+
 /** Where an Offload deployment's parts are: what every command resolves before it runs. */
 export interface Target {
   /** Where the values came from, for messages. */
   readonly source: string;
   readonly endpoint?: string;
+  /** From the endpoint's source only (it receives the credential, or a token minted with it). */
   readonly webSocketUrl?: string;
   readonly credential?: string;
+  /** Where the endpoint and the credential came from. */
+  readonly origins?: { readonly endpoint?: ValueOrigin; readonly credential?: ValueOrigin };
   /** For admin commands (tenants, keys, dlq): the table and queues, and how to reach AWS (or the local engines). */
   readonly admin?: AdminTarget;
 }
@@ -119,33 +135,77 @@ const fromLocalRuntime = (file: string): Target => {
 };
 
 /**
- * Resolves where to send requests. Each value comes from the first of:
- * 1. the flag (`--endpoint`, `--ws-url`, `--api-key`);
- * 2. the environment (`OFFLOAD_ENDPOINT`, `OFFLOAD_WS_URL`, `OFFLOAD_API_KEY`);
- * 3. a `cdk deploy --outputs-file` document, when `--outputs` (or `OFFLOAD_OUTPUTS`) names one
- *    (endpoints and admin resources; never a key);
- * 4. otherwise the local runtime's `<dir>/endpoints.json` (`--dir`, `OFFLOAD_DIR`, default
- *    `.offload`), including the dev tenant's API key.
+ * Resolves where to send requests. The endpoint (with its WebSocket URL) comes from the first
+ * source that names one, most explicit first:
+ * 1. flags: `--endpoint` / `--ws-url`, else the endpoints of the `cdk deploy --outputs-file`
+ *    document named by `--outputs`;
+ * 2. the environment: `OFFLOAD_ENDPOINT` / `OFFLOAD_WS_URL`, else those of the outputs file named by
+ *    `OFFLOAD_OUTPUTS`;
+ * 3. the local runtime's `<dir>/endpoints.json` (`--dir`, `OFFLOAD_DIR`, default `.offload`), read
+ *    only when no outputs file is named.
+ * The credential likewise: `--api-key`, else `OFFLOAD_API_KEY`, else the dev tenant's key in
+ * `endpoints.json` (an outputs file holds none). The credential must come from the endpoint's
+ * source: a key from the environment is never sent to an endpoint from a file, nor the file's dev
+ * key to an endpoint from the environment. {@link requireApi} refuses a mix, naming both origins.
  */
 export const resolveTarget = (flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Target => {
   const outputs = flags.outputs ?? env.OFFLOAD_OUTPUTS;
+  const outputsSource: ConnectionSource = flags.outputs !== undefined ? 'flags' : 'environment';
   const region = flags.region ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
   let base: Target = { source: 'flags and environment' };
-  if (outputs) base = fromOutputsFile(path.resolve(cwd, outputs), region);
-  else {
+  let baseOrigin: ValueOrigin | undefined;
+  if (outputs) {
+    const file = path.resolve(cwd, outputs);
+    base = fromOutputsFile(file, region);
+    baseOrigin = { source: outputsSource, name: `${outputsSource === 'flags' ? '--outputs' : 'OFFLOAD_OUTPUTS'} ${file}` };
+  } else {
     const file = path.resolve(cwd, flags.dir ?? env.OFFLOAD_DIR ?? '.offload', 'endpoints.json');
-    if (existsSync(file)) base = fromLocalRuntime(file);
+    if (existsSync(file)) {
+      base = fromLocalRuntime(file);
+      baseOrigin = { source: 'local endpoints file', name: file };
+    }
   }
-  const endpoint = flags.endpoint ?? env.OFFLOAD_ENDPOINT ?? base.endpoint;
-  const webSocketUrl = flags['ws-url'] ?? env.OFFLOAD_WS_URL ?? base.webSocketUrl;
-  const credential = flags['api-key'] ?? env.OFFLOAD_API_KEY ?? base.credential;
+  /** The endpoint and WebSocket URL a source names, if it names an endpoint. */
+  const endpointOf = (source: ConnectionSource): { endpoint: string; webSocketUrl?: string | undefined; origin: ValueOrigin } | undefined => {
+    const fromBase = baseOrigin?.source === source && base.endpoint ? { endpoint: base.endpoint, webSocketUrl: base.webSocketUrl, origin: baseOrigin } : undefined;
+    if (source === 'flags' && flags.endpoint) return { endpoint: flags.endpoint, webSocketUrl: flags['ws-url'] ?? fromBase?.webSocketUrl, origin: { source, name: '--endpoint' } };
+    if (source === 'environment' && env.OFFLOAD_ENDPOINT) return { endpoint: env.OFFLOAD_ENDPOINT, webSocketUrl: env.OFFLOAD_WS_URL ?? fromBase?.webSocketUrl, origin: { source, name: 'OFFLOAD_ENDPOINT' } };
+    if (!fromBase) return undefined;
+    const webSocketUrl = (source === 'flags' ? flags['ws-url'] : source === 'environment' ? env.OFFLOAD_WS_URL : undefined) ?? fromBase.webSocketUrl;
+    return { ...fromBase, webSocketUrl };
+  };
+  const credentialOf = (source: ConnectionSource): { credential: string; origin: ValueOrigin } | undefined => {
+    if (source === 'flags') return flags['api-key'] ? { credential: flags['api-key'], origin: { source, name: '--api-key' } } : undefined;
+    if (source === 'environment') return env.OFFLOAD_API_KEY ? { credential: env.OFFLOAD_API_KEY, origin: { source, name: 'OFFLOAD_API_KEY' } } : undefined;
+    return baseOrigin?.source === source && base.credential ? { credential: base.credential, origin: { source, name: `the dev tenant key in ${baseOrigin.name}` } } : undefined;
+  };
+  const endpoint = CONNECTION_SOURCES.map(endpointOf).find((found) => found !== undefined);
+  const credential = CONNECTION_SOURCES.map(credentialOf).find((found) => found !== undefined);
   return {
     source: base.source,
-    ...(endpoint ? { endpoint } : {}),
-    ...(webSocketUrl ? { webSocketUrl } : {}),
-    ...(credential ? { credential } : {}),
+    ...(endpoint ? { endpoint: endpoint.endpoint } : {}),
+    ...(endpoint?.webSocketUrl ? { webSocketUrl: endpoint.webSocketUrl } : {}),
+    ...(credential ? { credential: credential.credential } : {}),
+    origins: { ...(endpoint ? { endpoint: endpoint.origin } : {}), ...(credential ? { credential: credential.origin } : {}) },
     ...(base.admin ? { admin: base.admin } : {}),
   };
+};
+
+/** The API part of a target (endpoint and credential of one source), or a message saying what is wrong. */
+export const requireApi = (target: Target): { endpoint: string; credential: string; webSocketUrl?: string } => {
+  const { endpoint, credential, webSocketUrl, origins } = target;
+  if (!endpoint) throw new ConfigurationError('No endpoint: start the local runtime (`offload dev`), or pass --endpoint (OFFLOAD_ENDPOINT) or --outputs.');
+  if (!credential) throw new ConfigurationError('No credential: pass --api-key (OFFLOAD_API_KEY).');
+  const from = origins?.endpoint;
+  const key = origins?.credential;
+  if (from && key && from.source !== key.source) {
+    throw new ConfigurationError(
+      `Refusing to send the credential from ${key.name} (${key.source}) to the endpoint from ${from.name} (${from.source}): ` +
+        'a credential is only sent to an endpoint of the same source. Give both as flags (--endpoint or --outputs, with --api-key), ' +
+        'both in the environment (OFFLOAD_ENDPOINT or OFFLOAD_OUTPUTS, with OFFLOAD_API_KEY), or neither (the local runtime\'s endpoints.json and its dev key).',
+    );
+  }
+  return { endpoint, credential, ...(webSocketUrl ? { webSocketUrl } : {}) };
 };
 
 /** The admin part of a target, or a message saying how to provide it. */

@@ -186,7 +186,8 @@ export class OffloadClient<Types extends TaskTypeMap = OffloadTaskTypes> {
 
   /**
    * Mints a short-lived client token (`POST /v1/tokens`) for a browser or mobile client: scoped to
-   * the tenant and optionally to some tasks. Call it from your backend with the API key.
+   * the tenant and optionally to some tasks, and bound to the API key (revoking the key revokes the
+   * token). Call it from your backend with the API key: a client token cannot mint another (`403`).
    *
    * @example
    * ```ts
@@ -228,6 +229,9 @@ export class OffloadClient<Types extends TaskTypeMap = OffloadTaskTypes> {
    *   event says which ones are missing before the stream goes on.
    * - Finishes on its own when the task is already terminal (the server replays the log and the
    *   status), keeps the connection alive with `ping`, and stops on `signal` or `break`.
+   * - Never puts an API key in the WebSocket URL: with an API key it first mints a client token
+   *   scoped to this task (`POST /v1/tokens`, 300 s) and connects with that, minting a fresh one
+   *   for a connection made when it is about to expire; a client token is used as it is.
    * - Typed by task type: narrow `K` to get typed `data` and `result`.
    *
    * @example
@@ -244,6 +248,7 @@ export class OffloadClient<Types extends TaskTypeMap = OffloadTaskTypes> {
     const backend = {
       events: (id: string, query: { after: number; limit: number }, signal?: AbortSignal) => this.events(id, { ...query, ...(signal ? { signal } : {}) }),
       get: (id: string, signal?: AbortSignal) => this.get(id, signal ? { signal } : {}),
+      mintToken: (id: string, ttlSeconds: number, signal?: AbortSignal) => this.createClientToken({ taskIds: [id], ttlSeconds, ...(signal ? { signal } : {}) }),
     };
     return watchTask<Types[K]['progress'], Types[K]['result']>(this.options, backend, taskId, options);
   }

@@ -163,6 +163,30 @@ export class ConnectionLostError extends NetworkError {
 }
 
 /**
+ * A plain `http:` or `ws:` URL naming a host other than loopback (127.0.0.0/8, `[::1]`,
+ * `localhost`): the credential would cross the network unencrypted, so the client refuses it when
+ * it is constructed. Use `https:`/`wss:` (the local runtime, on loopback, may use plain URLs).
+ *
+ * @example
+ * ```ts
+ * new OffloadClient({ endpoint: 'http://api.example.com', credential }); // throws InsecureEndpointError
+ * ```
+ */
+export class InsecureEndpointError extends OffloadError {
+  /** The option that named the URL. */
+  public readonly option: 'endpoint' | 'webSocketUrl';
+  /** The refused URL. */
+  public readonly url: string;
+  public constructor(option: 'endpoint' | 'webSocketUrl', url: string) {
+    const secure = option === 'endpoint' ? 'https:' : 'wss:';
+    super(`${option} "${url}" is not encrypted: plain ${option === 'endpoint' ? 'http:' : 'ws:'} is allowed for loopback hosts only (127.0.0.0/8, [::1], localhost); use ${secure}.`);
+    this.name = 'InsecureEndpointError';
+    this.option = option;
+    this.url = url;
+  }
+}
+
+/**
  * Maps a problem (from an HTTP answer or a WebSocket `error` message) to its error class.
  *
  * @example

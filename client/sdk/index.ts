@@ -13,6 +13,7 @@ export {
   ServerError,
   NetworkError,
   ConnectionLostError,
+  InsecureEndpointError,
   errorFromProblem,
   type Problem,
   type ApiErrorOptions,

@@ -1,3 +1,5 @@
+import { InsecureEndpointError } from './errors.ts';
+
 /** How HTTP calls are retried. */
 export interface RetryOptions {
   /** Attempts in all, including the first (1 = never retry). */
@@ -34,9 +36,15 @@ export type WebSocketConstructor = new (url: string | URL, protocols?: string | 
 
 /** Options of `new OffloadClient(...)`. */
 export interface OffloadClientOptions {
-  /** Base URL of the HTTP API (the CloudFront URL on AWS, `httpApi` locally), without `/v1`. */
+  /**
+   * Base URL of the HTTP API (the CloudFront URL on AWS, `httpApi` locally), without `/v1`.
+   * `https:`; plain `http:` only for loopback hosts (else `InsecureEndpointError`).
+   */
   readonly endpoint: string;
-  /** The WebSocket API URL (`wss://.../live`); needed by `watch` only. */
+  /**
+   * The WebSocket API URL (`wss://.../live`); needed by `watch` only. Plain `ws:` only for loopback
+   * hosts. An API key is never put in this URL: `watch` connects with a short client token it mints.
+   */
   readonly webSocketUrl?: string;
   /** A tenant API key (`ofk_...`, backends only) or a client token (`oft_...`, browsers). */
   readonly credential: Credential;
@@ -94,7 +102,13 @@ const checkNumbers = <T extends object>(what: string, defaults: T, given: Partia
   return merged;
 };
 
-const httpUrl = (name: string, value: unknown, protocols: readonly string[]): string => {
+/** Whether a URL's host is loopback: 127.0.0.0/8, `[::1]` or `localhost` (the only hosts plain `http:`/`ws:` may name). */
+export const isLoopbackUrl = (url: URL): boolean => {
+  const host = url.hostname.toLowerCase();
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+};
+
+const httpUrl = (name: 'endpoint' | 'webSocketUrl', value: unknown, protocols: readonly string[]): string => {
   if (typeof value !== 'string') throw new TypeError(`${name} must be a URL string.`);
   let url: URL;
   try {
@@ -103,6 +117,7 @@ const httpUrl = (name: string, value: unknown, protocols: readonly string[]): st
     throw new TypeError(`${name} must be a URL; got "${value}".`);
   }
   if (!protocols.includes(url.protocol)) throw new TypeError(`${name} must use ${protocols.join(' or ')}; got "${value}".`);
+  if ((url.protocol === 'http:' || url.protocol === 'ws:') && !isLoopbackUrl(url)) throw new InsecureEndpointError(name, value);
   return value.replace(/\/+$/, '');
 };
 

@@ -1,8 +1,8 @@
 import { fullJitter, sleep } from './backoff.ts';
-import { ConnectionLostError, errorFromProblem, NetworkError, ServerError } from './errors.ts';
+import { ConnectionLostError, errorFromProblem, NetworkError, RateLimitedError, ServerError } from './errors.ts';
 import { LiveSocket, type SocketEvent } from './live-socket.ts';
 import type { ResolvedOptions } from './options.ts';
-import { isTerminalStatus, type EventsPage, type TaskError, type TaskFields, type TerminalStatus } from './types.ts';
+import { isTerminalStatus, type ClientToken, type EventsPage, type TaskError, type TaskFields, type TerminalStatus } from './types.ts';
 
 /** A progress entry, yielded once per `seq`, in order. */
 export interface WatchProgress<P> {
@@ -59,7 +59,22 @@ export interface WatchCallOptions {
 export interface WatchBackend {
   events(taskId: string, query: { after: number; limit: number }, signal?: AbortSignal): Promise<EventsPage>;
   get(taskId: string, signal?: AbortSignal): Promise<TaskFields & { result?: unknown }>;
+  /** Mints a client token (`POST /v1/tokens`) scoped to `taskId`, with the client's API key. */
+  mintToken(taskId: string, ttlSeconds: number, signal?: AbortSignal): Promise<ClientToken>;
 }
+
+/**
+ * The token a watch connects with when the client holds an API key: an API key is never put in a
+ * WebSocket URL (URLs end up in proxy and server logs), so a short client token scoped to the
+ * watched task is minted and put there instead, and minted again once it is close to expiring.
+ */
+export const WATCH_TOKEN = {
+  /** API keys start with this; client tokens (`oft_`) are used as they are. */
+  apiKeyPrefix: 'ofk_',
+  ttlSeconds: 300,
+  /** A minted token with less than this left is not used for a new connection. */
+  renewBeforeMs: 60_000,
+} as const;
 
 /** Why a connection ended before the task did; each is followed by a reconnect. */
 class Interrupted extends Error {
@@ -81,6 +96,7 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
   if (!options.WebSocket) throw new TypeError('No WebSocket implementation: pass the WebSocket client option.');
   let last = call.after ?? 0;
   if (!(Number.isInteger(last) && last >= 0)) throw new TypeError('after must be a non-negative integer.');
+  let minted: { token: string; expiresAt: number; key: string } | undefined; // see WATCH_TOKEN
   let failures = 0; // consecutive connections that ended without a confirmed subscription
   let stalls = 0; // consecutive failed fills with no entry yielded in between
   let connections = 0;
@@ -150,13 +166,33 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
     yield { kind: 'status', taskId, status: task.status as TerminalStatus, ...(task.result !== undefined ? { result: task.result as R } : {}), ...(task.error ? { error: task.error } : {}) };
   }
 
+  /**
+   * The credential for the WebSocket URL: a client token as it is, or for an API key a client token
+   * minted for this task (reused while it has more than `renewBeforeMs` left). A mint that fails
+   * transiently counts as a dropped connection; a refused one (401, 403) is thrown.
+   */
+  const connectionToken = async (): Promise<string> => {
+    const credential = await options.credential();
+    if (!credential.startsWith(WATCH_TOKEN.apiKeyPrefix)) return credential;
+    if (minted && minted.key === credential && minted.expiresAt - Date.now() > WATCH_TOKEN.renewBeforeMs) return minted.token;
+    try {
+      const { token, expiresAt } = await backend.mintToken(taskId, WATCH_TOKEN.ttlSeconds, signal);
+      minted = { token, expiresAt: Date.parse(expiresAt), key: credential };
+      return token;
+    } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      if (error instanceof NetworkError || error instanceof ServerError || error instanceof RateLimitedError) throw new Interrupted('minting a connection token failed', { cause: error });
+      throw error;
+    }
+  };
+
   for (;;) {
     signal?.throwIfAborted();
     let socket: LiveSocket | undefined;
     let interruption: Interrupted;
     try {
-      const credential = await options.credential();
-      const url = `${options.webSocketUrl}?token=${encodeURIComponent(credential)}`;
+      const token = await connectionToken();
+      const url = `${options.webSocketUrl}?token=${encodeURIComponent(token)}`;
       try {
         socket = await LiveSocket.open(url, options.WebSocket, { timeoutMs: watch.connectTimeoutMs, ...(signal ? { signal } : {}) });
       } catch (error) {
@@ -225,6 +261,12 @@ export async function* watchTask<P, R>(options: ResolvedOptions, backend: WatchB
           const status = Number(message.status);
           const error = errorFromProblem({ title: String(message.title ?? 'Error'), status, ...(message.detail !== undefined ? { detail: String(message.detail) } : {}) });
           if (status >= 500 || status === 429) throw new Interrupted('the subscription failed', { cause: error });
+          if (status === 401 && minted?.token === token) {
+            // The token this watch minted expired: connect again with a fresh one (a revoked key
+            // then fails to mint, and that 401 is thrown).
+            minted = undefined;
+            throw new Interrupted('the connection token expired', { cause: error });
+          }
           throw error;
         } else if (message.type === undefined && typeof message.message === 'string') {
           // API Gateway's own answers ("Internal server error", "Too Many Requests"): start over.

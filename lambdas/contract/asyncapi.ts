@@ -142,8 +142,8 @@ export const asyncApiDocument = () => {
     ),
     ErrorMessage: serverMessage(
       'error',
-      'A message was refused: `status` and `title` as the HTTP API would answer (400 invalid message or unknown action, 403 a task-scoped ' +
-        'client token submitting, 404 unknown task, 409 idempotency key in flight, 422 idempotency key reused, 429 too many tasks in flight).',
+      'A message was refused: `status` and `title` as the HTTP API would answer (400 invalid message or unknown action, 401 the client token ' +
+        'of the connection expired (the server then closes the connection), 403 a task-scoped client token submitting, 404 unknown task, 409 idempotency key in flight, 422 idempotency key reused, 429 too many tasks in flight).',
       {
         requestId: { type: 'string', maxLength: 128, description: 'The `requestId` of the `submit` it answers, when it had one.' },
         status: { type: 'integer', minimum: 400, maximum: 599 },
@@ -172,7 +172,9 @@ export const asyncApiDocument = () => {
       version: API_VERSION,
       description: [
         'Live progress of tasks, and submission without HTTP. Connect with `?token=<client token or API key>`: a missing token',
-        'fails the handshake with `401`, an unknown, expired or tampered one with `403`. Every frame is one JSON text message.',
+        'fails the handshake with `401`, an unknown, expired or tampered one (or a token whose API key was revoked) with `403`. A connection lives',
+        'no longer than its credential: after a client token expires every message gets `error` 401 and the connection is closed, and',
+        'revoking an API key closes the connections opened with it or its tokens. Every frame is one JSON text message.',
         'Clients send an `action` (`subscribe`, `unsubscribe`, `submit`, `ping`); the server sends messages with a `type`.',
         '',
         '**Guarantee**: after `subscribe {taskId, after: N}` the connection receives every progress entry with `seq > N` exactly once',

@@ -164,7 +164,7 @@ export const openApiDocument = () => ({
           '413': responseRef('PayloadTooLarge'),
           '415': responseRef('UnsupportedMediaType'),
           '422': problem(422, ['idempotency-key-reused'], 'The `Idempotency-Key` was already used with a different body.'),
-          '429': problem(429, ['too-many-in-flight'], 'The tenant has as many tasks queued or running as it may (stack prop `tenantInflightLimit`, default 100).', {
+          '429': problem(429, ['too-many-in-flight', 'rate-limited'], 'The tenant has as many tasks queued or running as it may (stack prop `tenantInflightLimit`, default 100), or sends requests faster than its rate limit (`rate-limited`, on every authenticated route; stack props `tenantRateLimit`, default 50/s, and `tenantBurstLimit`, default 100).', {
             'Retry-After': headerRef('Retry-After'),
           }),
         },
@@ -295,13 +295,16 @@ export const openApiDocument = () => ({
         operationId: 'createClientToken',
         summary: 'Mint a client token',
         description:
-          'A short-lived bearer token for browsers and the WebSocket API, scoped to the caller\u2019s tenant and optionally to task ids ' +
-          `(never wider than the caller\u2019s own scope). Lifetime ${TOKEN_TTL.min}-${TOKEN_TTL.max} s, default ${TOKEN_TTL.default} s.`,
+          'A short-lived bearer token for browsers and the WebSocket API, scoped to the caller\u2019s tenant and optionally to task ids. ' +
+          'Only a tenant API key may mint one (a client token gets `403`: tokens cannot renew themselves). The token is bound to that key: ' +
+          `revoking or rotating the key out refuses its tokens within the revocation window (${REVOCATION_WINDOW_SECONDS} s) and closes their WebSocket connections. ` +
+          `Lifetime ${TOKEN_TTL.min}-${TOKEN_TTL.max} s, default ${TOKEN_TTL.default} s.`,
         requestBody: { required: false, content: json(ref('ClientTokenRequest')) },
         responses: {
           '201': { description: 'The token.', headers: NO_STORE, content: json(ref('ClientToken')) },
           '400': responseRef('BadRequest'),
           '401': responseRef('Unauthorized'),
+          '403': responseRef('Forbidden'),
           '413': responseRef('PayloadTooLarge'),
           '415': responseRef('UnsupportedMediaType'),
         },
@@ -378,7 +381,7 @@ export const openApiDocument = () => ({
         scheme: 'bearer',
         description:
           '`Authorization: Bearer <credential>`: a tenant API key (`ofk_…`, stored hashed) or a client token (`oft_…`, from `POST /v1/tokens`). ' +
-          'Missing, unknown, expired or tampered credentials answer `401`.',
+          'Missing, unknown, expired or tampered credentials, and client tokens whose minting API key was revoked, answer `401`.',
       },
     },
     parameters: {
@@ -426,7 +429,7 @@ export const openApiDocument = () => ({
       Unauthorized: problem(401, ['unauthorized'], 'No credential, or an unknown, expired or tampered one.', {
         'WWW-Authenticate': header('`Bearer realm="offload"`.', { const: 'Bearer realm="offload"' }),
       }),
-      Forbidden: problem(403, ['forbidden'], 'A task-scoped client token is read/watch-only: it cannot submit, cancel or manage webhooks.'),
+      Forbidden: problem(403, ['forbidden'], 'The credential may not do this: no client token mints tokens or manages webhooks, and a task-scoped one is read/watch-only (no submit, no cancel).'),
       NotFound: problem(404, ['not-found'], 'No such task: unknown, malformed, another tenant\u2019s, or outside a client token\u2019s scope.'),
       PayloadTooLarge: problem(413, ['payload-too-large'], `The body exceeds ${MAX_BODY_BYTES} bytes.`),
       UnsupportedMediaType: problem(415, ['unsupported-media-type'], 'The body is not `application/json` (or `application/*+json`).'),

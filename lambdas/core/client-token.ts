@@ -99,7 +99,7 @@ const sign = (key: string, payload: string): string => createHmac('sha256', key)
  * ```
  */
 export const mintClientToken = async (key: SigningKey, principal: Principal, body: unknown, now: Date = new Date()): Promise<{ token: string; expiresAt: string }> => {
-  if (principal.keyId === undefined) throw new ForbiddenError('Only an API key can mint client tokens; a client token cannot.');
+  if (principal.via === 'clientToken' || principal.keyId === undefined) throw new ForbiddenError('Only an API key can mint client tokens; a client token cannot.');
   if (!KEY_ID_PATTERN.test(principal.keyId)) throw new Error('the minting API key has no valid key id');
   const parsed = TokenRequest.safeParse(body ?? {});
   if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
@@ -136,7 +136,7 @@ export const verifyClientToken = async (key: SigningKey, token: string, now: Dat
   const claims = claimsOf(token);
   if (!claims || typeof claims.kid !== 'string') return undefined;
   const ring = parseSigningSecret(await key());
-  const signer = [ring.current].find((entry) => entry?.kid === claims.kid);
+  const signer = [ring.current, ring.previous].find((entry) => entry?.kid === claims.kid);
   if (!signer) return undefined;
   const expected = Buffer.from(sign(signer.key, payload));
   const given = Buffer.from(signature);

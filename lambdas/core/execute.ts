@@ -79,9 +79,27 @@ export class TaskTimeoutError extends Error {
   }
 }
 
-const toTaskError = (error: unknown): TaskError => {
+/**
+ * Strips what a tenant must never read from an error message another service wrote: ARNs (role and
+ * account names), 12-digit AWS account ids and access key ids. Provider errors already carry a
+ * fixed safe message (see `tasks/models/provider-error.ts`); this guards every other error.
+ */
+export const redactInternals = (message: string): string =>
+  message
+    .replace(/arn:aws[a-z-]*:[^\s"'`,;)]*/g, '[redacted]')
+    .replace(/\b(?:AKIA|ASIA)[A-Z0-9]{16}\b/g, '[redacted]')
+    .replace(/(?<!\d)\d{12}(?!\d)/g, '[redacted]');
+
+/** The provider's raw text an error holds for the logs (`internalDetail`), if any. */
+const internalDetailOf = (error: unknown): string | undefined => {
+  const detail = (error as { internalDetail?: unknown } | null)?.internalDetail;
+  return typeof detail === 'string' ? detail : undefined;
+};
+
+/** The task's `error`, which the tenant reads: never a provider's raw text (that is logged). */
+export const toTaskError = (error: unknown): TaskError => {
   if (error instanceof TaskTimeoutError) return { code: 'Timeout', message: error.message };
-  if (error instanceof Error) return { code: error.name || 'Error', message: error.message.slice(0, 1000) };
+  if (error instanceof Error) return { code: error.name || 'Error', message: redactInternals(error.message.slice(0, 1000)) };
   return { code: 'Error', message: 'Task failed.' };
 };
 
@@ -182,7 +200,8 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     }
     await writer.flush().catch(() => undefined);
     const taskError = toTaskError(error);
-    deps.logger.warn('task attempt failed', { taskId, attempt: claimed.attempts, error: taskError });
+    const internalDetail = internalDetailOf(error);
+    deps.logger.warn('task attempt failed', { taskId, attempt: claimed.attempts, error: taskError, ...(internalDetail ? { internalDetail } : {}) });
     if (isRetryable(error) && claimed.attempts < definition.retry.maxAttempts) {
       await deps.tasks.release(taskId, options.owner, taskError, new Date().toISOString());
       await leaveClass(deps, claimed);

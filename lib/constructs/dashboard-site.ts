@@ -1,5 +1,5 @@
 import { Duration, RemovalPolicy, Stage } from 'aws-cdk-lib';
-import { AllowedMethods, CachedMethods, CachePolicy, type Distribution, S3OriginAccessControl, ViewerProtocolPolicy } from 'aws-cdk-lib/aws-cloudfront';
+import { AllowedMethods, CachedMethods, CachePolicy, type Distribution, type IResponseHeadersPolicy, S3OriginAccessControl, ViewerProtocolPolicy } from 'aws-cdk-lib/aws-cloudfront';
 import { S3BucketOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from 'aws-cdk-lib/aws-s3';
 import { BucketDeployment, CacheControl, Source } from 'aws-cdk-lib/aws-s3-deployment';
@@ -16,6 +16,8 @@ export interface OffloadDashboardSiteProps {
   readonly distribution: Distribution;
   /** The WebSocket API URL written to the dashboard's `config.json`. */
   readonly webSocketUrl: string;
+  /** Security headers of the dashboard's behaviour (CSP, HSTS, …: `OffloadEdge.dashboardHeadersPolicy`). @default none */
+  readonly responseHeadersPolicy?: IResponseHeadersPolicy;
   /** How long browsers and CloudFront keep the files; a deployment shows within this time. @default 60 s */
   readonly maxAge?: Duration;
 }
@@ -54,6 +56,7 @@ export class OffloadDashboardSite extends Construct {
       allowedMethods: AllowedMethods.ALLOW_GET_HEAD,
       cachedMethods: CachedMethods.CACHE_GET_HEAD,
       cachePolicy: CachePolicy.CACHING_OPTIMIZED,
+      ...(props.responseHeadersPolicy ? { responseHeadersPolicy: props.responseHeadersPolicy } : {}),
       compress: true,
     });
     // Built while synthesizing, next to the cloud assembly (then staged as an asset like any other).

@@ -10,7 +10,11 @@ import {
   HttpVersion,
   OriginProtocolPolicy,
   OriginRequestPolicy,
+  HeadersFrameOption,
+  HeadersReferrerPolicy,
   PriceClass,
+  ResponseHeadersPolicy,
+  type ResponseSecurityHeadersBehavior,
   ViewerProtocolPolicy,
 } from 'aws-cdk-lib/aws-cloudfront';
 import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
@@ -27,9 +31,34 @@ import { REVOCATION_WINDOW_SECONDS } from '../../lambdas/handlers/http/conventio
  */
 export const CACHEABLE_ERROR_CODES = [400, 403, 404, 405, 414, 416, 500, 501, 502, 503, 504] as const;
 
+/** HSTS max-age: two years (the preload list's minimum is one). */
+const HSTS_MAX_AGE = Duration.days(730);
+
+/**
+ * The dashboard page's Content-Security-Policy: its own scripts, styles and API (same origin, behind
+ * this distribution) and the WebSocket API's origin only; never framed (`frame-ancestors` works
+ * only as a header, not in the page's `<meta>`).
+ */
+export const dashboardContentSecurityPolicy = (webSocketOrigin: string): string =>
+  `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' ${webSocketOrigin}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+
+/** The API's Content-Security-Policy: JSON only, nothing to load, never framed. */
+export const API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'" as const;
+
+/** Security headers of every answer of the distribution (replacing the origin's). */
+const securityHeaders = (contentSecurityPolicy: string): ResponseSecurityHeadersBehavior => ({
+  contentSecurityPolicy: { contentSecurityPolicy, override: true },
+  contentTypeOptions: { override: true },
+  frameOptions: { frameOption: HeadersFrameOption.DENY, override: true },
+  referrerPolicy: { referrerPolicy: HeadersReferrerPolicy.NO_REFERRER, override: true },
+  strictTransportSecurity: { accessControlMaxAge: HSTS_MAX_AGE, includeSubdomains: true, override: true },
+});
+
 /** Props of {@link OffloadEdge}. */
 export interface OffloadEdgeProps {
   readonly httpApi: HttpApi;
+  /** The WebSocket API's URL (`wss://…/live`): the dashboard's CSP lets the page connect to its origin. */
+  readonly webSocketUrl: string;
 }
 
 /**
@@ -43,11 +72,17 @@ export interface OffloadEdgeProps {
  * ErrorCachingMinTTL regardless, every cacheable code gets an error response with a TTL of 0 (no
  * custom page: the origin's status and body pass through, API Gateway's own errors included).
  * `Host` is never forwarded (API Gateway rejects a foreign Host). POSTs pass through uncached.
- * HTTPS only.
+ * HTTPS only. Every answer carries security headers from a response headers policy
+ * (`X-Content-Type-Options: nosniff`, HSTS, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`,
+ * a CSP with `frame-ancestors 'none'`); the dashboard's behaviour uses {@link dashboardHeadersPolicy}.
  */
 export class OffloadEdge extends Construct {
   public readonly distribution: Distribution;
   public readonly cachePolicy: CachePolicy;
+  /** Security headers of API answers (the default behaviour). */
+  public readonly apiHeadersPolicy: ResponseHeadersPolicy;
+  /** Security headers of the dashboard (its behaviour, see `dashboard-site.ts`): CSP with `frame-ancestors 'none'`. */
+  public readonly dashboardHeadersPolicy: ResponseHeadersPolicy;
   /** `https://<distribution domain>` (stack output `CdnUrl`). */
   public readonly url: string;
 
@@ -65,6 +100,20 @@ export class OffloadEdge extends Construct {
       enableAcceptEncodingGzip: true,
       enableAcceptEncodingBrotli: true,
     });
+    // Response headers policy names are unique per account too.
+    this.apiHeadersPolicy = new ResponseHeadersPolicy(this, 'ApiHeaders', {
+      responseHeadersPolicyName: accountUniqueName(this, 'ApiHeaders', 128),
+      comment: 'Offload API: nosniff, HSTS, no framing, no referrer',
+      securityHeadersBehavior: securityHeaders(API_CONTENT_SECURITY_POLICY),
+    });
+    // `wss://<api id>.execute-api.<region>.amazonaws.com`: scheme and host of the stage URL.
+    const webSocketParts = Fn.split('/', props.webSocketUrl);
+    const webSocketOrigin = Fn.join('', [Fn.select(0, webSocketParts), '//', Fn.select(2, webSocketParts)]);
+    this.dashboardHeadersPolicy = new ResponseHeadersPolicy(this, 'DashboardHeaders', {
+      responseHeadersPolicyName: accountUniqueName(this, 'DashboardHeaders', 128),
+      comment: 'Offload dashboard: CSP (own origin and the WebSocket API), nosniff, HSTS, no framing, no referrer',
+      securityHeadersBehavior: securityHeaders(dashboardContentSecurityPolicy(webSocketOrigin)),
+    });
     const apiDomain = Fn.select(2, Fn.split('/', props.httpApi.apiEndpoint));
     this.distribution = new Distribution(this, 'Distribution', {
       comment: 'Offload API edge',
@@ -77,6 +126,7 @@ export class OffloadEdge extends Construct {
         cachedMethods: CachedMethods.CACHE_GET_HEAD,
         cachePolicy: this.cachePolicy,
         originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
+        responseHeadersPolicy: this.apiHeadersPolicy,
         compress: true,
       },
       errorResponses: CACHEABLE_ERROR_CODES.map((httpStatus): ErrorResponse => ({ httpStatus, ttl: Duration.seconds(0) })),

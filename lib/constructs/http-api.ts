@@ -44,7 +44,24 @@ export interface OffloadHttpApiProps {
   readonly tenantBurstLimit?: number;
   /** Stage-wide throttling. @default { rateLimit: 1000, burstLimit: 2000 } */
   readonly throttle?: ThrottleSettings;
+  /**
+   * Browser origins (`https://app.example.com`) whose pages may call the API cross-origin (CORS).
+   * The dashboard needs none: it is served by the distribution in front of the API, so its calls
+   * are same-origin. No wildcard.
+   * @default none: no CORS configuration, browsers refuse cross-origin reads
+   */
+  readonly corsOrigins?: readonly string[];
 }
+
+/** A CORS origin: scheme, host and optional port, nothing else (no wildcard, path or trailing slash). */
+const ORIGIN_PATTERN = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?$/;
+
+/** Checks the configured CORS origins (see {@link OffloadHttpApiProps.corsOrigins}). */
+export const validCorsOrigins = (origins: readonly string[]): string[] =>
+  origins.map((origin) => {
+    if (!ORIGIN_PATTERN.test(origin)) throw new StackConfigurationError(`corsOrigins: "${origin}" is not an origin like https://app.example.com (no wildcard, path or trailing slash)`);
+    return origin;
+  });
 
 /**
  * The HTTP API `v1`: a Lambda authorizer resolving tenant API keys, and one small function per
@@ -98,13 +115,17 @@ export class OffloadHttpApi extends Construct {
     this.api = new HttpApi(this, 'Api', {
       description: 'Offload HTTP API v1',
       createDefaultStage: true,
-      corsPreflight: {
-        allowOrigins: ['*'],
-        allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.DELETE],
-        allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match'],
-        exposeHeaders: ['etag', 'location', 'retry-after', 'idempotent-replayed'],
-        maxAge: Duration.hours(1),
-      },
+      ...(props.corsOrigins?.length
+        ? {
+            corsPreflight: {
+              allowOrigins: validCorsOrigins(props.corsOrigins),
+              allowMethods: [CorsHttpMethod.GET, CorsHttpMethod.POST, CorsHttpMethod.DELETE],
+              allowHeaders: ['authorization', 'content-type', 'idempotency-key', 'if-none-match'],
+              exposeHeaders: ['etag', 'location', 'retry-after', 'idempotent-replayed'],
+              maxAge: Duration.hours(1),
+            },
+          }
+        : {}),
     });
     const throttle = props.throttle ?? { rateLimit: 1000, burstLimit: 2000 };
     const stage = this.api.defaultStage?.node.defaultChild as import('aws-cdk-lib/aws-apigatewayv2').CfnStage;
@@ -136,9 +157,11 @@ export class OffloadHttpApi extends Construct {
     this.listFunction = new OffloadFunction(this, 'ListTasks', {
       entry: 'handlers/http/list-tasks.ts',
       description: 'Offload GET /v1/tasks',
-      environment,
+      // Listing cursors are sealed under a key derived from the token signing secret (lambdas/core/cursor.ts).
+      environment: { ...environment, TOKEN_SECRET_ARN: props.tokenKey.secretArn },
     });
     props.tasksTable.grantReadData(this.listFunction);
+    props.tokenKey.grantRead(this.listFunction);
 
     this.cancelFunction = new OffloadFunction(this, 'CancelTask', {
       entry: 'handlers/http/cancel-task.ts',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { close, listen, readBody, sendJson } from '../http-util.ts';
+import { refuseForeignRequest } from '../loopback-guard.ts';
 import type { LocalFunction } from '../lambda/lambda-service.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
 import { compileRoute, functionOfUri, integrationOfTarget, matchRoute, TokenBucket, type CompiledRoute } from './routes.ts';
@@ -122,6 +123,7 @@ export class LocalHttpApi {
     const started = Date.now();
     const url = new URL(request.url ?? '/', 'http://local');
     const method = (request.method ?? 'GET').toUpperCase();
+    if (refuseForeignRequest(request, response)) return; // local-only: DNS rebinding, cross-site form posts
     const corsHeaders = this.corsHeaders(request);
     try {
       if (method === 'OPTIONS' && this.cors && request.headers.origin && request.headers['access-control-request-method']) {

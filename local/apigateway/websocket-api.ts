@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
 import { close, listen, readBody, sendJson, type ApiCallCounter } from '../http-util.ts';
+import { refuseForeignRequest, refuseForeignUpgrade } from '../loopback-guard.ts';
 import type { LocalFunction } from '../lambda/lambda-service.ts';
 import { LOCAL_ACCOUNT, LOCAL_REGION, type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
 import { formatRequestTime } from './http-api.ts';
@@ -171,6 +172,7 @@ export class LocalWebSocketApi {
       socket.write(`HTTP/1.1 ${status} ${message}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n${JSON.stringify({ message })}`);
       socket.destroy();
     };
+    if (refuseForeignUpgrade(request, socket)) return; // local-only: DNS rebinding
     try {
       const url = new URL(request.url ?? '/', 'http://local');
       if (url.pathname.replace(/\/$/, '') !== `/${this.stageName}`) return reject(403, 'Forbidden');
@@ -375,6 +377,7 @@ export class LocalWebSocketApi {
 
   /** `@connections` management API. */
   private async handleManagement(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (refuseForeignRequest(request, response)) return; // local-only: DNS rebinding, cross-site form posts
     const url = new URL(request.url ?? '/', 'http://local');
     const match = new RegExp(`^/${this.stageName}/@connections/([^/]+)$`).exec(url.pathname);
     const gone = () => sendJson(response, 410, { message: null }, { 'x-amzn-errortype': 'GoneException' });

@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { mintClientToken } from '../../lambdas/core/client-token.ts';
+import { DEFAULT_KID, mintClientToken } from '../../lambdas/core/client-token.ts';
 import { localCredentials } from '../../local/engines/credentials.ts';
 import { call, startHarness, streamOf, WsClient, type Harness } from '../e2e/harness.ts';
 import { scanLogFiles } from '../support/credential-scan.ts';
@@ -31,6 +31,8 @@ describe('bad input: every route and action refuses hostile and malformed reques
   let fixtures: Fixtures;
   /** Every credential issued during the run, for the log scan. */
   const issued: Record<string, string> = {};
+  /** A client token of tenant A that expires `lifetimeMs` from now (for connections that outlive their token). */
+  let mintExpiringToken: (lifetimeMs: number) => Promise<string>;
 
   const waitTerminal = async (apiKey: string, taskId: string) => {
     for (let i = 0; i < 300; i++) {
@@ -89,12 +91,16 @@ describe('bad input: every route and action refuses hostile and malformed reques
     const signingKey = (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString!;
     secrets.destroy();
     const expiredToken = (await mintClientToken(async () => signingKey, { tenantId, keyId: apiKey.slice(4, 30) }, { ttlSeconds: 60 }, new Date(Date.now() - 3_600_000))).token;
+    mintExpiringToken = async (lifetimeMs: number) =>
+      (await mintClientToken(async () => signingKey, { tenantId, keyId: apiKey.slice(4, 30) }, { ttlSeconds: 60 }, new Date(Date.now() + lifetimeMs - 60_000))).token;
     const foreignKeyToken = (await mintClientToken(async () => 'k'.repeat(64), { tenantId, keyId: apiKey.slice(4, 30) }, { ttlSeconds: 3600 })).token;
     const [payload, signature] = otherToken.slice(4).split('.') as [string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
     const tamperedToken = `oft_${Buffer.from(JSON.stringify({ ...claims, t: tenantId })).toString('base64url')}.${signature}`;
+    // Claims objects get the minting key id and kid a real token carries, so each case tests its own defect.
     const signed = (value: unknown) => {
-      const body = Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url');
+      const claims = value !== null && typeof value === 'object' && !Array.isArray(value) ? { k: apiKey.slice(4, 30), kid: DEFAULT_KID, ...value } : value;
+      const body = Buffer.from(typeof claims === 'string' ? claims : JSON.stringify(claims)).toString('base64url');
       return `oft_${body}.${createHmac('sha256', signingKey).update(body).digest('base64url')}`;
     };
 
@@ -197,8 +203,10 @@ describe('bad input: every route and action refuses hostile and malformed reques
   };
 
   const runMessage = async (testCase: WsMessageCase): Promise<Outcome> => {
-    const client = await WsClient.connect(`${harness.runtime.endpoints.webSocketApi}?token=${encodeURIComponent(testCase.token ?? fixtures.apiKey)}`);
+    const token = testCase.expiringTokenMs !== undefined ? await mintExpiringToken(testCase.expiringTokenMs) : (testCase.token ?? fixtures.apiKey);
+    const client = await WsClient.connect(`${harness.runtime.endpoints.webSocketApi}?token=${encodeURIComponent(token)}`);
     const closed = new Promise<number>((resolve) => client.socket.once('close', (code) => resolve(code)));
+    if (testCase.expiringTokenMs !== undefined) await sleep(testCase.expiringTokenMs + 250);
     for (const frame of testCase.frames) {
       await new Promise<void>((resolve, reject) => client.socket.send(frame.data, { binary: frame.binary === true, fin: frame.fin ?? true }, (error) => (error ? reject(error) : resolve())));
     }
@@ -228,7 +236,7 @@ describe('bad input: every route and action refuses hostile and malformed reques
       ? JSON.stringify([testCase.method, testCase.path, testCase.authorization === undefined ? 'default' : String(testCase.authorization), testCase.contentType, testCase.headers?.map(([name, value]) => [name, String(value)]), String(testCase.body)])
       : testCase.kind === 'ws-connect'
         ? JSON.stringify(['connect', testCase.target, testCase.headers])
-        : JSON.stringify(['message', testCase.token ?? 'default', testCase.frames.map((frame) => [String(frame.data), frame.binary, frame.fin])]);
+        : JSON.stringify(['message', testCase.token ?? 'default', testCase.expiringTokenMs, testCase.frames.map((frame) => [String(frame.data), frame.binary, frame.fin])]);
 
   it('covers every route and action with at least 300 distinct cases', () => {
     // Act

@@ -82,6 +82,11 @@ export interface WsMessageCase {
   readonly name: string;
   /** Credential of the connection. @default tenant A's API key */
   readonly token?: string;
+  /**
+   * Open the connection with a fresh client token of tenant A that expires this many milliseconds
+   * later (instead of {@link token}), and send the frames only once it has expired.
+   */
+  readonly expiringTokenMs?: number;
   readonly frames: readonly WsFrame[];
   readonly expect: { readonly wsError: number; readonly requestId?: string } | { readonly wsClose: 1003 | 1009 };
 }
@@ -220,7 +225,7 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
   http('POST /v1/tasks/{id}/cancel', 'scope: scoped token cancels a task outside its scope', { method: 'POST', path: `/v1/tasks/${f.siblingTaskId}/cancel`, authorization: scoped, expect: { problem: 403 } });
   http('POST /v1/tasks/{id}/cancel', 'scope: scoped token cancels its own task', { method: 'POST', path: `/v1/tasks/${f.taskId}/cancel`, authorization: scoped, expect: { problem: 403 } });
   http('POST /v1/tasks', 'scope: scoped token submits a task', { method: 'POST', path: '/v1/tasks', authorization: scoped, body: json(completion()), expect: { problem: 403 } });
-  http('POST /v1/tokens', 'scope: scoped token widens its scope', { method: 'POST', path: '/v1/tokens', authorization: scoped, body: json({ taskIds: [f.taskId, f.siblingTaskId] }), expect: { problem: 400 } });
+  http('POST /v1/tokens', 'scope: scoped token widens its scope', { method: 'POST', path: '/v1/tokens', authorization: scoped, body: json({ taskIds: [f.taskId, f.siblingTaskId] }), expect: { problem: 403 } });
   http('GET /v1/webhooks', 'scope: scoped token lists webhooks', { method: 'GET', path: '/v1/webhooks', authorization: scoped, expect: { problem: 403 } });
   http('POST /v1/webhooks', 'scope: scoped token registers a webhook', { method: 'POST', path: '/v1/webhooks', authorization: scoped, body: json({ url: 'https://hooks.example.com/x' }), expect: { problem: 403 } });
   http('DELETE /v1/webhooks/{id}', 'scope: scoped token deletes a webhook', { method: 'DELETE', path: `/v1/webhooks/${UNKNOWN_WEBHOOK}`, authorization: scoped, expect: { problem: 403 } });
@@ -413,6 +418,9 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
   list('cursor: own partition, a 300-character key', `cursor=${b64url(json({ pk: `TASK#${'x'.repeat(300)}`, sk: 'TASK', gsi1pk: `TENANT#${f.tenantId}`, gsi1sk: 'x' }))}`);
   list('cursor: another tenant\u2019s real cursor', `cursor=${f.otherCursor}`);
   list('cursor: valid cursor with a flipped character', `cursor=${f.cursor.slice(0, 10)}${f.cursor[10] === 'A' ? 'B' : 'A'}${f.cursor.slice(11)}`);
+  // Sealed cursors (lambdas/core/cursor.ts): AES-256-GCM, bound to the tenant and the listing scope.
+  list('cursor: real cursor, last byte of the ciphertext flipped', `cursor=${Buffer.from(Buffer.from(f.cursor, 'base64url').map((byte, i, all) => (i === all.length - 1 ? byte ^ 1 : byte))).toString('base64url')}`);
+  list('cursor: A\u2019s tenant-wide cursor on a task-scoped token', `cursor=${f.cursor}`, { problem: 400 }, bearer(f.scopedToken));
   list('cursor: valid cursor, truncated', `cursor=${f.cursor.slice(0, -7)}`);
 
   // 9. GET /v1/tasks/{id}: ids.
@@ -732,6 +740,36 @@ export const buildCorpus = (f: Fixtures): BadInputCase[] => {
   ws('$default', 'frames: a binary frame with a ping', [{ data: Buffer.from(json({ action: 'ping' })), binary: true }], { wsClose: 1003 });
   ws('subscribe', 'frames: a binary frame with a subscribe', [{ data: Buffer.from(json({ action: 'subscribe', taskId: f.taskId })), binary: true }], { wsClose: 1003 });
   ws('$default', 'frames: a binary frame of random bytes', [{ data: Buffer.from([0xde, 0xad, 0xbe, 0xef, 0x00, 0xff]), binary: true }], { wsClose: 1003 });
+
+  // 21. Revocable credentials: client tokens never mint tokens; connections never outlive their token.
+  const tenantWideToken = bearer(f.tenantToken);
+  http('POST /v1/tokens', 'minting: a tenant-wide client token mints a token', { method: 'POST', path: '/v1/tokens', authorization: tenantWideToken, body: json({ ttlSeconds: 86_400 }), expect: { problem: 403 } });
+  http('POST /v1/tokens', 'minting: a tenant-wide client token mints a token without a body', { method: 'POST', path: '/v1/tokens', authorization: tenantWideToken, expect: { problem: 403 } });
+  http('POST /v1/tokens', 'minting: a scoped client token mints a token of the same scope', { method: 'POST', path: '/v1/tokens', authorization: scoped, body: json({ taskIds: [f.taskId] }), expect: { problem: 403 } });
+  const expiredConnection = (route: WsRoute, name: string, message: Record<string, unknown>, requestId?: string) =>
+    cases.push({
+      kind: 'ws-message',
+      route,
+      name: `expired connection: ${name}`,
+      frames: [{ data: json(message) }],
+      expect: { wsError: 401, ...(requestId !== undefined ? { requestId } : {}) },
+      expiringTokenMs: 1_500,
+    });
+  expiredConnection('subscribe', 'subscribe after the token expired', { action: 'subscribe', taskId: f.taskId });
+  expiredConnection('submit', 'submit after the token expired', { action: 'submit', type: 'completion', input: { prompt: 'hi', maxTokens: 5 }, requestId: 'r-expired' }, 'r-expired');
+  expiredConnection('ping', 'ping after the token expired', { action: 'ping' });
+
+  // 22. Abuse and cost limits: provider models outside the stack's allowedModels are refused at
+  // submit, on both submit paths (served or not, they are never open to every tenant by default).
+  // The per-tenant 429 needs a tenant driven past its bucket first: test/e2e/rate-limit.test.ts.
+  const outsideAllowlist: [string, string][] = [
+    ['an OpenAI model not in allowedModels', 'openai:gpt-4o'],
+    ['a Bedrock model not in allowedModels', 'bedrock:anthropic.claude-3-opus-20240229-v1:0'],
+  ];
+  for (const [name, model] of outsideAllowlist) {
+    submit(`allowlist: ${name}`, json(completion({ model })));
+    wsSubmit(`allowlist: ${name}`, sub({ input: { prompt: 'hi', model }, requestId: `r-allow-${model.split(':')[0]}` }), 400, `r-allow-${model.split(':')[0]}`);
+  }
 
   return cases;
 };

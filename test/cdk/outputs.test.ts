@@ -29,6 +29,8 @@ const DOCUMENTED_OUTPUTS = [
   'AnalyticsQueueUrl',
   'AnalyticsDlqUrl',
   'ExportsBucketName',
+  'ConnectionsTableName',
+  'WebSocketManagementUrl',
   'AlarmTopicArn',
 ] as const;
 
@@ -64,6 +66,10 @@ describe('stack outputs', () => {
     expect(valueOf('TasksTableName')).toBe(JSON.stringify(tasksTable));
     expect(valueOf('ExportsBucketName')).toBe(JSON.stringify(batchWorker?.Properties?.Environment.Variables.EXPORTS_BUCKET));
     expect(json.Resources[(json.Outputs.ExportsBucketName!.Value as { Ref: string }).Ref]?.Type).toBe('AWS::S3::Bucket');
+    const connectionsTable = Object.values(json.Resources).find((resource) => resource.Properties?.Environment?.Variables?.CONNECTIONS_TABLE)?.Properties?.Environment.Variables.CONNECTIONS_TABLE;
+    const managementEndpoint = Object.values(json.Resources).find((resource) => resource.Properties?.Environment?.Variables?.WS_MANAGEMENT_ENDPOINT)?.Properties?.Environment.Variables.WS_MANAGEMENT_ENDPOINT;
+    expect(valueOf('ConnectionsTableName')).toBe(JSON.stringify(connectionsTable));
+    expect(valueOf('WebSocketManagementUrl')).toBe(JSON.stringify(managementEndpoint));
   });
 
   describe('read by the offload CLI from a cdk outputs file', () => {
@@ -92,6 +98,7 @@ describe('stack outputs', () => {
         admin: {
           tasksTable: 'value-of-TasksTableName',
           region: 'eu-west-1',
+          connections: { table: 'value-of-ConnectionsTableName', managementEndpoint: 'value-of-WebSocketManagementUrl' },
           queues: { interactive: { url: expect.stringMatching(/InteractiveQueueUrl$/), deadLetterUrl: expect.stringMatching(/InteractiveDlqUrl$/) } },
         },
       });

@@ -77,6 +77,13 @@ describe('storage', () => {
     expect(Object.keys(matching)).toHaveLength(2);
   });
 
+  it('gives the connections table the sparse ByKey index (connections by API key id, keys only)', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: [{ IndexName: 'ByKey', KeySchema: [{ AttributeName: 'keyId', KeyType: 'HASH' }], Projection: { ProjectionType: 'KEYS_ONLY' } }],
+    });
+  });
+
   it('gives the tasks table the GSI1 listing index (gsi1pk/gsi1sk)', () => {
     // Prepare / Act / Assess
     template.hasResourceProperties('AWS::DynamoDB::Table', {
@@ -669,8 +676,16 @@ describe('client-token signing key', () => {
     'POST /v1/tokens route',
   );
   const tokensFunction = functionOfUri(json.Resources[JSON.stringify(tokensRoute.Properties?.Target).match(/"Ref":"([^"]+)"/)?.[1] ?? '']?.Properties?.IntegrationUri)!;
-  /** The functions that verify (both authorizers) or mint (POST /v1/tokens) client tokens. */
-  const tokenFunctions = [authorizerFunction(httpApiId), authorizerFunction(wsApiId), tokensFunction];
+  const [, listRoute] = only(
+    resourcesOf('AWS::ApiGatewayV2::Route').filter(([, route]) => refOf(route.Properties?.ApiId) === httpApiId && route.Properties?.RouteKey === 'GET /v1/tasks'),
+    'GET /v1/tasks route',
+  );
+  const listFunction = functionOfUri(json.Resources[JSON.stringify(listRoute.Properties?.Target).match(/"Ref":"([^"]+)"/)?.[1] ?? '']?.Properties?.IntegrationUri)!;
+  /**
+   * The functions that verify (both authorizers) or mint (POST /v1/tokens) client tokens, and the
+   * listing (GET /v1/tasks), whose cursors are sealed under a key derived from the secret.
+   */
+  const tokenFunctions = [authorizerFunction(httpApiId), authorizerFunction(wsApiId), tokensFunction, listFunction];
   const [secretId] = only(
     resourcesOf('AWS::SecretsManager::Secret').filter(([, secret]) => /client tokens/.test(String(secret.Properties?.Description))),
     'client-token signing key',
@@ -701,11 +716,11 @@ describe('client-token signing key', () => {
     expect(secret.Properties?.GenerateSecretString?.SecretStringTemplate).toBeUndefined();
   });
 
-  it('tells the HTTP and WebSocket authorizers and the token-minting function its ARN, and no other function', () => {
+  it('tells the HTTP and WebSocket authorizers, the token-minting and the listing function its ARN, and no other function', () => {
     // Prepare
     const withVariable = resourcesOf('AWS::Lambda::Function').filter(([id]) => 'TOKEN_SECRET_ARN' in variables(id)).map(([id]) => id);
     // Act / Assess
-    expect(new Set(tokenFunctions).size).toBe(3);
+    expect(new Set(tokenFunctions).size).toBe(4);
     expect(withVariable.sort()).toEqual([...tokenFunctions].sort());
     tokenFunctions.forEach((functionId) => expect(variables(functionId).TOKEN_SECRET_ARN).toEqual({ Ref: secretId }));
   });
@@ -714,6 +729,7 @@ describe('client-token signing key', () => {
     ['HTTP authorizer', 0],
     ['WebSocket authorizer', 1],
     ['token-minting function (POST /v1/tokens)', 2],
+    ['listing function (GET /v1/tasks, sealed cursors)', 3],
   ] as const)('lets the %s read exactly that secret (secretsmanager:GetSecretValue on its Ref)', (_, index) => {
     // Prepare
     const roleId = getAttOf(json.Resources[tokenFunctions[index]!]!.Properties?.Role);

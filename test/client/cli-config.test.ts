@@ -65,10 +65,12 @@ describe('offload CLI: where requests go', () => {
     // Assess
     expect(fromFile).toMatchObject({ endpoint: 'http://127.0.0.1:4700', credential: 'ofk_dev' });
     expect(fromFile.admin).toBeUndefined(); // an endpoints.json without resources (an older runtime)
-    expect(fromEnv).toMatchObject({ endpoint: 'http://env:1', credential: 'ofk_env', webSocketUrl: 'ws://127.0.0.1:4701/live' });
+    expect(fromEnv).toMatchObject({ endpoint: 'http://env:1', credential: 'ofk_env' });
+    expect(fromEnv.webSocketUrl).toBeUndefined(); // never the file's: it is not the endpoint's source
     expect(fromFlags).toMatchObject({ endpoint: 'http://flag:1', credential: 'ofk_flag' });
-    // An outputs file never borrows the local dev key.
+    // An outputs file never borrows the local dev key (and --outputs with OFFLOAD_API_KEY is a mix requireApi refuses).
     expect(outputsWin).toMatchObject({ endpoint: 'https://d111111abcdef8.cloudfront.net', credential: 'ofk_env' });
+    expect(outputsWin.origins).toMatchObject({ endpoint: { source: 'flags' }, credential: { source: 'environment' } });
     expect(envOutputs.admin?.region).toBe('us-west-2');
   });
 });

@@ -1,4 +1,6 @@
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { statSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NotFoundError, UnauthorizedError, type OffloadClient } from '../../client/sdk/index.ts';
 import { startHarness, type Harness } from '../e2e/harness.ts';
@@ -20,6 +22,13 @@ describe('offload CLI against the local runtime', () => {
     env = { OFFLOAD_DIR: harness.dir };
   });
   afterAll(async () => harness?.stop());
+
+  it('keeps the state holding keys private: the state directory 0700, endpoints.json and dev-tenant.json 0600', () => {
+    // Act
+    const modes = [harness.dir, path.join(harness.dir, 'endpoints.json'), path.join(harness.dir, 'dev-tenant.json')].map((file) => statSync(file).mode & 0o777);
+    // Assess
+    expect(modes).toEqual([0o700, 0o600, 0o600]);
+  });
 
   it('answers --help for every command, and exit code 2 for usage errors', async () => {
     // Act
@@ -112,19 +121,23 @@ describe('offload CLI against the local runtime', () => {
     expect(JSON.parse(missingJson.stderr)).toMatchObject({ exitCode: 4, error: { name: 'NotFoundError', status: 404, problem: { status: 404 } } });
   });
 
-  it('takes the credential from the flag, then the environment, then the local endpoints file', async () => {
+  it('takes the endpoint and credential from the flags, then the environment, then the local endpoints file, never mixing them', async () => {
     // Prepare
     const good = harness.runtime.endpoints.devTenant.apiKey;
     const bad = `ofk_${'0'.repeat(26)}_${'a'.repeat(43)}`;
+    const endpoint = harness.runtime.endpoints.httpApi;
     // Act
     const fromFile = await runCli(['ls', '--limit', '1', '--json'], { env });
-    const envBeatsFile = await runCli(['ls', '--limit', '1'], { env: { ...env, OFFLOAD_API_KEY: bad } });
-    const flagBeatsEnv = await runCli(['ls', '--limit', '1', '--api-key', good], { env: { ...env, OFFLOAD_API_KEY: bad } });
+    const mixed = await runCli(['ls', '--limit', '1'], { env: { ...env, OFFLOAD_API_KEY: bad } });
+    const envBeatsFile = await runCli(['ls', '--limit', '1'], { env: { ...env, OFFLOAD_API_KEY: bad, OFFLOAD_ENDPOINT: endpoint } });
+    const flagBeatsEnv = await runCli(['ls', '--limit', '1', '--api-key', good, '--endpoint', endpoint], { env: { ...env, OFFLOAD_API_KEY: bad, OFFLOAD_ENDPOINT: endpoint } });
     const flagsOnly = await runCli(['ls', '--limit', '1', '--endpoint', harness.runtime.endpoints.httpApi, '--api-key', good, '--dir', '/nonexistent']);
     const nothing = await runCli(['ls'], { env: { OFFLOAD_DIR: '/nonexistent' } });
     const unreachable = await runCli(['ls', '--endpoint', 'http://127.0.0.1:9', '--api-key', good, '--dir', '/nonexistent']);
     // Assess
     expect(fromFile.code).toBe(0);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toContain('OFFLOAD_API_KEY');
     expect(envBeatsFile.code).toBe(5);
     expect(flagBeatsEnv.code).toBe(0);
     expect(flagsOnly.code).toBe(0);

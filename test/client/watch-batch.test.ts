@@ -37,7 +37,8 @@ const scriptedServer = async (script: Script) => {
 };
 
 const entries = (from: number, to: number) => range(from, to).map((seq) => ({ seq, data: { text: `t${seq} ` } }));
-const clientOf = (url: string) => new OffloadClient({ endpoint: 'http://127.0.0.1:9', webSocketUrl: url, credential: 'ofk_test' });
+// A client token: an API key would first be exchanged for one at the (absent) HTTP API.
+const clientOf = (url: string) => new OffloadClient({ endpoint: 'http://127.0.0.1:9', webSocketUrl: url, credential: 'oft_test' });
 const seqsOf = (events: readonly WatchEvent[]) => events.flatMap((event) => (event.kind === 'progress' ? [event.seq] : []));
 
 describe('client SDK watch: batched replay and continuation', () => {

@@ -266,7 +266,7 @@ describe('HTTP API contract: every documented (route, status) pair, validated ag
     expect(cancelled.body.detail).toContain('cancelled');
   });
 
-  it('POST /v1/tokens: 201 with and without a body, 400, 401, 413, 415', async () => {
+  it('POST /v1/tokens: 201 with and without a body, 400, 401, 403, 413, 415', async () => {
     // Prepare
     const { apiKey } = await harness.newTenant('contract-tokens');
     const { body: task } = await exchange('POST', '/v1/tasks', '/v1/tasks', { apiKey, body: completion('scope me') });
@@ -275,6 +275,7 @@ describe('HTTP API contract: every documented (route, status) pair, validated ag
     const scoped = await exchange('POST', '/v1/tokens', '/v1/tokens', { apiKey, body: scope });
     const tenantWide = await exchange('POST', '/v1/tokens', '/v1/tokens', { apiKey });
     const readWithToken = await exchange('GET', '/v1/tasks/{id}', `/v1/tasks/${task.taskId}`, { apiKey: scoped.body.token });
+    const mintedByToken = await exchange('POST', '/v1/tokens', '/v1/tokens', { apiKey: tenantWide.body.token, body: { ttlSeconds: 300 } });
     const tooShort = await exchange('POST', '/v1/tokens', '/v1/tokens', { apiKey, body: { ttlSeconds: 5 } });
     const notTaskIds = await exchange('POST', '/v1/tokens', '/v1/tokens', { apiKey, body: { taskIds: ['nope'] } });
     const anonymous = await exchange('POST', '/v1/tokens', '/v1/tokens', { body: {} });
@@ -285,6 +286,7 @@ describe('HTTP API contract: every documented (route, status) pair, validated ag
     expect(contract.requestBodyErrors('POST', '/v1/tokens', { ttlSeconds: 5 })).toBeDefined();
     expect([scoped.status, tenantWide.status]).toEqual([201, 201]);
     expect(readWithToken.status).toBe(200);
+    expect(mintedByToken.status).toBe(403);
     expect([tooShort.status, notTaskIds.status]).toEqual([400, 400]);
     expect(anonymous.status).toBe(401);
     expect(tooLarge.status).toBe(413);

@@ -21,7 +21,16 @@ export interface Harness {
 
 export const startHarness = async (options: Partial<RuntimeOptions> = {}): Promise<Harness> => {
   const dir = options.dir ?? mkdtempSync(path.join(tmpdir(), 'offload-e2e-'));
-  const runtime = await startRuntime({ dir, ports: 'dynamic', cdkOut: inject('cdkOut'), logs: 'file', ...options });
+  const runtime = await startRuntime({
+    dir,
+    ports: 'dynamic',
+    cdkOut: inject('cdkOut'),
+    logs: 'file',
+    ...options,
+    // Suites drive one tenant far faster than a client should: per-tenant rate limits out of the way
+    // unless a suite sets its own (test/e2e/rate-limit.test.ts).
+    functionEnvironment: { TENANT_RATE_LIMIT: '100000', TENANT_BURST_LIMIT: '100000', ...options.functionEnvironment },
+  });
   const tasksTable = runtime.template.ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('StorageTasks'))![0];
   const tenants = new DynamoTenantStore(runtime.template.resolveString({ Ref: tasksTable }, 'test'), DynamoDBDocumentClient.from(runtime.dynamo.client));
   return {

@@ -42,7 +42,7 @@ describe('client tokens: browsers never need the API key', () => {
     expect(read.status).toBe(200);
     expect(hidden.status).toBe(404);
     expect(listed.body.items.map((task: { taskId: string }) => task.taskId)).toEqual([mine]);
-    expect(widen.status).toBe(400);
+    expect(widen.status).toBe(403); // only API keys mint tokens
     expect(status.status).toBe('succeeded');
     expect(refused.title).toBe('Not found');
   });

@@ -7,7 +7,7 @@ import { runFaultScenario } from './scenario.ts';
  * runs the full one (FAULT_TASKS=2000). Both write their report under test-results/.
  */
 const full = Number(process.env.FAULT_TASKS ?? 0) > 0;
-const TASKS = full ? Number(process.env.FAULT_TASKS) : 200;
+const TASKS = full ? Number(process.env.FAULT_TASKS) : 150;
 
 describe('fault injection: every promise holds while workers die, AWS calls fail and the runtime restarts', () => {
   it(`${TASKS} tasks across tenants, sessions, every workload class and webhooks, watched through the SDK`, async () => {

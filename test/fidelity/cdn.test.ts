@@ -218,7 +218,8 @@ describe('LocalCdn: CloudFront caching fidelity', () => {
     // Act
     const body = await new Promise<string>((resolve, reject) => {
       const { port } = new URL(cdn.endpoint);
-      const request = httpRequest({ host: '127.0.0.1', port, path: '/host', headers: { host: 'viewer.example.com' } }, (response) => {
+      // A loopback name other than the origin's (the local CDN refuses non-loopback hosts).
+      const request = httpRequest({ host: '127.0.0.1', port, path: '/host', headers: { host: `localhost:${port}` } }, (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
         response.on('end', () => resolve(Buffer.concat(chunks).toString()));
@@ -228,7 +229,7 @@ describe('LocalCdn: CloudFront caching fidelity', () => {
     });
     // Assess
     const { host } = JSON.parse(body);
-    expect(host).not.toBe('viewer.example.com');
+    expect(host).not.toBe(`localhost:${new URL(cdn.endpoint).port}`);
     expect(host).toBe(new URL(originUrl).host);
     expect(seen.at(-1)!.headers.host).toBe(new URL(originUrl).host);
   });
@@ -547,5 +548,97 @@ describe('LocalCdn: CloudFront TTLs and error caching, on a controllable clock',
     const loading = () => new LocalCdn(template, 'Edge', () => originUrl).load();
     // Assess
     expect(loading).toThrow(/ErrorCachingMinTTL/);
+  });
+});
+
+describe('LocalCdn: response headers policies', () => {
+  let origin: Server;
+  let cdn: LocalCdn;
+  const WS = 'wss://abc123.execute-api.us-east-1.amazonaws.com';
+
+  /** A distribution whose default behaviour uses policy `Headers` and whose `/site/*` behaviour uses none. */
+  const policyTemplate = (config: Record<string, unknown>) =>
+    new LocalTemplate(
+      {
+        Resources: {
+          Headers: { Type: 'AWS::CloudFront::ResponseHeadersPolicy', Properties: { ResponseHeadersPolicyConfig: { Name: 'headers', ...config } } },
+          Edge: {
+            Type: 'AWS::CloudFront::Distribution',
+            Properties: {
+              DistributionConfig: {
+                DefaultCacheBehavior: { TargetOriginId: 'api', CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad', ResponseHeadersPolicyId: { Ref: 'Headers' } },
+                CacheBehaviors: [{ PathPattern: '/plain/*', TargetOriginId: 'api', CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad' }],
+                Origins: [{ Id: 'api', DomainName: 'example.execute-api.us-east-1.amazonaws.com', CustomOriginConfig: { OriginProtocolPolicy: 'https-only' } }],
+              },
+            },
+          },
+        },
+      },
+      '/nonexistent',
+      {},
+    );
+
+  beforeAll(async () => {
+    // The origin sends its own Referrer-Policy and X-Frame-Options.
+    origin = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'text/html', 'referrer-policy': 'unsafe-url', 'x-frame-options': 'SAMEORIGIN' });
+      response.end('<p>page</p>');
+    });
+    const originUrl = `http://127.0.0.1:${await listen(origin)}`;
+    cdn = new LocalCdn(
+      policyTemplate({
+        SecurityHeadersConfig: {
+          ContentSecurityPolicy: { ContentSecurityPolicy: `default-src 'none'; connect-src 'self' ${WS}; frame-ancestors 'none'`, Override: true },
+          ContentTypeOptions: { Override: true },
+          FrameOptions: { FrameOption: 'DENY', Override: true },
+          ReferrerPolicy: { ReferrerPolicy: 'no-referrer', Override: false },
+          StrictTransportSecurity: { AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true, Override: true },
+        },
+        CustomHeadersConfig: { Items: [{ Header: 'Permissions-Policy', Value: 'camera=()', Override: true }] },
+      }),
+      'Edge',
+      () => originUrl,
+      undefined,
+      { headerRewrites: () => [[WS, 'ws://127.0.0.1:4701']] },
+    );
+    cdn.load();
+    await cdn.start(0);
+  });
+  afterAll(async () => {
+    await cdn?.stop();
+    if (origin) await close(origin);
+  });
+
+  it('adds the policy\u2019s security and custom headers, replacing the origin\u2019s where Override is set', async () => {
+    // Act
+    const response = await fetch(`${cdn.endpoint}/page`);
+    // Assess
+    expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; connect-src 'self' ws://127.0.0.1:4701; frame-ancestors 'none'");
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('strict-transport-security')).toBe('max-age=63072000; includeSubDomains');
+    expect(response.headers.get('permissions-policy')).toBe('camera=()');
+  });
+
+  it('keeps the origin\u2019s header where the policy does not override it', async () => {
+    // Act
+    const response = await fetch(`${cdn.endpoint}/page`);
+    // Assess
+    expect(response.headers.get('referrer-policy')).toBe('unsafe-url');
+  });
+
+  it('adds nothing on a behaviour without a policy', async () => {
+    // Act
+    const response = await fetch(`${cdn.endpoint}/plain/page`);
+    // Assess
+    expect(response.headers.get('content-security-policy')).toBeNull();
+    expect(response.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+  });
+
+  it('refuses what it does not emulate (a CORS configuration) at load', () => {
+    // Prepare
+    const unsupported = new LocalCdn(policyTemplate({ CorsConfig: { AccessControlAllowOrigins: { Items: ['*'] } } }), 'Edge', () => 'http://127.0.0.1:1');
+    // Act / Assess
+    expect(() => unsupported.load()).toThrow(/CorsConfig/);
   });
 });

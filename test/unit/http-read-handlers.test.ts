@@ -19,8 +19,8 @@ import { taskRecord } from '../support/tasks.ts';
 
 let dynamo: LocalDynamo;
 let tasks: DynamoTaskStore;
-let acme: { tenantId: string; apiKey: string };
-let globex: { tenantId: string; apiKey: string };
+let acme: { tenantId: string; apiKey: string; keyId: string };
+let globex: { tenantId: string; apiKey: string; keyId: string };
 let authorizer: typeof import('../../lambdas/handlers/http/authorizer.ts').handler;
 let getTask: typeof import('../../lambdas/handlers/http/get-task.ts').handler;
 let getEvents: typeof import('../../lambdas/handlers/http/get-events.ts').handler;
@@ -71,7 +71,7 @@ describe('HTTP authorizer', () => {
     // Act
     const result = await authorizer(event);
     // Assess
-    expect(result).toEqual({ isAuthorized: true, context: { authenticated: 'true', tenantId: acme.tenantId, validUntil: expect.stringMatching(/^\d+$/) } });
+    expect(result).toEqual({ isAuthorized: true, context: { authenticated: 'true', tenantId: acme.tenantId, keyId: acme.keyId, validUntil: expect.stringMatching(/^\d+$/) } });
   });
 
   it('says until when its verdict on an API key stands: the end of its cached lookup (API_KEY_CACHE_SECONDS, default 60 s)', async () => {
@@ -96,7 +96,7 @@ describe('HTTP authorizer', () => {
     // Act
     const result = await authorizer(event);
     // Assess
-    expect(result.context).toEqual({ authenticated: 'true', tenantId: globex.tenantId, validUntil: expect.stringMatching(/^\d+$/) });
+    expect(result.context).toEqual({ authenticated: 'true', tenantId: globex.tenantId, keyId: globex.keyId, validUntil: expect.stringMatching(/^\d+$/) });
   });
 
   it.each<[string, () => Record<string, string>]>([

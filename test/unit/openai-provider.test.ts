@@ -47,9 +47,14 @@ describe('OpenAI-compatible model provider', () => {
   beforeAll(async () => {
     model = await startModelServer();
     process.env.OPENAI_BASE_URL = model.url;
+    // As a stack with the provider enabled and this model in its allowedModels would configure it.
+    process.env.ALLOWED_MODELS = 'sim-1,openai:tiny';
     ({ completion } = await import('../../lambdas/tasks/completion.ts'));
   });
-  afterAll(() => new Promise<void>((resolve) => model.server.close(() => resolve())));
+  afterAll(() => {
+    delete process.env.ALLOWED_MODELS;
+    return new Promise<void>((resolve) => model.server.close(() => resolve()));
+  });
 
   const drain = async (provider: OpenAiCompatibleProvider, request: Parameters<OpenAiCompatibleProvider['stream']>[0]) => {
     const chunks: string[] = [];

@@ -39,7 +39,7 @@ describe('tenant administration: API key listing, rotation and revocation (Dynam
     expect(first).toBe('revoked');
     expect(again).toBe('already-revoked');
     expect(await authenticateApiKey(store, apiKey)).toBeUndefined();
-    expect(await authenticateApiKey(store, second.apiKey)).toEqual({ tenantId });
+    expect(await authenticateApiKey(store, second.apiKey)).toEqual({ tenantId, keyId: second.keyId, via: 'apiKey' });
     const keys = await listApiKeys(store, tenantId);
     expect(keys.map((key) => [key.keyId, key.status])).toEqual([
       [keyId, 'revoked'],
@@ -59,7 +59,7 @@ describe('tenant administration: API key listing, rotation and revocation (Dynam
     // Assess
     expect(rotated.revokedKeyIds).toHaveLength(2);
     expect(rotated.revokedKeyIds).toContain(extra.keyId);
-    expect(await authenticateApiKey(store, rotated.apiKey)).toEqual({ tenantId });
+    expect(await authenticateApiKey(store, rotated.apiKey)).toEqual({ tenantId, keyId: rotated.keyId, via: 'apiKey' });
     expect(await authenticateApiKey(store, apiKey)).toBeUndefined();
     expect(await authenticateApiKey(store, extra.apiKey)).toBeUndefined();
     expect((await listApiKeys(store, tenantId)).filter((key) => key.status === 'active').map((key) => key.keyId)).toEqual([rotated.keyId]);
@@ -73,7 +73,7 @@ describe('tenant administration: API key listing, rotation and revocation (Dynam
     const crossed = await revokeApiKey(store, b.tenantId, a.keyId).catch((error: unknown) => error);
     // Assess
     expect(crossed).toBeInstanceOf(NotFoundError);
-    expect(await authenticateApiKey(store, a.apiKey)).toEqual({ tenantId: a.tenantId });
+    expect(await authenticateApiKey(store, a.apiKey)).toEqual({ tenantId: a.tenantId, keyId: a.keyId, via: 'apiKey' });
     expect((await listApiKeys(store, b.tenantId)).map((key) => key.keyId)).toEqual([b.keyId]);
   });
 

@@ -21,7 +21,7 @@ const withTenants = async <T>(context: CommandContext, use: (store: Awaited<Retu
  * Returns how many were closed, or undefined when the target names no connections table.
  */
 const closeConnectionsOf = async (context: CommandContext, keyIds: readonly string[]): Promise<number | undefined> => {
-  if (keyIds.length >= 0) return 0;
+  if (keyIds.length === 0) return 0;
   const deps = await keyConnectionsFor(requireAdmin(context.target()));
   if (!deps) return undefined;
   try {

@@ -48,7 +48,7 @@ export const handler = async (event: APIGatewayRequestAuthorizerEventV2): Promis
       if (!principal?.keyId) return anonymous;
       // A token lives only as long as the API key that minted it (revocation window: the cache TTL).
       const minting = await mintingKeyActive(principal.tenantId, principal.keyId, Date.now());
-      
+      if (!minting.active) return anonymous;
       const tokenExpiry = clientTokenExpiry(credential);
       const expiry = tokenExpiry === undefined ? minting.until : Math.min(tokenExpiry, minting.until);
       return {

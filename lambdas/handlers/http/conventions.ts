@@ -61,3 +61,12 @@ export const boundSharedMaxAge = (cacheControl: string, seconds: number): string
   const limit = Math.max(0, Math.floor(seconds));
   return cacheControl.replace(/\bs-maxage=(\d+)/, (_match, value: string) => `s-maxage=${Math.min(Number(value), limit)}`);
 };
+
+/** Headers on every API answer: `nosniff`, so no browser ever renders a JSON answer as something else. */
+export const SECURITY_HEADERS = { 'x-content-type-options': 'nosniff' } as const;
+
+/** The answer with {@link SECURITY_HEADERS} added. */
+export const withSecurityHeaders = <T extends { headers?: Record<string, string | number | boolean> }>(result: T): T => ({
+  ...result,
+  headers: { ...result.headers, ...SECURITY_HEADERS },
+});

@@ -6,9 +6,9 @@ import type { Principal } from '../../core/model.ts';
 import { RateLimitedError } from '../../core/rate-limit.ts';
 import { toProblem } from '../../core/problem.ts';
 import { logger } from '../runtime.ts';
-import { boundSharedMaxAge, CacheControl, etagOf, matchesEtag, MAX_BODY_BYTES, REVOCATION_WINDOW_SECONDS } from './conventions.ts';
+import { boundSharedMaxAge, CacheControl, etagOf, matchesEtag, MAX_BODY_BYTES, REVOCATION_WINDOW_SECONDS, SECURITY_HEADERS, withSecurityHeaders } from './conventions.ts';
 
-export { boundSharedMaxAge, CacheControl, etagOf, matchesEtag, MAX_BODY_BYTES, REVOCATION_WINDOW_SECONDS };
+export { boundSharedMaxAge, CacheControl, etagOf, matchesEtag, MAX_BODY_BYTES, REVOCATION_WINDOW_SECONDS, SECURITY_HEADERS, withSecurityHeaders };
 
 /** Context the HTTP authorizer attaches (API Gateway passes it as strings). */
 export interface HttpAuthorizerContext {
@@ -104,7 +104,7 @@ export const problemResponses = (): middy.MiddlewareObj<HttpEvent, HttpResult> =
     const errorHeaders = Object.fromEntries(Object.entries(headers).filter(([name]) => name.toLowerCase() !== 'cache-control'));
     request.response = {
       statusCode: problem.status,
-      headers: { 'content-type': 'application/problem+json', ...errorHeaders, 'cache-control': CacheControl.problem },
+      headers: { 'content-type': 'application/problem+json', ...errorHeaders, 'cache-control': CacheControl.problem, ...SECURITY_HEADERS },
       body: JSON.stringify(problem),
     };
   },

@@ -1,5 +1,5 @@
 import { listTasks } from '../../core/list.ts';
-import { taskStore } from '../runtime.ts';
+import { taskStore, tokenSigningKey } from '../runtime.ts';
 import { CacheControl, cacheableJson, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
 
@@ -7,6 +7,6 @@ import { httpHandler } from './wrap.ts';
 export const handler = httpHandler(async (event) => {
   const principal = principalOf(event);
   const query = event.queryStringParameters ?? {};
-  const page = await listTasks(taskStore(), principal, { status: query.status, limit: query.limit, cursor: query.cursor });
+  const page = await listTasks(taskStore(), tokenSigningKey(), principal, { status: query.status, limit: query.limit, cursor: query.cursor });
   return cacheableJson(event, page, CacheControl.live);
 });

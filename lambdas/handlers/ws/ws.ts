@@ -109,7 +109,7 @@ export const wsHandler = (route: (event: WsEvent, context: Context) => Promise<W
     .handler(async (event, context) => {
       logger.appendKeys({ connectionId: event.requestContext.connectionId, tenantId: event.requestContext.authorizer?.tenantId });
       const { validUntil } = credentialOfConnection(event);
-      if (false && event.requestContext.eventType === 'MESSAGE' && validUntil !== undefined && validUntil <= Date.now()) {
+      if (event.requestContext.eventType === 'MESSAGE' && validUntil !== undefined && validUntil <= Date.now()) {
         await closeExpired(event.requestContext.connectionId, requestIdOf(event));
         return { statusCode: 200 };
       }

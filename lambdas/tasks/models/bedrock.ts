@@ -1,6 +1,6 @@
 import type { BedrockRuntimeClient, ConverseStreamCommand, Message } from '@aws-sdk/client-bedrock-runtime';
 import type { ModelChunk, ModelProvider, ModelRequest, ModelUsage } from './model.ts';
-import { ModelProviderError } from './openai-compatible.ts';
+import { ModelProviderError } from './provider-error.ts';
 import { countTokens } from './simulated.ts';
 
 interface BedrockSdk {
@@ -81,5 +81,5 @@ const toProviderError = (error: unknown): Error => {
   if (error instanceof Error && error.name === 'AbortError') return error;
   const name = (error as { name?: string }).name ?? 'Error';
   const status = RETRYABLE.has(name) ? 503 : ((error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode ?? 400);
-  return new ModelProviderError(status, `${name}: ${(error as Error).message ?? ''}`);
+  return new ModelProviderError(status, String((error as Error).message ?? ''), { exceptionName: name });
 };

@@ -1,5 +1,9 @@
 import type { ModelChunk, ModelProvider, ModelRequest, ModelUsage } from './model.ts';
 import { countTokens } from './simulated.ts';
+import { ModelProviderError } from './provider-error.ts';
+
+/** Re-exported: it used to live here. */
+export { ModelProviderError };
 
 /** Options of {@link OpenAiCompatibleProvider}. */
 export interface OpenAiCompatibleOptions {
@@ -9,19 +13,6 @@ export interface OpenAiCompatibleOptions {
   readonly apiKey?: () => Promise<string | undefined>;
   /** Model names this provider serves are `<prefix><model>`. @default 'openai:' */
   readonly prefix?: string;
-}
-
-/** The provider answered with an error status. 429 and 5xx are retryable; other 4xx are not. */
-export class ModelProviderError extends Error {
-  public readonly retryable: boolean;
-  public constructor(
-    public readonly status: number,
-    detail: string,
-  ) {
-    super(`Model provider answered ${status}: ${detail.slice(0, 300)}`);
-    this.name = 'ModelProviderError';
-    this.retryable = status === 429 || status >= 500;
-  }
 }
 
 interface StreamChunk {
