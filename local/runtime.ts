@@ -340,7 +340,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
     AWS_ENDPOINT_URL_S3: sqs.endpoint,
     AWS_S3_FORCE_PATH_STYLE: 'true',
-    // PROOF-TOGGLE ...(bedrock ? { [BEDROCK_ENDPOINT_VARIABLE]: bedrock.endpoint } : {}),
+    ...(bedrock ? { [BEDROCK_ENDPOINT_VARIABLE]: bedrock.endpoint } : {}),
   };
   iam.load();
   await iam.validateActions();
