@@ -1,5 +1,5 @@
 import { isConditionFailure } from './conditions.ts';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { ConnectionStore, SubscriptionState } from '../core/ports.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ddb as defaultClient } from './clients.ts';
@@ -29,40 +29,16 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   public async listKeyConnections(keyId: string): Promise<string[]> {
-    const ids: string[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: CONNECTIONS_BY_KEY_INDEX,
-          KeyConditionExpression: 'keyId = :keyId',
-          ExpressionAttributeValues: { ':keyId': keyId },
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) if (typeof item.pk === 'string' && item.sk === 'CONN') ids.push(item.pk.slice('CONN#'.length));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return ids;
+    const items = await this.queryAll({ IndexName: CONNECTIONS_BY_KEY_INDEX, KeyConditionExpression: 'keyId = :keyId', ExpressionAttributeValues: { ':keyId': keyId } });
+    return items.flatMap((item) => (typeof item.pk === 'string' && item.sk === 'CONN' ? [item.pk.slice('CONN#'.length)] : []));
   }
 
   public async removeConnection(connectionId: string): Promise<void> {
-    const Items: Record<string, unknown>[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': ConnectionKeys.connection(connectionId).pk },
-          ProjectionExpression: 'pk, sk, taskId',
-          ExclusiveStartKey,
-        }),
-      );
-      Items.push(...(page.Items ?? []));
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
+    const Items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': ConnectionKeys.connection(connectionId).pk },
+      ProjectionExpression: 'pk, sk, taskId',
+    });
     const keys = Items.flatMap((item) => {
       const own = { pk: item.pk as string, sk: item.sk as string };
       return typeof item.taskId === 'string' ? [own, ConnectionKeys.subscription(item.taskId, connectionId)] : [own];
@@ -93,22 +69,19 @@ export class DynamoConnectionStore implements ConnectionStore {
   }
 
   public async listSubscribers(taskId: string): Promise<string[]> {
-    const ids: string[] = [];
-    let ExclusiveStartKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.ddb.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sub)',
-          ExpressionAttributeValues: { ':pk': ConnectionKeys.subscription(taskId, '').pk, ':sub': 'SUB#' },
-          ProjectionExpression: 'connectionId',
-          ExclusiveStartKey,
-        }),
-      );
-      for (const item of page.Items ?? []) ids.push(item.connectionId as string);
-      ExclusiveStartKey = page.LastEvaluatedKey;
-    } while (ExclusiveStartKey);
-    return ids;
+    const items = await this.queryAll({
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sub)',
+      ExpressionAttributeValues: { ':pk': ConnectionKeys.subscription(taskId, '').pk, ':sub': 'SUB#' },
+      ProjectionExpression: 'connectionId',
+    });
+    return items.map((item) => item.connectionId as string);
+  }
+
+  /** Every item a query on this table matches, across pages. */
+  private async queryAll(input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    for await (const page of paginateQuery({ client: this.ddb }, { ...input, TableName: this.tableName })) items.push(...(page.Items ?? []));
+    return items;
   }
 
   public async acquire(taskId: string, connectionId: string, owner: string, leaseMs: number): Promise<SubscriptionState | 'held' | 'missing'> {

@@ -59,29 +59,14 @@ export const checkCloudWatchRole = (template: Template, roleConfigured: boolean)
   for (const [logicalId, resource] of Object.entries(template.Resources)) {
     const property = loggingProperty(template, resource);
     if (!property) continue;
-    if (accounts.length === 0) {
-      errors.push(
-        new CloudWatchRoleError({
-          logicalId,
-          resourceType: resource.Type,
-          property,
-          awsMessage: CLOUDWATCH_ROLE_MISSING,
-          detail:
-            'The stage logs to CloudWatch and the template sets no AWS::ApiGateway::Account CloudWatchRoleArn. Add one, or, if this account and region already have the role, ' +
-            'say so with --apigateway-cloudwatch-role-configured (runtime option apiGatewayCloudWatchRoleConfigured)',
-        }),
-      );
-    } else if (!accounts.some((account) => dependsOn(template, logicalId, account))) {
-      errors.push(
-        new CloudWatchRoleError({
-          logicalId,
-          resourceType: resource.Type,
-          property,
-          awsMessage: CLOUDWATCH_ROLE_MISSING,
-          detail: `The template sets the role with ${accounts.join(', ')} (${ACCOUNT}) but the stage does not depend on it, so CloudFormation may create the stage first (add a DependsOn; see aws-cdk issue 10722)`,
-        }),
-      );
-    }
+    const detail =
+      accounts.length === 0
+        ? 'The stage logs to CloudWatch and the template sets no AWS::ApiGateway::Account CloudWatchRoleArn. Add one, or, if this account and region already have the role, ' +
+          'say so with --apigateway-cloudwatch-role-configured (runtime option apiGatewayCloudWatchRoleConfigured)'
+        : accounts.some((account) => dependsOn(template, logicalId, account))
+          ? undefined
+          : `The template sets the role with ${accounts.join(', ')} (${ACCOUNT}) but the stage does not depend on it, so CloudFormation may create the stage first (add a DependsOn; see aws-cdk issue 10722)`;
+    if (detail) errors.push(new CloudWatchRoleError({ logicalId, resourceType: resource.Type, property, awsMessage: CLOUDWATCH_ROLE_MISSING, detail }));
   }
   return errors;
 };

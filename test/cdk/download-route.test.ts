@@ -1,19 +1,19 @@
-import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../lib/app.ts';
+import { testApp } from '../support/cdk-app.ts';
 
 /**
  * `GET /v1/tasks/{id}/download`: its route, its own function, and the exact permissions of that
  * function. A presigned URL carries the permissions of whoever signed it, so the function may read
  * the tasks table and `s3:GetObject` under `exports/` of the exports bucket, and nothing else. The
- * template is built once for the file (`aws:cdk:bundling-stacks: []` skips esbuild); `app.synth()`
+ * template is built once for the file, with `cdk.json`'s context and without esbuild (`testApp`); `app.synth()`
  * runs the cdk-nag packs, which throw on any unacknowledged finding.
  */
 
 type Resource = { Type: string; Properties?: Record<string, any> };
 
-const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+const app = testApp();
 const stack = buildApp(app);
 const template = Template.fromStack(stack);
 const json = template.toJSON() as { Resources: Record<string, Resource> };
