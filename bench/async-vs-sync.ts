@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import { BENCH_DIR, PROJECT_DIR, coldStartsByFunction, diffTotals, functionTotals, processLoad, runLoad, startBenchRuntime, type BenchContext } from './harness.ts';
+import { BENCH_DIR, PROJECT_DIR, coldStartsByFunction, diffTotals, functionTotals, processLoad, runLoad, settle, startBenchRuntime, type BenchContext, type BenchRuntime } from './harness.ts';
 import type { SessionsResult, TaskInput } from './load-client.ts';
-import { diffCounts, sleep } from './stats.ts';
+import { diffCounts } from './stats.ts';
 
 /** One row of the headline table (the issue's required keys first). */
 export interface AsyncVsSyncRow {
@@ -66,6 +66,90 @@ export const asyncVsSyncConfig = (quick: boolean): AsyncVsSyncConfig => ({
   warmupSessions: quick ? 4 : 30,
   warmupRounds: quick ? 1 : 3,
 });
+
+/**
+ * AWS API calls and Lambda invocations per session of a level, from the runtime's counters
+ * (`runtime.counter`: every DynamoDB call, the event source mappings' SQS receives and deletes, the
+ * rules' SQS sends and Lambda invokes, PutEvents, @connections, Secrets Manager, KMS) and its function
+ * invocations, between the level's start and the moment its sessions were done and closed and the
+ * runtime went quiet (so `$disconnect` and the lifecycle-event consumers count), before the
+ * measurement's own reads (the delivery sample). Not counted by the runtime: SQS calls a function
+ * makes itself (e.g. ChangeMessageVisibility), S3 and Bedrock.
+ */
+export interface CallsPerSession {
+  /** Offload level the counts come from, and how many of its sessions finished. */
+  readonly level: number;
+  readonly held: number;
+  /** AWS API calls per session: every counted call except Lambda invocations and empty local polls. */
+  readonly aws: number;
+  /**
+   * Lambda invocations per session (every function, authorizers included), except functions run by
+   * a schedule (a fixed cost per minute, not per session: in `scheduledInvocationsPerSession`; their
+   * AWS calls, few, stay in `aws`).
+   */
+  readonly lambda: number;
+  readonly scheduledInvocationsPerSession: number;
+  /**
+   * Per session by `service:Operation`, `sqs:ReceiveMessage` as AWS counts it for the work: one
+   * receive per batch delivered (= the batches deleted); and `lambda:<Function>` per function.
+   */
+  readonly byOperation: Record<string, number>;
+  /**
+   * Empty ReceiveMessage polls of the local event source mappings, per session: an emulator
+   * artefact (fauxqs wakes every waiting long poll for each message), not in `aws`.
+   */
+  readonly localEmptyReceivesPerSession: number;
+  /** Every local ReceiveMessage per session, empty ones included. */
+  readonly localReceivesPerSession: number;
+  /** Whether the runtime went quiet before the count (false: the tail may be cut short). */
+  readonly settled: boolean;
+}
+
+const perSession = (value: number, sessions: number): number => Math.round((value / Math.max(1, sessions)) * 100) / 100;
+
+/** Functions a scheduled EventBridge rule invokes (logical ids). */
+const scheduledFunctions = (bench: BenchRuntime): Set<string> => {
+  const ids = new Set<string>();
+  for (const [, rule] of bench.runtime.template.ofType('AWS::Events::Rule')) {
+    if (!rule.Properties?.ScheduleExpression) continue;
+    for (const target of (rule.Properties.Targets as { Arn?: { 'Fn::GetAtt'?: [string, string] } }[] | undefined) ?? []) {
+      const id = target.Arn?.['Fn::GetAtt']?.[0];
+      if (id) ids.add(id);
+    }
+  }
+  return ids;
+};
+
+const callsPerSession = (sessions: number, held: number, calls: Record<string, number>, invocations: Record<string, number>, scheduled: ReadonlySet<string>, settled: boolean): CallsPerSession => {
+  const batches = calls['sqs:DeleteMessageBatch'] ?? 0;
+  const receives = calls['sqs:ReceiveMessage'] ?? 0;
+  const aws: Record<string, number> = {};
+  for (const [key, value] of Object.entries(calls)) {
+    if (key.startsWith('lambda:')) continue; // invocations, counted below per function
+    aws[key] = key === 'sqs:ReceiveMessage' ? Math.min(receives, batches) : value;
+  }
+  const byFunction = Object.fromEntries(
+    Object.entries(invocations)
+      .filter(([, value]) => value > 0)
+      .map(([id, value]) => [`lambda:${id.replace(/[0-9A-F]{8}$/, '')}${scheduled.has(id) ? ' (schedule)' : ''}`, perSession(value, sessions)]),
+  );
+  const total = (record: Record<string, number>) => Object.values(record).reduce((sum, value) => sum + value, 0);
+  const perSessionInvocations = Object.fromEntries(Object.entries(invocations).filter(([id]) => !scheduled.has(id)));
+  const scheduledInvocations = Object.fromEntries(Object.entries(invocations).filter(([id]) => scheduled.has(id)));
+  return {
+    level: sessions,
+    held,
+    aws: perSession(total(aws), sessions),
+    lambda: perSession(total(perSessionInvocations), sessions),
+    scheduledInvocationsPerSession: perSession(total(scheduledInvocations), sessions),
+    byOperation: { ...Object.fromEntries(Object.entries(aws).filter(([, value]) => value > 0).map(([key, value]) => [key, perSession(value, sessions)])), ...byFunction },
+    localEmptyReceivesPerSession: perSession(Math.max(0, receives - batches), sessions),
+    localReceivesPerSession: perSession(receives, sessions),
+    settled,
+  };
+};
+
+const invocationCounts = (bench: BenchRuntime): Record<string, number> => Object.fromEntries([...bench.invokes].map(([id, record]) => [id, record.invocations]));
 
 const levelDeadline = (config: AsyncVsSyncConfig, sessions: number): number => Math.min(config.deadlineCapMs, config.deadlineBaseMs + sessions * config.deadlinePerSessionMs);
 
@@ -150,18 +234,30 @@ const runOffloadLevel = async (context: BenchContext, config: AsyncVsSyncConfig,
     await runLoad<SessionsResult>({ ...base, keys: keys.slice(-2), sessions: config.maxInflight * config.warmupRounds, deadlineMs: 60_000, deliverySample: 0 }, 120_000).catch((error: unknown) =>
       context.log(`  warm-up at full concurrency failed: ${(error as Error).message}`),
     );
-    await sleep(1_000);
+    // The warm-up's tail ($disconnect, lifecycle events) must not land in the level's counts.
+    await settle(bench, 1_500, 15_000);
     const counterBefore = runtime.counter.snapshot();
+    const invokesBefore = invocationCounts(bench);
     const totalsBefore = functionTotals(runtime);
     const coldBefore = coldStartsByFunction(runtime);
     let maxConnections = 0;
     const sampler = setInterval(() => (maxConnections = Math.max(maxConnections, runtime.webSocket.connectionCount)), 250);
     const load = processLoad();
     const deadlineMs = levelDeadline(config, sessions);
-    const result = await runLoad<SessionsResult>({ ...base, keys: keys.slice(0, -2), sessions, deadlineMs, deliverySample: config.deliverySample }, deadlineMs + 180_000);
-    const runtimeLoad = load.stop();
+    let counted: { calls: Record<string, number>; invocations: Record<string, number>; settled: boolean } | undefined;
+    let runtimeLoad: ReturnType<ReturnType<typeof processLoad>['stop']> | undefined;
+    // At the checkpoint the sessions are done and closed: count once the tail settled, before the
+    // delivery-sample reads.
+    const onStreamed = async (): Promise<void> => {
+      runtimeLoad = load.stop();
+      const settled = await settle(bench, 1_500, context.quick ? 8_000 : 20_000);
+      counted = { calls: diffCounts(counterBefore, runtime.counter.snapshot()), invocations: diffCounts(invokesBefore, invocationCounts(bench)), settled };
+    };
+    const result = await runLoad<SessionsResult>({ ...base, keys: keys.slice(0, -2), sessions, deadlineMs, deliverySample: config.deliverySample, checkpoint: true }, deadlineMs + 180_000, onStreamed);
+    runtimeLoad ??= load.stop();
     clearInterval(sampler);
-    const calls = diffCounts(counterBefore, runtime.counter.snapshot());
+    counted ??= { calls: diffCounts(counterBefore, runtime.counter.snapshot()), invocations: diffCounts(invokesBefore, invocationCounts(bench)), settled: false };
+    const { calls } = counted;
     return row('offload', result, config, {
       deadlineMs,
       maxOpenWebSockets: maxConnections,
@@ -175,6 +271,7 @@ const runOffloadLevel = async (context: BenchContext, config: AsyncVsSyncConfig,
         ),
       },
       awsCallsPerSession: Object.fromEntries(Object.entries(calls).map(([key, value]) => [key, Math.round((value / sessions) * 10) / 10])),
+      callsPerSession: callsPerSession(sessions, result.held, calls, counted.invocations, scheduledFunctions(bench), counted.settled),
     });
   } finally {
     await bench.stop();

@@ -10,6 +10,7 @@ const NUMBER = 'number';
 const NULLABLE_NUMBER = 'number|null';
 const STRING = 'string';
 const OBJECT = 'object';
+const NULLABLE_BOOLEAN = 'boolean|null';
 
 /** A flow the cost section lists but cannot measure yet carries a `status` instead of its figures. */
 const COST_FLOW = { flow: STRING, callsPerTask: OBJECT, usdPerMillionTasks: NULLABLE_NUMBER };
@@ -37,11 +38,14 @@ const SHAPE = {
       failureMode: STRING,
     },
   ],
-  ack: { maxRateUnder50msP99: NULLABLE_NUMBER, runs: [{ rate: NUMBER, p50Ms: NULLABLE_NUMBER, p99Ms: NULLABLE_NUMBER, maxMs: NULLABLE_NUMBER }] },
+  // AWS API calls and Lambda invocations per 40-token session (issue #12), from a session level.
+  callsPerSession: { aws: NUMBER, lambda: NUMBER, byOperation: OBJECT, localEmptyReceivesPerSession: NUMBER },
+  ack: { maxRateUnder50msP99: NULLABLE_NUMBER, idleP50Ms: NULLABLE_NUMBER, runs: [{ rate: NUMBER, p50Ms: NULLABLE_NUMBER, p99Ms: NULLABLE_NUMBER, maxMs: NULLABLE_NUMBER }] },
   throughput: { tasksPerSecond: NUMBER },
   coldStart: [{ function: STRING, bundleBytes: NUMBER, initMs: NULLABLE_NUMBER, helloWorldInitMs: NULLABLE_NUMBER }],
   cost: { priceTableDate: STRING, flows: [costFlow] },
-  progressCost: [{ tokens: NUMBER, durationS: NUMBER, ddbWrites: NUMBER, pushes: NUMBER }],
+  progressCost: [{ tokens: NUMBER, durationS: NUMBER, ddbWrites: NUMBER, ddbCallsPerEntry: NUMBER, pushes: NUMBER }],
+  targets: [{ target: STRING, measured: STRING, met: NULLABLE_BOOLEAN }],
 };
 
 const typeOf = (value) => (value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value);

@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { PRICE_TABLE, priceOf, type BillingUnit } from './prices.ts';
-import { startBenchRuntime, type BenchContext, type BenchRuntime } from './harness.ts';
+import { settle, startBenchRuntime, type BenchContext, type BenchRuntime } from './harness.ts';
 import { diffCounts, median, round, sleep } from './stats.ts';
 
 export interface CostFlow {
@@ -43,6 +43,20 @@ export interface ProgressCostRow {
   readonly durationS: number;
   readonly progressEntries: number;
   readonly ddbWrites: number;
+  /** DynamoDB calls (reads and writes) per task. */
+  readonly ddbCalls: number;
+  /**
+   * DynamoDB calls per progress entry with one subscriber: every DynamoDB call of the task (its
+   * fixed calls too: create, claim, finish, subscribe) divided by its progress entries, so an
+   * upper bound of the per-entry cost that approaches it as entries grow.
+   */
+  readonly ddbCallsPerEntry: number;
+  /**
+   * The per-entry slope: (calls of this row − calls of the shorter row of the same model) /
+   * (entries of this row − entries of that row), which cancels the fixed calls. Only on the
+   * longer of two rows of one model.
+   */
+  readonly ddbCallsPerEntryMarginal?: number;
   readonly pushes: number;
   readonly ddbWritesPerSecond: number;
   readonly tokensPerSecond: number;
@@ -66,7 +80,8 @@ interface Snapshot {
 
 const snapshot = (bench: BenchRuntime): Snapshot => ({
   at: Date.now(),
-  counts: bench.runtime.counter.snapshot(),
+  // Transaction items ride along as pseudo-operations (priced as two request units each).
+  counts: { ...bench.runtime.counter.snapshot(), [TRANSACT_WRITE_ITEMS]: bench.transactItems.write, [TRANSACT_GET_ITEMS]: bench.transactItems.read },
   invocations: Object.fromEntries([...bench.invokes].map(([id, record]) => [id, record.invocations])),
   invokeMs: Object.fromEntries([...bench.invokes].map(([id, record]) => [id, record.totalMs])),
   cdn: { ...bench.runtime.cdn.stats },
@@ -91,9 +106,18 @@ const delta = (a: Snapshot, b: Snapshot): Delta => ({
 const sum = (values: Iterable<number>): number => [...values].reduce((total, value) => total + value, 0);
 const DDB_WRITES = ['PutItem', 'UpdateItem', 'DeleteItem', 'BatchWriteItem', 'TransactWriteItems'];
 const DDB_READS = ['GetItem', 'Query', 'Scan', 'BatchGetItem', 'TransactGetItems'];
+/** Pseudo-operations: items of the transactions (not calls). */
+const TRANSACT_WRITE_ITEMS = 'dynamodb-items:TransactWriteItems';
+const TRANSACT_GET_ITEMS = 'dynamodb-items:TransactGetItems';
 
 /** Billing usage of a measured flow, per task. */
-const usageOf = (bench: BenchRuntime, flow: Delta, idle: Delta, tasks: number, connectionMinutes: number): { usage: Partial<Record<BillingUnit, number>>; calls: Record<string, number>; operations: Record<string, number> } => {
+const usageOf = (
+  bench: BenchRuntime,
+  flow: Delta,
+  idle: Delta,
+  tasks: number,
+  connectionMinutes: number,
+): { usage: Partial<Record<BillingUnit, number>>; calls: Record<string, number>; operations: Record<string, number>; ddbCallsPerTask: { writes: number; reads: number } } => {
   // Background traffic at the idle rate (long polls of the four queues, schedules) is not the flow's.
   const scale = flow.ms / Math.max(1, idle.ms);
   const calls: Record<string, number> = {};
@@ -111,8 +135,12 @@ const usageOf = (bench: BenchRuntime, flow: Delta, idle: Delta, tasks: number, c
   const isHttpRoute = (id: string) => id.startsWith('Http') && !id.startsWith('HttpAuthorizer');
   const isWsRoute = (id: string) => id.startsWith('WebSocket') && !/^WebSocket(Authorizer|Connect|Disconnect)/.test(id);
   const op = (service: string, names: string[]) => sum(names.map((name) => calls[`${service}:${name}`] ?? 0));
+  // Calls (what the issue counts) and request units (what AWS bills: a transaction's every item
+  // costs two units; item sizes over 1 KB are not modelled).
   const ddbWrites = op('dynamodb', DDB_WRITES);
   const ddbReads = op('dynamodb', DDB_READS);
+  const ddbWriteUnits = ddbWrites - op('dynamodb', ['TransactWriteItems']) + 2 * (calls[TRANSACT_WRITE_ITEMS] ?? 0);
+  const ddbReadUnits = ddbReads - op('dynamodb', ['TransactGetItems']) + 2 * (calls[TRANSACT_GET_ITEMS] ?? 0);
   const sqs = sum(Object.entries(calls).filter(([key]) => key.startsWith('sqs:')).map(([, value]) => value));
   const events = calls['eventbridge:PutEvents'] ?? 0;
   const management = sum(Object.entries(calls).filter(([key]) => key.startsWith('apigatewaymanagementapi:')).map(([, value]) => value));
@@ -126,8 +154,8 @@ const usageOf = (bench: BenchRuntime, flow: Delta, idle: Delta, tasks: number, c
     httpApiRequest: per(httpRequests),
     webSocketMessage: per(wsInbound + management),
     webSocketConnectionMinute: per(connectionMinutes),
-    dynamoWriteRequestUnit: per(ddbWrites),
-    dynamoReadRequestUnit: per(ddbReads),
+    dynamoWriteRequestUnit: per(ddbWriteUnits),
+    dynamoReadRequestUnit: per(ddbReadUnits),
     sqsRequest: per(sqs),
     eventBridgeEvent: per(events),
     cloudFrontRequest: per(flow.cdnRequests),
@@ -145,7 +173,7 @@ const usageOf = (bench: BenchRuntime, flow: Delta, idle: Delta, tasks: number, c
   for (const [key, value] of Object.entries(calls)) if (value) operations[key] = per(value);
   if (localReceives) operations['sqs:ReceiveMessage (local, incl. empty)'] = per(localReceives);
   for (const [id, value] of Object.entries(invocations)) if (value) operations[`lambda:Invoke:${id.replace(/[0-9A-F]{8}$/, '')}`] = per(value);
-  return { usage, calls: Object.fromEntries(Object.entries(byService).filter(([, value]) => value > 0)), operations };
+  return { usage, calls: Object.fromEntries(Object.entries(byService).filter(([, value]) => value > 0)), operations, ddbCallsPerTask: { writes: per(ddbWrites), reads: per(ddbReads) } };
 };
 
 const priced = (usage: Partial<Record<BillingUnit, number>>): number => round(priceOf(usage) * 1e6, 2) ?? 0;
@@ -275,29 +303,6 @@ const startWebhookReceiver = async (): Promise<WebhookReceiver> => {
     stats,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-};
-
-/**
- * Waits until the runtime is quiet: no counted call (long polls aside) and no invocation for
- * `quietMs`, at most `maxMs`. Catches the tail of a flow (deliveries finishing, analytics export).
- */
-const settle = async (bench: BenchRuntime, quietMs: number, maxMs: number): Promise<boolean> => {
-  const fingerprint = (): string => {
-    const { counts, invocations } = snapshot(bench);
-    return JSON.stringify([Object.entries(counts).filter(([key]) => key !== 'sqs:ReceiveMessage'), invocations]);
-  };
-  const deadline = Date.now() + maxMs;
-  let last = fingerprint();
-  let quietSince = Date.now();
-  while (Date.now() < deadline) {
-    await sleep(250);
-    const now = fingerprint();
-    if (now !== last) {
-      last = now;
-      quietSince = Date.now();
-    } else if (Date.now() - quietSince >= quietMs) return true;
-  }
-  return false;
 };
 
 /**
@@ -456,7 +461,7 @@ export const runCost = async (context: BenchContext): Promise<CostSection> => {
       await sleep(1_500); // $disconnect and trailing writes
       const flow = delta(before, snapshot(bench));
       const minutes = sum(outcomes.map((outcome) => Math.ceil(outcome.connectedMs / 60_000)));
-      const { usage, calls, operations } = usageOf(bench, flow, idle, tasks, minutes);
+      const { usage, calls, operations, ddbCallsPerTask } = usageOf(bench, flow, idle, tasks, minutes);
       const entries = sum(outcomes.map((outcome) => outcome.entries)) / tasks;
       const durationS = sum(outcomes.map((outcome) => outcome.durationMs)) / tasks / 1000;
       const workerId = bench.functionId('InteractiveWorker');
@@ -483,17 +488,23 @@ export const runCost = async (context: BenchContext): Promise<CostSection> => {
           ...(failures ? { failures } : {}),
         });
       }
+      const ddbCalls = ddbCallsPerTask.writes + ddbCallsPerTask.reads;
+      const shorter = progressCost.find((row) => row.model === modelName && row.progressEntries < entries);
+      const marginal = shorter && entries - shorter.progressEntries >= 5 ? round((ddbCalls - shorter.ddbCalls) / (entries - shorter.progressEntries), 2) : null;
       progressCost.push({
         model: modelName,
         tokens,
         durationS: round(durationS, 2) ?? 0,
         progressEntries: round(entries, 1) ?? 0,
-        ddbWrites: usage.dynamoWriteRequestUnit ?? 0,
+        ddbWrites: ddbCallsPerTask.writes,
+        ddbCalls: round(ddbCalls, 3) ?? 0,
+        ddbCallsPerEntry: round(ddbCalls / Math.max(1, entries), 2) ?? 0,
+        ...(marginal !== null ? { ddbCallsPerEntryMarginal: marginal } : {}),
         pushes: operations['apigatewaymanagementapi:PostToConnection'] ?? 0,
-        ddbWritesPerSecond: round((usage.dynamoWriteRequestUnit ?? 0) / Math.max(0.001, durationS), 1) ?? 0,
+        ddbWritesPerSecond: round(ddbCallsPerTask.writes / Math.max(0.001, durationS), 1) ?? 0,
         tokensPerSecond: round(tokens / Math.max(0.001, durationS), 1) ?? 0,
       });
-      context.log(`  ${tokens} tokens (${modelName}) x${tasks}: ${round(durationS, 1)} s, ${round(entries, 1)} entries, ${usage.dynamoWriteRequestUnit} DynamoDB writes and ${operations['apigatewaymanagementapi:PostToConnection'] ?? 0} pushes per task`);
+      context.log(`  ${tokens} tokens (${modelName}) x${tasks}: ${round(durationS, 1)} s, ${round(entries, 1)} entries, ${ddbCallsPerTask.writes} DynamoDB write calls (${usage.dynamoWriteRequestUnit} write units) and ${operations['apigatewaymanagementapi:PostToConnection'] ?? 0} pushes per task`);
     };
 
     await streamed(model, 200, parallel, true);

@@ -3,6 +3,7 @@
 // child process, and process load sampling.
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { fork, execFileSync } from 'node:child_process';
+import type { IncomingMessage } from 'node:http';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,6 +26,11 @@ export interface BenchContext {
   /** Scratch directory of this run (removed at the end). */
   readonly workDir: string;
   readonly log: (line: string) => void;
+  /**
+   * Runtime options of every local runtime of this run (`--runtime name=value,…`), for switches
+   * such as warm execution environments or the in-process transport. @default none
+   */
+  readonly runtimeOptions?: Partial<RuntimeOptions>;
 }
 
 /** What `bench/results/*.json` records about the machine. */
@@ -84,7 +90,7 @@ export const synthOnce = async (): Promise<{ cdkOut: string; cached: boolean }> 
   const cdkOut = path.join(cacheDir, 'cdk.out');
   const stamp = path.join(cacheDir, 'fingerprint');
   const fingerprint = synthFingerprint();
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === fingerprint && existsSync(path.join(cdkOut, 'Offload.template.json'))) return { cdkOut, cached: true };
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === fingerprint && existsSync(path.join(cdkOut, 'manifest.json'))) return { cdkOut, cached: true };
   mkdirSync(cacheDir, { recursive: true });
   rmSync(cdkOut, { recursive: true, force: true });
   rmSync(stamp, { force: true });
@@ -108,6 +114,11 @@ export interface BenchRuntime {
   readonly tasksTable: string;
   /** Per function logical id. */
   readonly invokes: Map<string, InvokeRecord>;
+  /**
+   * Items of DynamoDB transactions so far (`TransactItems` of TransactWriteItems and
+   * TransactGetItems requests): AWS bills each transactional item as two request units.
+   */
+  readonly transactItems: { write: number; read: number };
   /** Creates `count` tenants and returns their API keys. */
   tenants(count: number): Promise<string[]>;
   /** Resets invocation records. */
@@ -127,8 +138,9 @@ export const startBenchRuntime = async (context: BenchContext, options: Partial<
     logs: 'file',
     fresh: true,
     cdkOut: context.cdkOut,
+    ...context.runtimeOptions,
     ...options,
-    functionEnvironment: { TENANT_RATE_LIMIT: '100000', TENANT_BURST_LIMIT: '100000', ...options.functionEnvironment },
+    functionEnvironment: { TENANT_RATE_LIMIT: '100000', TENANT_BURST_LIMIT: '100000', ...context.runtimeOptions?.functionEnvironment, ...options.functionEnvironment },
   });
   const tasksTable = runtime.template.resolveString(
     { Ref: runtime.template.ofType('AWS::DynamoDB::Table').find(([id]) => id.startsWith('StorageTasks'))![0] },
@@ -153,11 +165,30 @@ export const startBenchRuntime = async (context: BenchContext, options: Partial<
       }
     };
   }
+  // Transaction sizes, read from the request bodies as they pass (every listener of the endpoint's
+  // server sees the same body stream).
+  const transactItems = { write: 0, read: 0 };
+  runtime.dynamo.server.on('request', (request: IncomingMessage) => {
+    const operation = String(request.headers['x-amz-target'] ?? '').split('.')[1];
+    if (operation !== 'TransactWriteItems' && operation !== 'TransactGetItems') return;
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(Buffer.from(chunk)));
+    request.on('end', () => {
+      try {
+        const items = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { TransactItems?: unknown[] }).TransactItems?.length ?? 0;
+        if (operation === 'TransactWriteItems') transactItems.write += items;
+        else transactItems.read += items;
+      } catch {
+        // not JSON: the engine answers it with an error; nothing billed
+      }
+    });
+  });
   let tenantSerial = 0;
   return {
     runtime,
     tasksTable,
     invokes,
+    transactItems,
     tenants: async (count) => {
       const keys: string[] = [];
       for (let i = 0; i < count; i += 20) {
@@ -188,9 +219,10 @@ export const startBenchRuntime = async (context: BenchContext, options: Partial<
 
 /**
  * Runs one load command in a fresh child process (plain `node`, TypeScript by type stripping) and
- * returns its result. The child is killed if it outlives `timeoutMs`.
+ * returns its result. The child is killed if it outlives `timeoutMs`. A command with a checkpoint
+ * reports `{ phase }` on the way; `onPhase` runs then, and the child continues once it resolved.
  */
-export const runLoad = <T>(command: LoadCommand, timeoutMs: number): Promise<T> =>
+export const runLoad = <T>(command: LoadCommand, timeoutMs: number, onPhase?: (phase: string) => Promise<void>): Promise<T> =>
   new Promise((resolve, reject) => {
     const child = fork(path.join(BENCH_DIR, 'load-client.ts'), [], {
       execArgv: ['--no-warnings', '--max-old-space-size=4096'],
@@ -207,8 +239,15 @@ export const runLoad = <T>(command: LoadCommand, timeoutMs: number): Promise<T> 
         reject(new Error(`load client exceeded ${timeoutMs} ms`));
       }
     }, timeoutMs);
-    child.on('message', (message: { ok: boolean; result?: T; error?: string }) => {
+    child.on('message', (message: { ok: boolean; result?: T; error?: string; phase?: string }) => {
       if (answered) return;
+      if (message.phase !== undefined) {
+        const go = () => {
+          if (child.connected) child.send({ continue: true });
+        };
+        void (onPhase ? onPhase(message.phase) : Promise.resolve()).then(go, go);
+        return;
+      }
       answered = true;
       clearTimeout(timer);
       if (message.ok) resolve(message.result as T);
@@ -267,3 +306,25 @@ export const diffTotals = <T extends Record<string, number>>(before: T, after: T
 
 /** A fresh scratch directory for one bench run. */
 export const makeWorkDir = (): string => mkdtempSync(path.join(os.tmpdir(), 'offload-bench-'));
+
+/**
+ * Waits until the runtime is quiet: no counted call (long polls aside) and no invocation for
+ * `quietMs`, at most `maxMs`. Catches the tail of a flow ($disconnect, lifecycle events, exports).
+ * Returns whether it went quiet.
+ */
+export const settle = async (bench: BenchRuntime, quietMs: number, maxMs: number): Promise<boolean> => {
+  const fingerprint = (): string =>
+    JSON.stringify([Object.entries(bench.runtime.counter.snapshot()).filter(([key]) => key !== 'sqs:ReceiveMessage'), [...bench.invokes].map(([, record]) => record.invocations)]);
+  const deadline = Date.now() + maxMs;
+  let last = fingerprint();
+  let quietSince = Date.now();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    const now = fingerprint();
+    if (now !== last) {
+      last = now;
+      quietSince = Date.now();
+    } else if (Date.now() - quietSince >= quietMs) return true;
+  }
+  return false;
+};

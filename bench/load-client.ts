@@ -4,7 +4,8 @@
 //
 // Commands: `offload-sessions` (WebSocket connect, HTTP submit, subscribe, stream to the terminal
 // status), `sync-sessions` (one streamed HTTP request per session against the baseline), `ack`
-// (open-loop submits at a fixed rate), `submit` (submit a batch and return the task ids).
+// (open-loop submits at a fixed rate), `submit` (submit a batch and return the task ids),
+// `sequential` (submits one at a time: the idle, warm ack latency).
 import http from 'node:http';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -34,6 +35,12 @@ export interface OffloadSessionsCommand {
   readonly deadlineMs: number;
   /** Sessions whose progress log is fetched afterwards to compute delivery latency. */
   readonly deliverySample: number;
+  /**
+   * When the sessions are done (and their sockets closed), tell the parent (`{ phase: 'streamed' }`)
+   * and wait for its `{ continue: true }` before the delivery-sample reads, so the parent can count
+   * the sessions' own calls without the measurement's reads. @default false
+   */
+  readonly checkpoint?: boolean;
 }
 
 export interface SyncSessionsCommand {
@@ -67,7 +74,17 @@ export interface SubmitCommand {
   readonly input: TaskInput;
 }
 
-export type LoadCommand = OffloadSessionsCommand | SyncSessionsCommand | AckCommand | SubmitCommand;
+export interface SequentialCommand {
+  readonly kind: 'sequential';
+  readonly httpUrl: string;
+  readonly keys: readonly string[];
+  readonly count: number;
+  /** Pause between one answer and the next submit. */
+  readonly gapMs: number;
+  readonly input: TaskInput;
+}
+
+export type LoadCommand = OffloadSessionsCommand | SyncSessionsCommand | AckCommand | SubmitCommand | SequentialCommand;
 
 /** Result of a sessions command (both architectures). */
 export interface SessionsResult {
@@ -97,6 +114,13 @@ export interface AckResult {
   readonly errorsByKind: Record<string, number>;
   readonly latency: LatencySummary;
   readonly achievedRate: number;
+}
+
+export interface SequentialResult {
+  readonly count: number;
+  readonly accepted: number;
+  readonly errorsByKind: Record<string, number>;
+  readonly latency: LatencySummary;
 }
 
 export interface SubmitResult {
@@ -339,6 +363,12 @@ const runOffloadSessions = async (command: OffloadSessionsCommand): Promise<Sess
   await Promise.race([allDonePromise, sleep(Math.max(0, deadline - Date.now()))]);
   for (const session of sessions) if (!session.finished) finish(session, session.taskId ? 'unfinished-at-deadline' : 'no-ack-at-deadline');
   const totalMs = Date.now() - started;
+  if (command.checkpoint) {
+    // The level is over: close every session (its $disconnect is part of the session), then let
+    // the parent count before the measurement's own reads below.
+    for (const session of sessions) session.ws?.terminate();
+    await checkpoint('streamed');
+  }
 
   // Phase 4: delivery latency = receipt time − the entry's `at` (stamped by the worker when it
   // wrote the entry), from the progress log of a sample of sessions; only live entries (written
@@ -558,6 +588,44 @@ const clientLoad = (): { clientEventLoopP99Ms: number | null; clientCpuPct: numb
   };
 };
 
+/** Submits one task at a time (each after the previous answer and a pause): warm, idle ack latency. */
+const runSequential = async (command: SequentialCommand): Promise<SequentialResult> => {
+  const body = JSON.stringify({ type: 'completion', input: command.input });
+  const latencies: number[] = [];
+  const errors: string[] = [];
+  let accepted = 0;
+  for (let i = 0; i < command.count; i++) {
+    const key = command.keys[i % command.keys.length]!;
+    const started = performance.now();
+    try {
+      const answer = await request(`${command.httpUrl}/v1/tasks`, 'POST', { authorization: `Bearer ${key}`, 'content-type': 'application/json' }, body, 30_000);
+      latencies.push(performance.now() - started);
+      if (answer.status === 202) accepted++;
+      else errors.push(`http-${answer.status}`);
+    } catch (error) {
+      errors.push(errorCode(error));
+    }
+    await sleep(command.gapMs);
+  }
+  return { count: command.count, accepted, errorsByKind: countBy(errors), latency: summarize(latencies) };
+};
+
+/**
+ * Tells the parent process that `phase` is reached and waits for its go-ahead (immediately when
+ * there is no parent).
+ */
+const checkpoint = (phase: string): Promise<void> =>
+  new Promise((resolve) => {
+    if (!process.send) return resolve();
+    const onMessage = (message: { continue?: boolean }) => {
+      if (!message?.continue) return;
+      process.off('message', onMessage);
+      resolve();
+    };
+    process.on('message', onMessage);
+    process.send({ phase });
+  });
+
 /** Runs one command in this process (used by the child entry point below). */
 export const runCommand = async (command: LoadCommand): Promise<unknown> => {
   loopDelay.reset();
@@ -574,6 +642,8 @@ export const runCommand = async (command: LoadCommand): Promise<unknown> => {
         return await runAck(command);
       case 'submit':
         return await runSubmit(command);
+      case 'sequential':
+        return await runSequential(command);
     }
   } finally {
     loopDelay.disable();
@@ -581,7 +651,7 @@ export const runCommand = async (command: LoadCommand): Promise<unknown> => {
 };
 
 if (import.meta.filename === process.argv[1] && process.send) {
-  process.on('message', (command: LoadCommand) => {
+  process.once('message', (command: LoadCommand) => {
     runCommand(command).then(
       (result) => process.send!({ ok: true, result }, () => process.exit(0)),
       (error: unknown) => process.send!({ ok: false, error: String((error as Error)?.stack ?? error) }, () => process.exit(1)),

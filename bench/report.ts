@@ -1,6 +1,6 @@
 // Markdown rendering of a results document (bench/results/*.json → *.md and the console).
 import type { AckSection } from './ack.ts';
-import type { AsyncVsSyncRow } from './async-vs-sync.ts';
+import type { AsyncVsSyncRow, CallsPerSession } from './async-vs-sync.ts';
 import type { ColdStartRow } from './cold-start.ts';
 import type { CostFlow, ProgressCostRow } from './cost.ts';
 import type { ThroughputSection } from './throughput.ts';
@@ -15,6 +15,10 @@ export interface BenchResults {
   runs?: { date: string; sections: string[]; levels?: number[]; durationS: number }[];
   asyncVsSync?: AsyncVsSyncRow[];
   asyncVsSyncConfig?: Record<string, unknown>;
+  /** AWS calls and Lambda invocations per 40-token session, from the smallest Offload level. */
+  callsPerSession?: CallsPerSession;
+  /** Runtime options this run set on every local runtime (`--runtime`, `--warm`, `--transport`). */
+  runtimeOptions?: Record<string, unknown>;
   ack?: AckSection | { error: string };
   throughput?: ThroughputSection | { error: string };
   coldStart?: ColdStartRow[];
@@ -44,7 +48,8 @@ export const toMarkdown = (results: BenchResults): string => {
         results.runs && results.runs.length > 1
           ? `Runs: ${results.runs.map((run) => `${run.sections.length >= 5 ? 'all sections' : run.sections.join(', ')}${run.levels ? ` (levels ${run.levels.join(', ')})` : ''} ${run.date.slice(0, 16).replace('T', ' ')} UTC, ${run.durationS} s`).join('; ')}.`
           : `Run took ${results.durationS ?? '?'} s.`
-      } Everything on loopback; clients, the system under test and the baseline share the same cores (and the machine is shared with other work: see the load averages).`,
+      } Everything on loopback; clients, the system under test and the baseline share the same cores (and the machine is shared with other work: see the load averages).` +
+      (results.runtimeOptions && Object.keys(results.runtimeOptions).length ? ` Runtime options: \`${JSON.stringify(results.runtimeOptions)}\`.` : ''),
   );
   lines.push('');
 
@@ -67,11 +72,27 @@ export const toMarkdown = (results: BenchResults): string => {
     lines.push('');
   }
 
+  const calls = results.callsPerSession;
+  if (calls) {
+    lines.push(`#### Calls per session (${calls.level}-session Offload level, ${calls.held} finished)`);
+    lines.push('');
+    lines.push(
+      `**${calls.aws} AWS API calls** and **${calls.lambda} Lambda invocations** per 40-token session${calls.scheduledInvocationsPerSession ? ` (plus ${calls.scheduledInvocationsPerSession} invocations of scheduled functions, a per-minute cost, not counted as the session's)` : ''}, from the runtime's counters between the level's start and the moment its sessions were done, closed and the runtime quiet${calls.settled ? '' : ' (it did not go quiet in time: the tail may be cut short)'}, before the measurement's own reads. ` +
+        'Counted by the runtime: every DynamoDB call, the event source mappings\' SQS receives and deletes, the rules\' SQS sends, PutEvents, @connections, Secrets Manager and KMS calls; not counted: SQS calls a function makes itself (visibility changes, retry sends), S3 and Bedrock. ' +
+        `ReceiveMessage counts one receive per batch delivered; the local event source mappings also made **${calls.localEmptyReceivesPerSession} empty ReceiveMessage polls per session** (${calls.localReceivesPerSession} receives in all), an emulator artefact (fauxqs wakes every waiting long poll per message) not in the total.`,
+    );
+    lines.push('');
+    lines.push('| call | per session |');
+    lines.push('|---|---:|');
+    for (const [key, value] of Object.entries(calls.byOperation).sort((a, b) => b[1] - a[1])) lines.push(`| ${escape(key)} | ${value} |`);
+    lines.push('');
+  }
+
   const ack = section<AckSection>(results.ack);
   if (ack) {
     lines.push(`#### 2. Ack path (open loop, ${ack.durationSPerRate} s per rate, queue pollers paused)`);
     lines.push('');
-    lines.push(`Highest rate with p99 under 50 ms: **${ack.maxRateUnder50msP99 ?? 'none'}${ack.maxRateUnder50msP99 ? '/s' : ''}**.`);
+    lines.push(`Highest rate with p99 under 50 ms: **${ack.maxRateUnder50msP99 ?? 'none'}${ack.maxRateUnder50msP99 ? '/s' : ''}**.` + (ack.idleP50Ms !== undefined ? ` Warm idle submit (${ack.idleSubmits} one at a time after the warm-up): p50 **${ms(ack.idleP50Ms)}**, p99 ${ms(ack.idleP99Ms)}.` : ''));
     lines.push('');
     lines.push('| rate /s | p50 | p99 | max | accepted | errors |');
     lines.push('|---:|---:|---:|---:|---:|---|');
@@ -91,11 +112,21 @@ export const toMarkdown = (results: BenchResults): string => {
   } else if (results.throughput) lines.push(`#### 3. Throughput: failed — ${(results.throughput as { error: string }).error}`, '');
 
   if (results.coldStart?.length) {
-    lines.push('#### 4. Cold start (fresh Node process per measurement, median)');
+    lines.push(`#### 4. Cold start (fresh Node process per measurement, median of ${results.coldStart[0]?.runs ?? '?'})`);
     lines.push('');
-    lines.push('| function | bundle (minified) | module init | × hello world | process ready | × hello world |');
-    lines.push('|---|---:|---:|---:|---:|---:|');
-    for (const row of results.coldStart) lines.push(`| ${row.function} | ${kb(row.bundleBytes)} | ${ms(row.initMs)} | ${row.ratio ?? '–'} | ${ms(row.processReadyMs)} | ${row.processRatio ?? '–'} |`);
+    lines.push(
+      'Module initialisation (import of the bundle) with the AWS SDK left to the runtime (as deployed: `@aws-sdk/*` external) and bundled into the function (the same bundle re-bundled by esbuild with the SDK inside: tree-shaken, minified ESM). ' +
+        '× SDK = against a minimal function that imports the same SDK packages and creates one client of each, shipped the same way; × hello = against a hello-world handler.',
+    );
+    lines.push('');
+    lines.push('| function | runtime SDK: bundle | init | × SDK | × hello | bundled SDK: bundle | init | × SDK | process ready (runtime SDK) |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+    for (const row of results.coldStart) {
+      const bundled = row.bundledSdk;
+      lines.push(
+        `| ${escape(row.function)} | ${kb(row.bundleBytes)} | ${ms(row.initMs)} | ${row.ratioToSdkBaseline ?? '–'} | ${row.ratio ?? '–'} | ${bundled ? kb(bundled.bundleBytes) : '–'} | ${ms(bundled?.initMs)} | ${bundled?.ratioToSdkBaseline ?? '–'} | ${ms(row.processReadyMs)} |`,
+      );
+    }
     lines.push('');
   }
 
@@ -125,9 +156,12 @@ export const toMarkdown = (results: BenchResults): string => {
   if (results.progressCost?.length) {
     lines.push('Progress cost per task (one subscriber): DynamoDB writes and pushes follow the duration, not the token count.');
     lines.push('');
-    lines.push('| model | tokens | duration | progress entries | DynamoDB writes | pushes | writes/s |');
-    lines.push('|---|---:|---:|---:|---:|---:|---:|');
-    for (const row of results.progressCost) lines.push(`| ${row.model} | ${row.tokens} | ${row.durationS} s | ${row.progressEntries} | ${row.ddbWrites} | ${row.pushes} | ${row.ddbWritesPerSecond} |`);
+    lines.push('| model | tokens | duration | progress entries | DynamoDB writes | DynamoDB calls per entry (marginal) | pushes | writes/s |');
+    lines.push('|---|---:|---:|---:|---:|---:|---:|---:|');
+    for (const row of results.progressCost) {
+      const perEntry = row.ddbCallsPerEntry !== undefined ? `${row.ddbCallsPerEntry}${row.ddbCallsPerEntryMarginal !== undefined ? ` (${row.ddbCallsPerEntryMarginal})` : ''}` : '–';
+      lines.push(`| ${row.model} | ${row.tokens} | ${row.durationS} s | ${row.progressEntries} | ${row.ddbWrites} | ${perEntry} | ${row.pushes} | ${row.ddbWritesPerSecond} |`);
+    }
     lines.push('');
   }
 

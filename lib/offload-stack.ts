@@ -20,6 +20,7 @@ import { API_OUTPUTS, OPERATOR_OUTPUTS } from './stack-outputs.ts';
 import { validateKmsKeyArn, validateSecretCompleteArn } from './arns.ts';
 import { StackConfigurationError } from './errors.ts';
 import { OffloadExports } from './constructs/exports.ts';
+import { WebhookSecretsKey } from './constructs/webhook-secrets.ts';
 import { DEFAULT_SIMULATED_MODEL, SIMULATED_MODELS } from '../lambdas/tasks/models/simulated.ts';
 
 /** Props of {@link OffloadStack}. */
@@ -141,6 +142,8 @@ export class OffloadStack extends Stack {
   public readonly dashboard: OffloadDashboardSite;
   /** Signing key of client tokens (generated at deploy, never leaves Secrets Manager). */
   public readonly tokenKey: Secret;
+  /** The KMS key sealing webhook signing secrets (output `WebhookSecretsKeyArn`). */
+  public readonly webhookSecrets: WebhookSecretsKey;
 
   public constructor(scope: Construct, id: string, props: OffloadStackProps = {}) {
     super(scope, id, props);
@@ -157,6 +160,8 @@ export class OffloadStack extends Stack {
       tasksTable: this.storage.tasksTable,
       connectionsTable: this.storage.connectionsTable,
       bus: this.bus,
+      ...(props.tenantRateLimit !== undefined ? { tenantRateLimit: props.tenantRateLimit } : {}),
+      ...(props.tenantBurstLimit !== undefined ? { tenantBurstLimit: props.tenantBurstLimit } : {}),
     });
     // WebSocket stage access logging needs the account's API Gateway CloudWatch role set first.
     this.apiGatewayCloudWatchRole = (props.apiGatewayCloudWatchRole ?? true) ? new ApiGatewayCloudWatchRole(this, 'ApiGatewayAccount') : undefined;
@@ -186,6 +191,7 @@ export class OffloadStack extends Stack {
         maxConcurrency: sizing.maxConcurrency,
         batchSize: sizing.batchSize,
         maxReceiveCount: sizing.maxReceiveCount,
+        ...('maxBatchingWindowSeconds' in sizing ? { maxBatchingWindow: Duration.seconds(sizing.maxBatchingWindowSeconds) } : {}),
       });
     };
     this.workloads = {
@@ -200,17 +206,24 @@ export class OffloadStack extends Stack {
       bus: this.bus,
       deadLetterQueues: Object.fromEntries(Object.entries(this.workloads).map(([name, workload]) => [name, workload.deadLetterQueue])),
     });
-    // Lifecycle events fan out to webhook deliveries on the integrations class (never their own).
+    // Lifecycle events fan out to webhook deliveries on the integrations class (never their own),
+    // only for tenants with endpoints: `detail.webhooks` is false when the tenant had none at submit
+    // (absent when not known: those route). See lambdas/core/webhook-presence.ts.
     this.webhookFanOut = new Rule(this, 'WebhookFanOut', {
       eventBus: this.bus,
-      description: 'Lifecycle events to webhook fan-out (integrations class)',
+      description: 'Lifecycle events of tenants with webhooks to webhook fan-out (integrations class)',
       eventPattern: {
         source: ['offload'],
         detailType: ['Task Started', 'Task Succeeded', 'Task Failed', 'Task Cancelled'],
-        detail: { type: [{ 'anything-but': 'webhook.delivery' }] },
+        detail: { type: [{ 'anything-but': 'webhook.delivery' }], webhooks: [true, { exists: false }] },
       },
       targets: [new SqsQueue(this.workloads.integrations.queue, { deadLetterQueue: this.workloads.integrations.deadLetterQueue, retryAttempts: 185, maxEventAge: Duration.hours(24) })],
     });
+    // Webhook secrets are stored sealed: the webhooks function may only encrypt, the integrations
+    // worker (which signs deliveries) may only decrypt; no other function may use the key.
+    this.webhookSecrets = new WebhookSecretsKey(this, 'WebhookSecrets', { removalPolicy: props.dataRemovalPolicy ?? RemovalPolicy.RETAIN });
+    this.webhookSecrets.grantSeal(this.httpApi.webhooksFunction);
+    this.webhookSecrets.grantOpen(this.workloads.integrations.worker);
     // Model allowlist: refused at submit (HTTP and WebSocket) and again by the workers.
     for (const fn of [this.httpApi.submitFunction, this.webSocketApi.submitFunction, this.workloads.interactive.worker, this.workloads.batch.worker]) {
       fn.addEnvironment('ALLOWED_MODELS', allowedModels.join(','));
@@ -295,5 +308,6 @@ export class OffloadStack extends Stack {
     new CfnOutput(this, OPERATOR_OUTPUTS.webSocketManagement, { value: this.webSocketApi.managementEndpoint, description: 'WebSocket @connections endpoint (key revocation closes connections)' });
     new CfnOutput(this, OPERATOR_OUTPUTS.exportsBucket, { value: this.exports.bucket.bucketName, description: 'Task exports bucket (tasks.export NDJSON under exports/)' });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn, description: 'SNS topic every alarm notifies (subscribe on-call here)' });
+    new CfnOutput(this, 'WebhookSecretsKeyArn', { value: this.webhookSecrets.key.keyArn, description: 'KMS key sealing webhook signing secrets (Encrypt: webhooks function; Decrypt: integrations worker)' });
   }
 }

@@ -3,6 +3,7 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { close, listen, readBody } from './http-util.ts';
 import { refuseForeignRequest } from './loopback-guard.ts';
 import { type LocalTemplate, UnsupportedTemplateError } from './template.ts';
+import { LocalCloudFrontFunction } from './cloudfront-functions.ts';
 
 /** Managed origin request policy: all viewer headers except Host. */
 const ALL_VIEWER_EXCEPT_HOST = 'b689b0a8-53d0-40ab-baf2-68738e2966ac';
@@ -62,6 +63,8 @@ interface Behavior {
   readonly cachedMethods: ReadonlySet<string>;
   /** Headers its response headers policy adds to every response (none without a policy). */
   readonly responseHeaders: readonly ResponseHeaderRule[];
+  /** Its viewer-request CloudFront Function, if one is associated. */
+  readonly viewerRequest: LocalCloudFrontFunction | undefined;
 }
 
 /** One header a response headers policy sets: with `override`, replacing the origin's; else only where the origin sent none. */
@@ -92,6 +95,8 @@ export interface CdnStats {
   misses: number;
   refreshHits: number;
   passes: number;
+  /** Answers a viewer-request function generated (the origin never saw the request). */
+  functionResponses: number;
 }
 
 /**
@@ -106,12 +111,15 @@ export interface CdnStats {
  * ErrorCachingMinTTL (the distribution's CustomErrorResponses, else 10 s) whatever their
  * `Cache-Control`, 400, 403, 405, 412 and 415 only with a max-age/s-maxage, each for the greater of
  * that TTL and the (MaxTTL-clamped) max-age; 401, 416 and other codes never.
+ * A behaviour's viewer-request CloudFront Function runs before the cache is consulted (see
+ * {@link LocalCloudFrontFunction}); a response it generates is sent as is (`FunctionGeneratedResponse
+ * from cloudfront`), a failing function answers `503`.
  * Responses carry `X-Cache: Hit from cloudfront | Miss from cloudfront | RefreshHit from cloudfront`,
  * and the headers of the behaviour's response headers policy (security and custom headers).
  */
 export class LocalCdn {
   public endpoint = '';
-  public readonly stats: CdnStats = { hits: 0, misses: 0, refreshHits: 0, passes: 0 };
+  public readonly stats: CdnStats = { hits: 0, misses: 0, refreshHits: 0, passes: 0, functionResponses: 0 };
   private readonly server: Server;
   private readonly cache = new Map<string, CachedResponse>();
   private behaviors: Behavior[] = [];
@@ -166,6 +174,7 @@ export class LocalCdn {
         allowedMethods: new Set((raw.AllowedMethods as string[] | undefined) ?? ['GET', 'HEAD']),
         cachedMethods: new Set((raw.CachedMethods as string[] | undefined) ?? ['GET', 'HEAD']),
         responseHeaders: this.responseHeadersOf(raw.ResponseHeadersPolicyId, `${where}.ResponseHeadersPolicyId`),
+        viewerRequest: this.viewerRequestFunctionOf(raw.FunctionAssociations, `${where}.FunctionAssociations`),
       };
     };
     const defaultBehavior = behavior((config.DefaultCacheBehavior ?? {}) as Record<string, unknown>, 'DefaultCacheBehavior');
@@ -183,6 +192,16 @@ export class LocalCdn {
       ...((config.CacheBehaviors as Record<string, unknown>[] | undefined) ?? []).map((raw, index) => behavior(raw, `CacheBehaviors.${index}`, String(raw.PathPattern))),
       defaultBehavior,
     ];
+  }
+
+  /** The behaviour's viewer-request CloudFront Function; viewer-response functions and Lambda@Edge are refused. */
+  private viewerRequestFunctionOf(associations: unknown, where: string): LocalCloudFrontFunction | undefined {
+    let found: LocalCloudFrontFunction | undefined;
+    for (const [index, association] of ((associations as Record<string, unknown>[] | undefined) ?? []).entries()) {
+      if (association.EventType !== 'viewer-request') throw new UnsupportedTemplateError(this.logicalId, `${where}.${index}.EventType`, 'only viewer-request functions are emulated');
+      found = LocalCloudFrontFunction.fromTemplate(this.template, association.FunctionARN, `${this.logicalId}.${where}.${index}`);
+    }
+    return found;
   }
 
   private cachePolicyOf(id: unknown, where: string): CachePolicy {
@@ -294,7 +313,7 @@ export class LocalCdn {
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     if (refuseForeignRequest(request, response)) return; // local-only: DNS rebinding, cross-site form posts
-    const url = new URL(request.url ?? '/', 'http://local');
+    let url = new URL(request.url ?? '/', 'http://local');
     const method = request.method ?? 'GET';
     try {
       const behavior = this.behaviorFor(url.pathname);
@@ -302,6 +321,24 @@ export class LocalCdn {
       if (!behavior.allowedMethods.has(method)) {
         // CloudFront refuses methods the behaviour does not allow, without asking the origin.
         return this.reply(response, 403, { 'content-type': 'text/plain' }, Buffer.from('This distribution is not configured to allow the HTTP request method that was used for this request.'), 'Error from cloudfront');
+      }
+      // A viewer-request function runs before the cache is consulted; it may answer by itself.
+      if (behavior.viewerRequest) {
+        let outcome;
+        try {
+          outcome = await behavior.viewerRequest.viewerRequest(
+            { method, path: url.pathname + url.search, headers: request.headers, viewerIp: request.socket.remoteAddress ?? '127.0.0.1' },
+            { id: this.logicalId, domainName: new URL(this.endpoint || 'http://local').host },
+          );
+        } catch {
+          return this.reply(response, 503, { 'content-type': 'text/plain' }, Buffer.from('The CloudFront function associated with the CloudFront distribution is invalid or could not run.'), 'FunctionExecutionError from cloudfront');
+        }
+        if (outcome.kind === 'response') {
+          this.stats.functionResponses++;
+          return this.reply(response, outcome.status, outcome.headers, outcome.body, 'FunctionGeneratedResponse from cloudfront');
+        }
+        url = new URL(outcome.path, 'http://local');
+        request.headers = outcome.headers;
       }
       if (!behavior.cachedMethods.has(method)) {
         this.stats.passes++;

@@ -6,6 +6,7 @@ import { readCloudAssembly } from './preflight/cloud-assembly.ts';
 import { PreflightError } from './preflight/errors.ts';
 import { PREFLIGHT_DEFAULTS } from './preflight/preflight.ts';
 import { MINIMUM_UNRESERVED_CONCURRENCY } from './preflight/reserved-concurrency.ts';
+import { DEFAULT_WARM_ENVIRONMENTS } from './runtime.ts';
 
 /** Usage of `offload dev` (also `npm start`). */
 export const DEV_USAGE = `offload dev: run the whole Offload stack locally (also \`npm start\`)
@@ -13,6 +14,7 @@ export const DEV_USAGE = `offload dev: run the whole Offload stack locally (also
 Usage: offload dev [--fresh] [--dir <dir>] [--quiet] [--no-watch] [--iam strict|soft|off]
                    [--assembly <dir> [--stack <name>]]
                    [--account-concurrency <n>] [--apigateway-cloudwatch-role-configured]
+                   [--warm <n>] [--transport in-process|http]
 
   --fresh     start with empty data (deletes <dir>/data)
   --dir       state directory (default .offload)
@@ -26,6 +28,12 @@ Usage: offload dev [--fresh] [--dir <dir>] [--quiet] [--no-watch] [--iam strict|
               role's credentials; strict refuses what the template's policies do not
               allow, as AWS would; soft only logs the would-be denials to the runtime
               log; off checks nothing
+  --warm      warm execution environments kept per function (default ${DEFAULT_WARM_ENVIRONMENTS}; 0 = on
+              demand only), created in the background after start and replenished when one
+              ends, so a burst of up to <n> requests per function pays no cold start
+  --transport how functions' SDK calls reach the local engines (default in-process: over a
+              MessagePort into the engine's request listener, same SDK, signing and wire
+              format; http: over loopback HTTP)
 
 Deploy preflight: before anything starts, the template is refused if AWS would refuse it
 at deploy time (access-log variables per API type, the API Gateway CloudWatch role,
@@ -64,6 +72,8 @@ export const runDev = async (args: readonly string[]): Promise<void> => {
       iam: { type: 'string', default: DEFAULT_IAM_MODE },
       'account-concurrency': { type: 'string' },
       'apigateway-cloudwatch-role-configured': { type: 'boolean', default: false },
+      warm: { type: 'string' },
+      transport: { type: 'string', default: 'in-process' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -80,6 +90,8 @@ export const runDev = async (args: readonly string[]): Promise<void> => {
   if (concurrencyText !== undefined && !/^[1-9]\d*$/.test(concurrencyText)) refuse(`--account-concurrency must be a positive integer, got "${concurrencyText}"`);
   const iam = values.iam;
   if (!isIamMode(iam)) return refuse(`--iam must be one of ${IAM_MODES.join(', ')}, got "${iam}"`);
+  if (values.warm !== undefined && !/^\d+$/.test(values.warm)) refuse(`--warm must be a non-negative integer, got "${values.warm}"`);
+  if (values.transport !== 'in-process' && values.transport !== 'http') refuse(`--transport must be in-process or http, got "${values.transport}"`);
   if (values.stack !== undefined && values.assembly === undefined) refuse('--stack chooses a stack of --assembly <dir>; without --assembly the project is synthesized (one stack)');
 
   const started = Date.now();
@@ -104,6 +116,8 @@ export const runDev = async (args: readonly string[]): Promise<void> => {
     ...assembly,
     ...(concurrencyText !== undefined ? { accountConcurrency: Number(concurrencyText) } : {}),
     apiGatewayCloudWatchRoleConfigured: values['apigateway-cloudwatch-role-configured'],
+    ...(values.warm !== undefined ? { warmEnvironments: Number(values.warm) } : {}),
+    inProcessTransport: values.transport === 'in-process',
     onReload: (outcome) => {
       const what =
         outcome.kind === 'code' ? `reloaded ${outcome.functions.join(', ')}` : outcome.kind === 'stack' ? 'stack changed: restarted on the same data' : outcome.kind === 'failed' ? `reload failed, still running the previous code:\n${outcome.error}` : 'no change';

@@ -7,6 +7,7 @@ import { BUCKET_DEPLOYMENT_TYPE, bucketDeploymentProviders, deployBuckets, s3Ori
 import { mintClientToken, withDevCredential } from './dashboard-config.ts';
 import { DASHBOARD_CONFIG, DASHBOARD_PAGE, DASHBOARD_PATH } from '../dashboard/site.ts';
 import { LocalSecretsManager } from './secretsmanager.ts';
+import { DEFAULT_KMS_PORT, KMS_ENDPOINT_VARIABLE, LocalKms } from './kms/kms-service.ts';
 import { BEDROCK_ENDPOINT_VARIABLE, DEFAULT_BEDROCK_PORT, LocalBedrockRuntime } from './bedrock/local-bedrock-runtime.ts';
 import { ensureDevTenant, type DevTenant } from './dev-tenant.ts';
 import { ensurePrivateDir, writePrivateFile } from './private-file.ts';
@@ -18,6 +19,7 @@ import { ApiCallCounter } from './http-util.ts';
 import { LocalHttpApi } from './apigateway/http-api.ts';
 import { LocalWebSocketApi, DEFAULT_WS_LIMITS, type WebSocketLimits } from './apigateway/websocket-api.ts';
 import { LocalFunction } from './lambda/lambda-service.ts';
+import { InProcessTransport } from './lambda/in-process-transport.ts';
 import { SqsEventSource } from './lambda/sqs-event-source.ts';
 import { PROJECT_DIR, synthesizeInChild } from './synth-child.ts';
 import { LOCAL_REGION, LocalTemplate, UnsupportedTemplateError, assemblyStackId, localArn } from './template.ts';
@@ -76,6 +78,25 @@ export interface RuntimeOptions extends PreflightOptions {
    */
   readonly workerNice?: number;
   /**
+   * Warm execution environments kept per function, as AWS keeps environments between requests:
+   * created in the background after start (one at a time, yielding to invocations that wait for a
+   * creation, so start-up does not starve the engines) and replenished when environments end
+   * (timeouts, crashes). A burst of up to this many concurrent requests to a function pays no cold
+   * start; bigger bursts create the rest on demand. Each costs a cold start's CPU (~0.4 s) and its memory; 0 creates
+   * environments on demand only. `OFFLOAD_WARM_ENVIRONMENTS` in the environment when not given.
+   * @default DEFAULT_WARM_ENVIRONMENTS
+   */
+  readonly warmEnvironments?: number;
+  /**
+   * Local only, invisible to the functions' code and to AWS: the functions' SDK calls to the local
+   * engines (DynamoDB, SQS, S3, EventBridge, Secrets Manager, `@connections`) and the SQS pollers'
+   * calls cross a MessagePort into the engine's request listener instead of a loopback HTTP
+   * connection; the same SDK signs and parses the same wire format, and call counting, fault
+   * injection and IAM enforcement apply as on HTTP. Off: everything over loopback HTTP.
+   * `OFFLOAD_IN_PROCESS_TRANSPORT=off` in the environment turns it off when not given. @default true
+   */
+  readonly inProcessTransport?: boolean;
+  /**
    * IAM enforcement: each function calls AWS with credentials of its own role, and a call its
    * policies do not allow is refused as AWS refuses it (`strict`), only logged (`soft`), or not
    * checked (`off`). @default 'strict'
@@ -88,6 +109,9 @@ export interface RuntimeOptions extends PreflightOptions {
  * cores with the API emulation and the ack path, so they run at a lower priority by default.
  */
 export const DEFAULT_WORKER_NICE = 10;
+
+/** Warm environments kept per function by default (see {@link RuntimeOptions.warmEnvironments}). */
+export const DEFAULT_WARM_ENVIRONMENTS = 1;
 
 /** The `.offload/endpoints.json` document (SPEC §4). */
 export interface Endpoints {
@@ -125,6 +149,8 @@ export interface Runtime {
   readonly webSocket: LocalWebSocketApi;
   /** IAM: the template's policies, the functions' credentials, the enforcement mode. */
   readonly iam: IamEnforcer;
+  /** The local KMS (the template's keys). */
+  readonly kms: LocalKms;
   /** A multi-line start-up summary. */
   readonly summary: string;
   stop(): Promise<void>;
@@ -155,7 +181,6 @@ const IGNORED_TYPES = new Set([
   'AWS::SNS::Topic',
   'AWS::SNS::TopicPolicy',
   'AWS::SNS::Subscription',
-  'AWS::KMS::Key',
 ]);
 const HANDLED_TYPES = new Set([
   'AWS::DynamoDB::Table',
@@ -168,7 +193,11 @@ const HANDLED_TYPES = new Set([
   'AWS::CloudFront::Distribution',
   // Applied by the local CDN to the behaviours naming it (local/cdn.ts).
   'AWS::CloudFront::ResponseHeadersPolicy',
+  // Viewer-request functions, run by the local CDN (local/cloudfront-functions.ts).
+  'AWS::CloudFront::Function',
   'AWS::SecretsManager::Secret',
+  // The local KMS (local/kms/): symmetric keys, their key policies enforced as AWS KMS does.
+  'AWS::KMS::Key',
   'AWS::S3::Bucket',
   // BucketDeployment: the runtime copies the sources itself (local/bucket-deployment.ts); its
   // provider function (Python) and that function's layer (the AWS CLI) are never run locally.
@@ -224,6 +253,9 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     if (resource.Type === 'AWS::Logs::LogGroup') template.register(logicalId, { ref: `/aws/offload/${logicalId}`, attributes: { Arn: localArn('logs', `log-group:/aws/offload/${logicalId}`) } });
     if (resource.Type === 'AWS::CloudFront::CachePolicy') template.register(logicalId, { ref: logicalId, attributes: { Id: logicalId } });
     if (resource.Type === 'AWS::CloudFront::ResponseHeadersPolicy') template.register(logicalId, { ref: logicalId, attributes: { Id: logicalId } });
+    if (resource.Type === 'AWS::CloudFront::Function') {
+      template.register(logicalId, { ref: logicalId, attributes: { FunctionARN: localArn('cloudfront', `function/${logicalId}`), Stage: 'LIVE' } });
+    }
   }
 
   // IAM: reads the roles and policies (registering the roles' values); documents resolve once the resources exist.
@@ -231,13 +263,18 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
 
   const workerNice = options.workerNice ?? (process.env.OFFLOAD_WORKER_NICE ? Number(process.env.OFFLOAD_WORKER_NICE) : DEFAULT_WORKER_NICE);
   if (!Number.isInteger(workerNice) || workerNice < 0 || workerNice > 19) throw new RangeError(`workerNice must be an integer from 0 to 19, got ${workerNice}`);
+  const warmEnvironments = options.warmEnvironments ?? (process.env.OFFLOAD_WARM_ENVIRONMENTS ? Number(process.env.OFFLOAD_WARM_ENVIRONMENTS) : DEFAULT_WARM_ENVIRONMENTS);
+  if (!Number.isInteger(warmEnvironments) || warmEnvironments < 0) throw new RangeError(`warmEnvironments must be a non-negative integer, got ${warmEnvironments}`);
+  const inProcess = options.inProcessTransport ?? process.env.OFFLOAD_IN_PROCESS_TRANSPORT !== 'off';
   const counter = new ApiCallCounter();
   const faults = options.faults instanceof FaultInjector ? options.faults : options.faults ? new FaultInjector(options.faults) : FaultInjector.fromEnvironment();
   if (faults) log('faults', `fault injection on: ${JSON.stringify(faults.config.probabilities)}`);
   const dynamo = await startDynamo(template, { dataDir: path.join(dir, 'data', 'dynamodb'), port: ports.dynamodb, counter, callerIam: iam, ...(faults ? { faults } : {}) });
-  const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs, callerIam: iam, ...(faults ? { faults } : {}) });
+  const sqs = await startSqs(template, { dataDir: path.join(dir, 'data', 'sqs'), port: ports.sqs, callerIam: iam, inProcess, ...(faults ? { faults } : {}) });
   const secrets = new LocalSecretsManager(template, path.join(dir, 'data', 'secrets.json'), counter, iam);
   secrets.load();
+  const kms = new LocalKms(template, path.join(dir, 'data', 'kms.json'), counter, iam);
+  kms.load();
   const functions = new Map<string, LocalFunction>();
   const functionOf = (logicalId: string): LocalFunction => {
     const fn = functions.get(logicalId);
@@ -316,6 +353,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   await cdn.start(ports.cdn);
   await eventBridge.start(ports.eventbridge);
   await secrets.start(ports.secretsmanager);
+  await kms.start(options.ports === 'dynamic' ? 0 : DEFAULT_KMS_PORT);
   // Bedrock Runtime (ConverseStream, simulated text) only when some function calls Bedrock.
   const bedrockEnabled = template
     .ofType('AWS::Lambda::Function')
@@ -338,12 +376,27 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     AWS_ENDPOINT_URL_SQS: sqs.endpoint,
     AWS_ENDPOINT_URL_EVENTBRIDGE: eventBridge.endpoint,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.endpoint,
+    [KMS_ENDPOINT_VARIABLE]: kms.endpoint,
     AWS_ENDPOINT_URL_S3: sqs.endpoint,
     AWS_S3_FORCE_PATH_STYLE: 'true',
     ...(bedrock ? { [BEDROCK_ENDPOINT_VARIABLE]: bedrock.endpoint } : {}),
   };
   iam.load();
   await iam.validateActions();
+  // Function threads reach these engines over a MessagePort (RuntimeOptions.inProcessTransport).
+  const transport = inProcess ? new InProcessTransport() : undefined;
+  if (transport) {
+    for (const [endpoint, server] of [
+      [dynamo.endpoint, dynamo.server],
+      [sqs.endpoint, sqs.httpServer],
+      [eventBridge.endpoint, eventBridge.server],
+      [secrets.endpoint, secrets.server],
+      [kms.endpoint, kms.server],
+      [webSocket.managementEndpoint, webSocket.server],
+    ] as const) {
+      transport.register(endpoint, server);
+    }
+  }
   for (const [logicalId, resource] of template.ofType('AWS::Lambda::Function')) {
     if (deploymentProviders.functions.has(logicalId)) continue;
     const properties = resource.Properties ?? {};
@@ -388,6 +441,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
           // Queue-driven workers yield the cores to the request path (see LocalFunctionConfig.cpuNice).
           ...(environment.WORKLOAD_CLASS ? { cpuNice: workerNice } : {}),
           compileCacheDir: path.join(dir, 'compile-cache'),
+          ...(transport ? { transport } : {}),
         },
         log,
       ),
@@ -422,6 +476,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
         reportBatchItemFailures: ((properties.FunctionResponseTypes as string[] | undefined) ?? []).includes('ReportBatchItemFailures'),
         // The pollers receive and delete as the function's execution role.
         credentials: iam.identities.issue(functionId, iam.store.roleOfFunction(functionId, functionOf(functionId).config.functionName)),
+        ...(transport ? { transport } : {}),
       },
       () => functionOf(functionId),
       sqs,
@@ -435,6 +490,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   if (!tasksTable) throw new Error('The template has no tasks table');
   const devTenant = await ensureDevTenant(dynamo.client, template.resolveString({ Ref: tasksTable[0] }, 'devTenant'), path.join(dir, 'dev-tenant.json'));
   if (options.eventSources !== false) for (const source of eventSources) source.start();
+  for (const fn of functions.values()) fn.keepWarm(warmEnvironments);
   devApiKey = devTenant.apiKey;
   const sites = await deployBuckets(template, s3, {
     rewrites: [[`wss://${webSocket.apiId}.execute-api.${LOCAL_REGION}.amazonaws.com/${webSocket.stageName}`, webSocket.endpoint]],
@@ -476,6 +532,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
     cdn,
     webSocket,
     iam,
+    kms,
     summary,
     stop: async () => {
       log('runtime', 'stopping');
@@ -486,6 +543,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
       await Promise.allSettled([...functions.values()].map((fn) => fn.drain(5_000)));
       await eventBridge.stop();
       await secrets.stop();
+      await kms.stop();
       await bedrock?.stop();
       await Promise.allSettled([...functions.values()].map((fn) => fn.shutdown()));
       s3.destroy();

@@ -62,7 +62,8 @@ class ServiceError extends Error {
 export class LocalSecretsManager {
   public endpoint = '';
   private readonly secrets = new Map<string, LocalSecret>();
-  private readonly server: Server;
+  /** The endpoint's HTTP server (its request listener also serves the in-process transport of the function threads). */
+  public readonly server: Server;
 
   public constructor(
     private readonly template: LocalTemplate,

@@ -91,7 +91,8 @@ export const asyncApiDocument = () => {
     ),
     ProgressMessage: serverMessage(
       'progress',
-      'One progress entry. For each subscription, entries arrive once each, in `seq` order, with no gaps after the `after` cursor.',
+      'One progress entry. On a connection, no entry after the subscription\u2019s `after` arrives before every lower one has; an entry may ' +
+        'arrive again (at-least-once): drop any `seq` at or below the highest one received.',
       {
         taskId: ref('TaskId'),
         seq: { type: 'integer', minimum: 1 },
@@ -102,7 +103,7 @@ export const asyncApiDocument = () => {
     ProgressBatchMessage: serverMessage(
       'progressBatch',
       `Several consecutive progress entries in one message, sent when more than one is pending (a replay, a catch-up): handle each entry ` +
-        `exactly as a \`progress\` message, in array order. Entries are in \`seq\` order and follow the same guarantee as \`progress\`; a message ` +
+        `exactly as a \`progress\` message, in array order (dropping any \`seq\` already received). Entries are in \`seq\` order and follow the same rule as \`progress\`; a message ` +
         `is at most ${MAX_BATCH_BYTES / 1024} KB (one WebSocket frame), and an entry too large to share one travels alone as \`progress\`.`,
       {
         taskId: ref('TaskId'),
@@ -123,13 +124,14 @@ export const asyncApiDocument = () => {
       'replayPaused',
       'The server stopped sending this task\u2019s entries after `nextAfter` to stay within its time budget (a long replay). Send ' +
         '`subscribe {taskId, after: nextAfter}` (or the last `seq` received) to continue; the SDK does so by itself. While the task runs, its ' +
-        'next progress write also resumes delivery, but only a new `subscribe` brings the rest of a finished task and its `status`.',
+        'worker also sends the entries this connection lacks (within about a second), but only a new `subscribe` brings the rest of a finished task and its `status`.',
       { taskId: ref('TaskId'), nextAfter: { type: 'integer', minimum: 0, description: 'The last entry sent before the pause.' } },
       ['taskId', 'nextAfter'],
     ),
     StatusMessage: serverMessage(
       'status',
-      'The terminal status, sent once per subscription after the last progress entry. A result too large for one WebSocket message is ' +
+      'The terminal status, sent only after every progress entry of the task has been sent on this connection. It may arrive more than ' +
+        'once, and resent progress entries may still follow it: the first `status` ends the stream. A result too large for one WebSocket message is ' +
         'omitted (`resultOmitted: true`): read it with `GET /v1/tasks/{id}`.',
       {
         taskId: ref('TaskId'),
@@ -177,9 +179,13 @@ export const asyncApiDocument = () => {
         'revoking an API key closes the connections opened with it or its tokens. Every frame is one JSON text message.',
         'Clients send an `action` (`subscribe`, `unsubscribe`, `submit`, `ping`); the server sends messages with a `type`.',
         '',
-        '**Guarantee**: after `subscribe {taskId, after: N}` the connection receives every progress entry with `seq > N` exactly once',
-        'and in order, then the terminal `status` once, even across disconnects, redeliveries and worker retries: reconnect and',
-        'subscribe again with the last `seq` seen.',
+        '**Guarantee** (at least once, in order per connection): after `subscribe {taskId, after: N}` the connection receives every',
+        'progress entry with `seq > N`, then the terminal `status`, even across disconnects, redeliveries and worker retries: reconnect',
+        'and subscribe again with the last `seq` seen. The server may send an entry again (the subscribe replay and the running worker',
+        'both send from `N`), but never skips one, never sends a higher `seq` before a lower one it has not yet sent on that connection,',
+        'and sends `status` only after every entry. So a client keeps the highest `seq` received, drops any entry at or below it, and',
+        'stops at the first `status` (a later `status` or entry is a resend): it then has every entry exactly once, in order. The SDK',
+        'does this. Live entries of a task reach a new subscription within about a second of being written.',
         '',
         '**Replay**: entries arrive one per `progress` message while live, and several per `progressBatch` message when more than one is',
         `pending (a replay after \`subscribe\`, a catch-up), so a long replay is a handful of messages of at most ${MAX_BATCH_BYTES / 1024} KB. A replay that`,

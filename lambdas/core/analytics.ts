@@ -1,7 +1,7 @@
 import { findTaskDefinition } from '../tasks/registry.ts';
 import { maskFields, tenantMaskKey, type MaskMode } from './masking.ts';
-import type { TaskEventDetail } from './model.ts';
-import type { NdjsonSink, TaskStore } from './ports.ts';
+import type { TaskEventDetail, TaskRecord } from './model.ts';
+import type { NdjsonSink } from './ports.ts';
 
 /** One lifecycle event as it arrives from the bus. */
 export interface LifecycleEvent {
@@ -12,9 +12,15 @@ export interface LifecycleEvent {
 }
 
 
+/** Reads many tasks at once. */
+export interface TaskBatchReader {
+  /** The tasks with these ids that exist, by id (one call for a whole batch). */
+  getMany(taskIds: readonly string[]): Promise<ReadonlyMap<string, TaskRecord>>;
+}
+
 /** Dependencies of the analytics export. */
 export interface AnalyticsDeps {
-  readonly tasks: TaskStore;
+  readonly tasks: TaskBatchReader;
   /** Where batches go, as date-partitioned NDJSON objects. */
   readonly sink: NdjsonSink;
   readonly masterKey: () => Promise<string>;
@@ -29,7 +35,7 @@ export const batchKey = (time: string, firstEventId: string): string => {
 };
 
 /**
- * Exports lifecycle events for analytics: each event joined with its task (timings, attempts,
+ * Exports lifecycle events for analytics: each event joined with its task (read for the whole batch at once; timings, attempts,
  * input, result, error), with the task type's declared sensitive fields keyed-hashed under the
  * tenant's own key (or dropped), one NDJSON line per event, one object per batch. The object key
  * derives from the batch, so a redelivered batch overwrites instead of duplicating.
@@ -37,9 +43,10 @@ export const batchKey = (time: string, firstEventId: string): string => {
 export const exportLifecycleEvents = async (deps: AnalyticsDeps, events: readonly LifecycleEvent[]): Promise<string | undefined> => {
   if (events.length === 0) return undefined;
   const master = await deps.masterKey();
+  const tasks = await deps.tasks.getMany(events.map((event) => event.detail.taskId));
   const lines: string[] = [];
   for (const event of events) {
-    const task = await deps.tasks.get(event.detail.taskId);
+    const task = tasks.get(event.detail.taskId);
     const definition = task ? findTaskDefinition(task.type) : undefined;
     const row = {
       eventId: event.id,

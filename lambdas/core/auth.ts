@@ -3,7 +3,8 @@ import { NotFoundError, ValidationError } from './errors.ts';
 import { ulid } from './ids.ts';
 import type { ApiKeyInfo, TenantAdminStore, TenantStore } from './ports.ts';
 
-const API_KEY_PATTERN = /^ofk_[0-9A-Z]{26}_[A-Za-z0-9_-]{43}$/;
+/** The shape of an API key (`ofk_<ULID key id>_<43 base64url characters>`). */
+export const API_KEY_PATTERN = /^ofk_[0-9A-Z]{26}_[A-Za-z0-9_-]{43}$/;
 
 /** API keys are high-entropy random strings, so a plain SHA-256 is a sufficient one-way hash. */
 export const hashApiKey = (apiKey: string): string => createHash('sha256').update(apiKey, 'utf8').digest('hex');
@@ -11,10 +12,13 @@ export const hashApiKey = (apiKey: string): string => createHash('sha256').updat
 /** Whether a string has the shape of an Offload API key (cheap pre-check before any lookup). */
 export const looksLikeApiKey = (value: string): boolean => API_KEY_PATTERN.test(value);
 
+/** An `Authorization` header value carrying a bearer credential (group 1). */
+export const BEARER_PATTERN = /^Bearer[ ]+([^\s]+)\s*$/i;
+
 /** Extracts the bearer credential from an `Authorization` header value. */
 export const bearerToken = (header: string | undefined): string | undefined => {
   if (!header || header.length > 4096) return undefined;
-  const match = /^Bearer[ ]+([^\s]+)\s*$/i.exec(header);
+  const match = BEARER_PATTERN.exec(header);
   return match?.[1];
 };
 

@@ -111,8 +111,11 @@ export const mintClientToken = async (key: SigningKey, principal: Principal, bod
   return { token: `${PREFIX}${payload}.${sign(current.key, payload)}`, expiresAt: new Date(claims.exp * 1000).toISOString() };
 };
 
+/** The shape of a client token (`oft_<base64url claims>.<43 base64url characters of HMAC>`), under 4096 characters. */
+export const CLIENT_TOKEN_PATTERN = /^oft_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/;
+
 /** Whether a credential has the shape of a client token (cheap pre-check). */
-export const looksLikeClientToken = (value: string): boolean => value.startsWith(PREFIX) && value.length < 4096 && /^oft_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/.test(value);
+export const looksLikeClientToken = (value: string): boolean => value.startsWith(PREFIX) && value.length < 4096 && CLIENT_TOKEN_PATTERN.test(value);
 
 /** The claims of a token, unverified; undefined when they are not a JSON object. */
 const claimsOf = (token: string): Partial<TokenClaims> | undefined => {

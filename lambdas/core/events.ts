@@ -11,6 +11,7 @@ export const lifecycleEvent = (task: TaskRecord, extra: Partial<TaskEventDetail>
   class: task.class,
   ...(task.sessionId !== undefined ? { sessionId: task.sessionId } : {}),
   ...(task.correlationId !== undefined ? { correlationId: task.correlationId } : {}),
+  ...(task.webhooks !== undefined ? { webhooks: task.webhooks } : {}),
   ...extra,
 });
 

@@ -1,9 +1,9 @@
 import { findTaskDefinition } from '../tasks/registry.ts';
 import type { TaskLogger } from '../tasks/definition.ts';
-import { DetailType, type TaskError, type TaskEventDetail, type TaskRecord } from './model.ts';
+import { DetailType, type ProgressEntry, type TaskError, type TaskEventDetail, type TaskRecord } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { ProgressWriter } from './progress-writer.ts';
-import type { KnownState } from './delivery.ts';
+import type { DeliveredTask } from './delivery.ts';
 import type { AdmissionStore } from './admission.ts';
 import { factEventId, lifecycleEvent } from './events.ts';
 import { settleTerminal } from './settle.ts';
@@ -16,10 +16,11 @@ export interface ExecuteDeps {
   readonly events: EventPublisher;
   readonly logger: TaskLogger;
   /**
-   * Called after progress or a terminal state is stored, to push it to subscribers; `known` is
-   * what was just committed (delivery then needs no reads to push it).
+   * Opens the attempt's live sender of progress to WebSocket subscribers (see `LiveDelivery`),
+   * given the task's committed `progressSeq` at the claim and the entries earlier attempts wrote.
+   * Absent: no live delivery (subscribers still get everything by replay).
    */
-  readonly notify: (taskId: string, known?: KnownState) => Promise<void>;
+  readonly live?: (taskId: string, committed: number, earlier: readonly ProgressEntry[]) => LiveSender;
   /** Frees the task's admission slot once it is terminal. */
   readonly admission?: AdmissionStore;
   /** Orders tasks of a session; absent = no session ordering. */
@@ -30,6 +31,16 @@ export interface ExecuteDeps {
   readonly deadLetter?: (task: TaskRecord) => Promise<void>;
   /** Called when an attempt has claimed the task and is about to run it (metrics). */
   readonly onAttemptStarted?: (task: TaskRecord) => void;
+}
+
+/** What execution needs of the live sender (`LiveDelivery`); failures never fail the task. */
+export interface LiveSender {
+  /** An entry was committed. */
+  progress(entry: ProgressEntry): void;
+  /** The task is terminal, every entry up to `task.progressSeq` committed. */
+  finish(task: DeliveredTask): Promise<void>;
+  /** The attempt ends without a terminal state. */
+  close(): Promise<void>;
 }
 
 /** Tunables of execution. */
@@ -155,8 +166,10 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
   deps.onAttemptStarted?.(claimed);
   if (claimed.attempts === 1) await deps.events.publish(DetailType.started, lifecycleEvent(claimed, { status: 'running', eventId: factEventId(taskId, 'started') }));
 
-  const previous = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];
-  const notify = (id: string, known?: KnownState) => deps.notify(id, known).catch((error: unknown) => deps.logger.warn('delivery failed; subscribers can resume', { taskId: id, error: String(error) }));
+  const earlier = claimed.progressSeq > 0 ? await loadProgress(deps.tasks, taskId, claimed.progressSeq) : [];
+  const previous = earlier.map((entry) => entry.data);
+  const live = openLive(deps, taskId, claimed.progressSeq, earlier);
+  let committedSeq = claimed.progressSeq;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new TaskTimeoutError(definition.timeoutSeconds)), budgetMs);
   const heartbeat = keepLease(deps, taskId, options.owner, { leaseMs, attemptEnds, heldUntil: Math.min(attemptEnds, started + leaseMs) }, controller);
@@ -168,7 +181,8 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
         controller.abort(new LeaseLostError(taskId));
         throw new LeaseLostError(taskId);
       }
-      await notify(taskId, { task: { taskId, status: 'running', progressSeq: entry.seq }, latest: entry });
+      committedSeq = entry.seq;
+      live.progress(entry);
     },
     definition.mergeProgress ?? ((_pending, next) => next),
     { intervalMs: options.progressIntervalMs },
@@ -188,15 +202,15 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     if (controller.signal.aborted) throw controller.signal.reason;
     await writer.flush();
     const now = new Date().toISOString();
-    if (!(await deps.tasks.finish(taskId, options.owner, { status: 'succeeded', result }, now))) return settleLostLease(deps, taskId);
+    if (!(await deps.tasks.finish(taskId, options.owner, { status: 'succeeded', result }, now))) return settleLostLease(deps, taskId, live);
     await afterTerminal(deps, { ...claimed, status: 'succeeded' });
-    await notify(taskId, { task: { taskId, status: 'succeeded', progressSeq: writer.lastSeq, result } });
+    await live.finish({ taskId, status: 'succeeded', progressSeq: writer.lastSeq, result });
     return { kind: 'done', result: 'succeeded', attempt: claimed.attempts, durationMs: Date.now() - started };
   } catch (thrown) {
     const error = controller.signal.aborted ? controller.signal.reason : thrown;
     if (error instanceof LeaseLostError) {
       writer.discard();
-      return settleLostLease(deps, taskId);
+      return settleLostLease(deps, taskId, live);
     }
     await writer.flush().catch(() => undefined);
     const taskError = toTaskError(error);
@@ -209,12 +223,15 @@ export const executeTask = async (deps: ExecuteDeps, taskId: string, options: Ex
     }
     if (await deps.tasks.finish(taskId, options.owner, { status: 'failed', error: taskError }, new Date().toISOString())) {
       await afterTerminal(deps, { ...claimed, status: 'failed', error: taskError });
-      await notify(taskId); // the last progress write may have failed: delivery reads what was committed
+      // The last progress write may have failed after committing: read what was committed.
+      const failed = await deps.tasks.get(taskId).catch(() => undefined);
+      await live.finish({ taskId, status: 'failed', error: taskError, progressSeq: failed?.progressSeq ?? committedSeq });
     }
     return { kind: 'done', result: 'failed', attempt: claimed.attempts, durationMs: Date.now() - started, error: taskError };
   } finally {
     clearTimeout(timer);
     clearInterval(heartbeat);
+    await live.close(); // a no-op after finish; else offers the last entries to new subscribers
     deps.logger.info('attempt ended', { taskId, owner: options.owner, attempt: claimed.attempts });
   }
 };
@@ -276,23 +293,42 @@ const keepLease = (
   return interval;
 };
 
-/** Every committed progress entry's data (seq 1..upTo), oldest first. */
-const loadProgress = async (tasks: TaskStore, taskId: string, upTo: number): Promise<unknown[]> => {
-  const data: unknown[] = [];
+/** Every committed progress entry (seq 1..upTo), oldest first. */
+const loadProgress = async (tasks: TaskStore, taskId: string, upTo: number): Promise<ProgressEntry[]> => {
+  const entries: ProgressEntry[] = [];
   let after = 0;
   while (after < upTo) {
     const page = (await tasks.listProgress(taskId, after, 500)).filter((entry) => entry.seq <= upTo);
     if (page.length === 0) break;
-    data.push(...page.map((entry) => entry.data));
+    entries.push(...page);
     after = page.at(-1)!.seq;
   }
-  return data;
+  return entries;
 };
 
-/** The lease was lost: if the task was cancelled, tell subscribers; otherwise another worker owns it. */
-const settleLostLease = async (deps: ExecuteDeps, taskId: string): Promise<ExecuteOutcome> => {
+/** The live sender, or one that does nothing; its failures are logged, never thrown. */
+const openLive = (deps: ExecuteDeps, taskId: string, committed: number, earlier: readonly ProgressEntry[]): LiveSender => {
+  const sender = deps.live?.(taskId, committed, earlier);
+  const warn = (error: unknown) => deps.logger.warn('delivery failed; subscribers can resume', { taskId, error: String(error) });
+  return {
+    progress: (entry) => {
+      try {
+        sender?.progress(entry);
+      } catch (error) {
+        warn(error);
+      }
+    },
+    finish: async (task) => sender?.finish(task).catch(warn),
+    close: async () => sender?.close().catch(warn),
+  };
+};
+
+/**
+ * The lease was lost: if the task was cancelled, tell subscribers (the cancel handler did too: a
+ * second sender is harmless, see `delivery.ts`); otherwise another worker owns it.
+ */
+const settleLostLease = async (deps: ExecuteDeps, taskId: string, live: LiveSender): Promise<ExecuteOutcome> => {
   const latest = await deps.tasks.get(taskId);
-  // Cancelled: the cancel settled the task (or the reconciler will); only tell subscribers.
-  if (latest?.status === 'cancelled') await deps.notify(taskId).catch(() => undefined);
+  if (latest?.status === 'cancelled') await live.finish(latest);
   return { kind: 'done', result: latest?.status === 'cancelled' ? 'cancelled' : 'skipped' };
 };

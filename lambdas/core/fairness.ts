@@ -1,9 +1,13 @@
-import type { AdmissionStore } from './admission.ts';
+import type { AdmissionStore, ScopeState } from './admission.ts';
 import { lifecycleEvent } from './events.ts';
 import { DetailType, isTerminal, type TaskRecord } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 
-/** Tasks waiting for a running slot of their tenant in a workload class. */
+/**
+ * Tasks waiting for a running slot of their tenant in a workload class. The lot keeps how many are
+ * parked where releasing a running slot reads it back ({@link ScopeState.parked}): counted before
+ * a task is parked and after it is unparked, so the count errs only high.
+ */
 export interface ParkingLot {
   /** Parks a task until a slot frees up; idempotent. */
   park(tenantId: string, workloadClass: string, taskId: string): Promise<void>;
@@ -65,7 +69,10 @@ export const enterRunning = async (deps: FairnessDeps, task: TaskRecord): Promis
  * wake the oldest parked task of the tenant that is still queued. Returns the woken task's id.
  */
 export const leaveRunning = async (deps: Omit<FairnessDeps, 'limit'>, task: Pick<TaskRecord, 'taskId' | 'tenantId' | 'class'>): Promise<string | undefined> => {
-  await deps.slots.release(runningScope(task.tenantId, task.class), task.taskId);
+  const after = await deps.slots.release(runningScope(task.tenantId, task.class), task.taskId);
+  // Nobody parked (known from the release itself): no lot to read. A wake-up missed because a task
+  // was parked before the count existed is made up by the reconciler.
+  if (after?.parked === 0) return undefined;
   return wakeParked(deps, task.tenantId, task.class);
 };
 
@@ -89,7 +96,7 @@ const takeSlot = async (deps: FairnessDeps, task: TaskRecord): Promise<boolean> 
   const scope = runningScope(task.tenantId, task.class);
   if (await deps.slots.tryAdmit(scope, task.taskId, deps.limit)) return true;
   await deps.slots.repair(scope, (taskIds) => endedAmong(deps.tasks, taskIds));
-  return deps.slots.tryAdmit(scope, task.taskId, deps.limit);
+  return (await deps.slots.tryAdmit(scope, task.taskId, deps.limit)) !== false;
 };
 
 /** The slot holders whose tasks have ended (or never existed): their slots leaked. */

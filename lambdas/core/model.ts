@@ -54,6 +54,12 @@ export interface TaskRecord {
   readonly redispatches?: number;
   /** Correlation id of the request that submitted it (see correlation.ts); carried into every lifecycle event and worker log line. */
   readonly correlationId?: string;
+  /**
+   * Whether the tenant had webhook endpoints when the task was submitted (see webhook-presence.ts);
+   * carried into its lifecycle events so only those route to the webhook fan-out. Undefined = not
+   * known (the events route).
+   */
+  readonly webhooks?: boolean;
 }
 
 /** One progress log entry. */
@@ -139,6 +145,8 @@ export interface TaskEventDetail {
   readonly status?: TaskStatus;
   /** Correlation id of the submitting request, when the task has one. */
   readonly correlationId?: string;
+  /** Whether the tenant had webhook endpoints when the task was submitted; absent = not known. The webhook fan-out rule skips `false`. */
+  readonly webhooks?: boolean;
 }
 
 /**

@@ -82,12 +82,22 @@ export interface EventPublisher {
   publish(detailType: DetailType, detail: TaskEventDetail): Promise<void>;
 }
 
-/** State of one connection's subscription to one task, as the delivery protocol sees it. */
-export interface SubscriptionState {
-  /** Highest progress seq delivered to this connection. */
-  readonly cursor: number;
-  /** Whether the terminal status has been delivered. */
-  readonly statusSent: boolean;
+/**
+ * One connection's subscription to one task, as written once by `subscribe` and never updated:
+ * delivery keeps no per-entry bookkeeping in the store (no cursor, lease or flags). Whoever sends
+ * to the connection starts from `after`; see `lambdas/core/delivery.ts` and `live-delivery.ts`.
+ */
+export interface Subscription {
+  readonly taskId: string;
+  readonly connectionId: string;
+  readonly tenantId: string;
+  /** The client's resume point when it subscribed: it asked for the entries with `seq > after`. */
+  readonly after: number;
+  /**
+   * When the connection's credential (a client token) expires, epoch ms; absent for an API key.
+   * Nothing is pushed on a subscription past it: the subscription is removed instead.
+   */
+  readonly credentialExpiresAt?: number;
 }
 
 /** WebSocket connections and their task subscriptions. */
@@ -99,28 +109,14 @@ export interface ConnectionStore {
   getConnection(connectionId: string): Promise<{ connectionId: string; tenantId: string; taskIds?: readonly string[] } | undefined>;
   /** Removes a connection and all of its subscriptions. */
   removeConnection(connectionId: string): Promise<void>;
-  /** Creates or resets a subscription with the given cursor. */
-  subscribe(taskId: string, connectionId: string, tenantId: string, cursor: number): Promise<void>;
+  /** Creates or replaces a subscription (one write; it is never updated afterwards). */
+  subscribe(subscription: Subscription): Promise<void>;
+  /** Removes one subscription (no-op when absent). */
   unsubscribe(taskId: string, connectionId: string): Promise<void>;
+  /** The task's subscriptions, read strongly consistently: one written before the call is in it. */
+  listSubscriptions(taskId: string): Promise<Subscription[]>;
+  /** Ids of the connections subscribed to a task (operators' tools and tests). */
   listSubscribers(taskId: string): Promise<string[]>;
-  /** Takes the delivery lease (clearing the dirty flag); `held` if another drainer holds it. */
-  acquire(taskId: string, connectionId: string, owner: string, leaseMs: number): Promise<SubscriptionState | 'held' | 'missing'>;
-  /** Tells the current lease holder that more may be deliverable. */
-  markDirty(taskId: string, connectionId: string): Promise<void>;
-  /** Records progress made while holding the lease. */
-  advance(taskId: string, connectionId: string, owner: string, state: SubscriptionState): Promise<boolean>;
-  /**
-   * Releases the lease unless the dirty flag was raised meanwhile, in which case the lease is kept,
-   * the flag cleared, and `dirty` returned so the holder delivers again (for `leaseMs` more).
-   * `force` releases regardless of the flag. `lost` if the lease is gone.
-   */
-  release(
-    taskId: string,
-    connectionId: string,
-    owner: string,
-    state: SubscriptionState,
-    options?: { readonly force?: boolean; readonly leaseMs?: number },
-  ): Promise<'released' | 'dirty' | 'lost'>;
 }
 
 /** Server-to-client WebSocket messages. */
@@ -151,6 +147,8 @@ export interface NdjsonSink {
 /** Pushes a message to a WebSocket connection; `gone` when the connection no longer exists (410). */
 export interface Pusher {
   post(connectionId: string, message: ServerMessage): Promise<'ok' | 'gone'>;
+  /** Closes a connection (`@connections` DELETE); `gone` when it no longer exists. Optional for transports that cannot. */
+  close?(connectionId: string): Promise<'ok' | 'gone'>;
 }
 
 /**

@@ -5,6 +5,7 @@ import { assertMayChange } from './scope.ts';
 import { newTaskId } from './ids.ts';
 import { admit, type AdmissionStore } from './admission.ts';
 import { lifecycleEvent } from './events.ts';
+import { routesWebhooks } from './webhook-presence.ts';
 import type { SessionStore } from './session.ts';
 import { DetailType, isTerminal, type Principal, type TaskRecord, type TaskView, toTaskView } from './model.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
@@ -101,10 +102,8 @@ export const submitTask = async (deps: SubmitDeps, principal: Principal, body: u
 
 const record = async (deps: SubmitDeps, principal: Principal, request: SubmitRequest, input: unknown, taskId: string, now: Date, context: SubmitContext): Promise<TaskView> => {
   const definition = findTaskDefinition(request.type)!;
-  if (deps.admission) {
-    const { store, limit } = deps.admission;
-    await admit(store, principal.tenantId, taskId, limit, (ids) => terminalAmong(deps.tasks, ids));
-  }
+  // Admission reads back, with the same write, whether the tenant has webhook endpoints.
+  const admitted = deps.admission ? await admit(deps.admission.store, principal.tenantId, taskId, deps.admission.limit, (ids) => terminalAmong(deps.tasks, ids)) : undefined;
   const iso = now.toISOString();
   const ordered = request.sessionId !== undefined && definition.ordering === 'session' && deps.sessions;
   const sessionSeq = ordered ? await deps.sessions!.enqueue(principal.tenantId, request.sessionId!, taskId) : undefined;
@@ -122,6 +121,7 @@ const record = async (deps: SubmitDeps, principal: Principal, request: SubmitReq
     createdAt: iso,
     updatedAt: iso,
     ...(context.correlationId !== undefined ? { correlationId: context.correlationId } : {}),
+    ...(admitted ? { webhooks: routesWebhooks(admitted.webhooks) } : {}),
   };
   try {
     await deps.tasks.create(task);

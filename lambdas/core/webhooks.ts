@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import * as z from 'zod/mini';
 import type { AdmissionStore } from './admission.ts';
@@ -11,22 +11,34 @@ import { describeIssues } from './submit.ts';
 import { lifecycleEvent } from './events.ts';
 import type { EventPublisher, TaskStore } from './ports.ts';
 import { deliveryScope, WEBHOOK_LIMITS, webhookScope } from './webhook-limits.ts';
+import { newWebhookSecret, type WebhookSecretSealer } from './webhook-secrets.ts';
+import type { WebhookPresence } from './webhook-presence.ts';
 
 /** Lifecycle events a webhook can receive. */
 export const WEBHOOK_EVENTS = [DetailType.started, DetailType.succeeded, DetailType.failed, DetailType.cancelled] as const;
 
 /**
- * A tenant's registered endpoint. The secret lives only here (the webhook item): delivery tasks
- * carry the webhook id and the delivering function reads the secret when it signs.
+ * A tenant's registered endpoint, as stored. The signing secret lives only here (the webhook item),
+ * and only sealed (KMS ciphertext bound to tenant and webhook): delivery tasks carry the webhook id,
+ * and the delivering function opens the secret when it signs.
  */
 export interface Webhook {
   readonly webhookId: string;
   readonly tenantId: string;
   readonly url: string;
   readonly events: readonly string[];
-  /** `whsec_<base64>` (Standard Webhooks). */
-  readonly secret: string;
+  /**
+   * The `whsec_` secret sealed by {@link WebhookSecretSealer}. Undefined for an endpoint registered
+   * before secrets were sealed (its plaintext is never read back): its deliveries are refused.
+   */
+  readonly sealedSecret: string | undefined;
   readonly createdAt: string;
+}
+
+/** A webhook just registered: the stored record plus its plaintext secret, shown to the tenant once. */
+export interface RegisteredWebhook extends Webhook {
+  /** `whsec_<base64>` (Standard Webhooks). Never stored, never logged. */
+  readonly secret: string;
 }
 
 /** Storage of webhooks. */
@@ -83,32 +95,39 @@ export const validateWebhookUrl = (raw: string, allowLoopback: boolean): URL => 
 /** Dependencies of webhook registration. */
 export interface RegistrationDeps {
   readonly webhooks: WebhookStore;
+  /** Seals the new secret before it is stored (KMS Encrypt, bound to tenant and webhook). */
+  readonly secrets: WebhookSecretSealer;
   /** Counts each tenant's endpoints (the admission counter, in {@link webhookScope}), so the cap holds under concurrent registrations. */
   readonly slots: AdmissionStore;
   /** Accept loopback destinations and plain HTTP to them (local runtime only). */
   readonly allowLoopback: boolean;
+  /** Keeps the tenant's endpoint count that routes its lifecycle events to the fan-out (absent: not kept). */
+  readonly presence?: WebhookPresence;
 }
 
 const tooManyWebhooks = () => new ValidationError(`At most ${MAX_WEBHOOKS} webhooks per tenant; delete one first.`);
 
 /**
- * Registers an endpoint; the secret is returned once. At most {@link MAX_WEBHOOKS} per tenant:
+ * Registers an endpoint; the secret is returned once and stored only sealed. At most {@link MAX_WEBHOOKS} per tenant:
  * each endpoint holds a slot of the tenant's webhook counter (taken with a conditional write, so
  * concurrent registrations cannot exceed it; repaired from the stored webhooks on refusal).
  */
-export const registerWebhook = async (deps: RegistrationDeps, principal: Principal, body: unknown): Promise<Webhook> => {
+export const registerWebhook = async (deps: RegistrationDeps, principal: Principal, body: unknown): Promise<RegisteredWebhook> => {
   const parsed = WebhookRequest.safeParse(body);
   if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
   const url = validateWebhookUrl(parsed.data.url, deps.allowLoopback);
   const { tenantId } = principal;
   // Endpoints registered before the counter existed hold no slot: the list counts them too.
-  if ((await deps.webhooks.list(tenantId)).length >= MAX_WEBHOOKS) throw tooManyWebhooks();
+  const listed = (await deps.webhooks.list(tenantId)).length;
+  if (listed >= MAX_WEBHOOKS) throw tooManyWebhooks();
+  const webhookId = `whk_${ulid()}`;
+  const secret = newWebhookSecret();
   const webhook: Webhook = {
-    webhookId: `whk_${ulid()}`,
+    webhookId,
     tenantId,
     url: url.toString(),
     events: parsed.data.events ?? [...WEBHOOK_EVENTS],
-    secret: `whsec_${randomBytes(32).toString('base64')}`,
+    sealedSecret: await deps.secrets.seal(secret, { tenantId, webhookId }),
     createdAt: new Date().toISOString(),
   };
   const scope = webhookScope(tenantId);
@@ -125,12 +144,14 @@ export const registerWebhook = async (deps: RegistrationDeps, principal: Princip
     await deps.slots.release(scope, webhook.webhookId).catch(() => undefined);
     throw error;
   }
-  return webhook;
+  await deps.presence?.webhookRegistered(tenantId, listed);
+  return { ...webhook, secret };
 };
 
 /** Deletes an endpoint and frees its slot. Deliveries still queued for it are dropped when they run. */
-export const deleteWebhook = async (deps: Omit<RegistrationDeps, 'allowLoopback'>, principal: Principal, webhookId: unknown): Promise<void> => {
+export const deleteWebhook = async (deps: Omit<RegistrationDeps, 'allowLoopback' | 'secrets'>, principal: Principal, webhookId: unknown): Promise<void> => {
   if (typeof webhookId !== 'string' || !/^whk_[0-9A-Z]{26}$/.test(webhookId) || !(await deps.webhooks.remove(principal.tenantId, webhookId))) throw new NotFoundError('No such webhook.');
+  await deps.presence?.webhookRemoved(principal.tenantId);
   await deps.slots.release(webhookScope(principal.tenantId), webhookId);
 };
 
@@ -212,6 +233,8 @@ export interface FanOutDeps {
   readonly slots: AdmissionStore;
   /** Outstanding deliveries a tenant may have. @default WEBHOOK_LIMITS.outstandingDeliveries */
   readonly outstandingLimit?: number;
+  /** Told when a tenant turns out to have no endpoints, so its later events stop routing here. */
+  readonly presence?: Pick<WebhookPresence, 'noWebhooksFound'>;
 }
 
 /** What a fan-out did. */
@@ -237,7 +260,9 @@ export const fanOutWebhooks = async (deps: FanOutDeps, detailType: string, detai
   if (detail.type === DELIVERY_TASK_TYPE || !(WEBHOOK_EVENTS as readonly string[]).includes(detailType)) return { queued: 0, skipped: 0 };
   const limit = deps.outstandingLimit ?? WEBHOOK_LIMITS.outstandingDeliveries;
   const scope = deliveryScope(detail.tenantId);
-  const deliveries = webhookDeliveries(await deps.webhooks.list(detail.tenantId), detailType, detail, time);
+  const endpoints = await deps.webhooks.list(detail.tenantId);
+  if (endpoints.length === 0) await deps.presence?.noWebhooksFound(detail.tenantId);
+  const deliveries = webhookDeliveries(endpoints, detailType, detail, time);
   let full = false;
   let queued = 0;
   let skipped = 0;
@@ -268,7 +293,7 @@ export const fanOutWebhooks = async (deps: FanOutDeps, detailType: string, detai
 
 const repairAndRetry = async (deps: FanOutDeps, scope: string, taskId: string, limit: number): Promise<boolean> => {
   await deps.slots.repair(scope, (taskIds) => endedAmong(deps.tasks, taskIds));
-  return deps.slots.tryAdmit(scope, taskId, limit);
+  return (await deps.slots.tryAdmit(scope, taskId, limit)) !== false;
 };
 
 /** A skipped delivery: a terminal record the tenant can list, with the reason; never queued, never parked in the DLQ. */

@@ -8,6 +8,7 @@ import { DynamoSessionStore } from '../store/session-store.ts';
 import { DynamoParkingLot } from '../store/parking-lot.ts';
 import { secretsManagerKey } from '../store/signing-key.ts';
 import { DynamoWebhookStore } from '../store/webhook-store.ts';
+import { KmsWebhookSecrets } from '../store/webhook-secrets.ts';
 import type { SigningKey } from '../core/client-token.ts';
 import { ConnectionsPusher } from '../store/pusher.ts';
 import { DynamoTaskStore } from '../store/task-store.ts';
@@ -30,6 +31,7 @@ let sessions: DynamoSessionStore | undefined;
 let parkingLot: DynamoParkingLot | undefined;
 let signingKey: SigningKey | undefined;
 let webhooks: DynamoWebhookStore | undefined;
+let webhookSecretKeeper: KmsWebhookSecrets | undefined;
 
 export const taskStore = (): DynamoTaskStore => (tasks ??= new DynamoTaskStore(requireEnv('TASKS_TABLE')));
 export const tenantStore = (): DynamoTenantStore => (tenants ??= new DynamoTenantStore(requireEnv('TASKS_TABLE')));
@@ -43,6 +45,8 @@ export const parkingLotStore = (): DynamoParkingLot => (parkingLot ??= new Dynam
 export const runningLimit = (): number => Number(process.env.TENANT_RUNNING_LIMIT ?? 0);
 export const tokenSigningKey = (): SigningKey => (signingKey ??= secretsManagerKey(requireEnv('TOKEN_SECRET_ARN')));
 export const webhookStore = (): DynamoWebhookStore => (webhooks ??= new DynamoWebhookStore(requireEnv('TASKS_TABLE')));
+/** Seals (webhooks function) and opens (integrations worker) signing secrets under the key `WEBHOOK_SECRETS_KEY_ARN`; IAM lets each do only its half. */
+export const webhookSecrets = (): KmsWebhookSecrets => (webhookSecretKeeper ??= new KmsWebhookSecrets(requireEnv('WEBHOOK_SECRETS_KEY_ARN')));
 /** Per-tenant in-flight limit (stack configuration). */
 export const inflightLimit = (): number => Number(process.env.TENANT_INFLIGHT_LIMIT ?? 100);
 export const connectionsPusher = (): ConnectionsPusher => (pusher ??= new ConnectionsPusher(requireEnv('WS_MANAGEMENT_ENDPOINT')));

@@ -1,7 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { randomUUID } from 'node:crypto';
-import { notifySubscribers } from '../core/delivery.ts';
+import { LiveDelivery } from '../core/live-delivery.ts';
 import { executeTask } from '../core/execute.ts';
 import { backoffSeconds } from '../core/backoff.ts';
 import type { TaskEventDetail, TaskRecord } from '../core/model.ts';
@@ -16,13 +16,14 @@ import { exportLifecycleEvents, type LifecycleEvent } from '../core/analytics.ts
 import { S3Sink } from '../store/s3-sink.ts';
 import { setExportDeps } from '../tasks/task-export.ts';
 import { deadLetterPublisher, delayRedelivery } from '../store/queue.ts';
-import { admissionStore, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, parkingLotStore, runningLimit, taskStore } from './runtime.ts';
+import { admissionStore, webhookSecrets, webhookStore, sessionStore, connectionStore, connectionsPusher, eventPublisher, logger, parkingLotStore, runningLimit, taskStore } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 const exportsBucket = process.env.EXPORTS_BUCKET;
 if (exportsBucket) setExportDeps(() => ({ tasks: taskStore(), sink: new S3Sink(exportsBucket), bucket: exportsBucket }));
-// Deliveries read the webhook (URL, secret) when they run. Loopback receivers only in the local runtime.
-setWebhookDeliveryDeps(() => ({ webhooks: webhookStore(), allowLoopback: process.env.WEBHOOK_ALLOW_LOOPBACK === 'true' }));
+// Deliveries read the webhook (URL, sealed secret) and open the secret when they run (only the
+// integrations worker may decrypt). Loopback receivers only in the local runtime.
+setWebhookDeliveryDeps(() => ({ webhooks: webhookStore(), secrets: webhookSecrets(), allowLoopback: process.env.WEBHOOK_ALLOW_LOOPBACK === 'true' }));
 /** Outstanding webhook deliveries per tenant (a positive integer; tests lower it). */
 const outstandingDeliveries = (): number => {
   const configured = Number(process.env.WEBHOOK_OUTSTANDING_LIMIT);
@@ -49,6 +50,8 @@ const taskLoggerOf = (log: WorkerLogger): TaskLogger => ({
 });
 const SAFETY_MARGIN_MS = 3_000;
 const PROGRESS_INTERVAL_MS = Number(process.env.PROGRESS_INTERVAL_MS ?? 200);
+/** Least time between two subscriber queries of a running task (see `LiveDelivery`); `SUBSCRIBER_REFRESH_MS` overrides. */
+const SUBSCRIBER_REFRESH_MS = ((value) => (Number.isFinite(value) && value >= 0 ? value : 1_000))(Number(process.env.SUBSCRIBER_REFRESH_MS ?? 1_000));
 
 /** A message left for redelivery (retry with SQS backoff, then the DLQ). */
 class RetryLaterError extends Error {
@@ -82,7 +85,7 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
   if (detailType !== 'Task Submitted') {
     const limit = outstandingDeliveries();
     const { queued, skipped } = await fanOutWebhooks(
-      { webhooks: webhookStore(), tasks: taskStore(), events: eventPublisher(), slots: admissionStore(), outstandingLimit: limit },
+      { webhooks: webhookStore(), tasks: taskStore(), events: eventPublisher(), slots: admissionStore(), presence: admissionStore(), outstandingLimit: limit },
       detailType,
       detail,
       parsed.time,
@@ -94,7 +97,12 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
     }
     return;
   }
-  const deliveryDeps = { tasks: taskStore(), connections: connectionStore(), pusher: connectionsPusher() };
+  const deliveryDeps = {
+    tasks: taskStore(),
+    connections: connectionStore(),
+    pusher: connectionsPusher(),
+    onError: (error: unknown, connectionId: string) => log.warn('push failed', { connectionId, error: error as Error }),
+  };
   const outcome = await executeTask(
     {
       tasks: taskStore(),
@@ -108,8 +116,7 @@ const buildRecordHandler = (context: Context) => async (record: SQSRecord): Prom
       sessions: sessionStore(),
       deadLetter: deadLetter(),
       ...(runningLimit() > 0 ? { fairness: { slots: admissionStore(), lot: parkingLotStore(), tasks: taskStore(), events: eventPublisher(), limit: runningLimit() } } : {}),
-      notify: (taskId, known) =>
-        notifySubscribers(deliveryDeps, taskId, (error, connectionId) => log.warn('push failed', { connectionId, error: error as Error }), {}, known),
+      live: (taskId, committed, earlier) => new LiveDelivery(deliveryDeps, taskId, committed, earlier, { refreshMs: SUBSCRIBER_REFRESH_MS }),
     },
     detail.taskId,
     {

@@ -1,6 +1,7 @@
 import { isConditionFailure } from './conditions.ts';
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { AdmissionStore } from '../core/admission.ts';
+import { DeleteCommand, GetCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient, type UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { AdmissionStore, ScopeState } from '../core/admission.ts';
+import type { WebhookPresence } from '../core/webhook-presence.ts';
 import { ddb as defaultClient } from './clients.ts';
 import { TaskKeys } from './keys.ts';
 
@@ -21,8 +22,27 @@ export interface AdmissionStoreOptions {
 
 const defaults: AdmissionStoreOptions = { slotGraceMs: 30_000, repairIntervalMs: 30_000 };
 
-/** {@link AdmissionStore} on the tasks table: `TENANT#id/INFLIGHT` counter and `TENANT#id/SLOT#task` slots. */
-export class DynamoAdmissionStore implements AdmissionStore {
+/** Slots are attributes of the scope's counter item, named after the task they belong to. */
+const SLOT_PREFIX = 'slot#' as const;
+const slotAttribute = (taskId: string): string => `${SLOT_PREFIX}${taskId}`;
+
+/** The counters of a scope's item (absent item: nothing counted, webhooks not known). */
+const stateOf = (item: Record<string, unknown> | undefined): ScopeState => ({
+  count: typeof item?.count === 'number' ? item.count : 0,
+  ...(typeof item?.webhooks === 'number' ? { webhooks: item.webhooks } : {}),
+  ...(typeof item?.parked === 'number' ? { parked: item.parked } : {}),
+});
+
+/**
+ * {@link AdmissionStore} on the tasks table: one `TENANT#<scope>/INFLIGHT` item per scope holding
+ * the counter and a `slot#<task>` attribute per slot (epoch ms it was taken). Slots taken by an
+ * earlier version as separate `TENANT#<scope>/SLOT#<task>` items are still counted, released and
+ * repaired. Also the tenant's {@link WebhookPresence} (a `webhooks` attribute on the same item, so
+ * admission reads it back for free). Item size grows ~50 bytes per held slot (a tenant at the
+ * default 100 in flight: ~5 KB, so ~5 write units per admit or release instead of 2 calls of 1), so
+ * a scope's limit must stay within a few thousand slots (the 400 KB item limit).
+ */
+export class DynamoAdmissionStore implements AdmissionStore, WebhookPresence {
   private readonly options: AdmissionStoreOptions;
 
   public constructor(
@@ -33,51 +53,61 @@ export class DynamoAdmissionStore implements AdmissionStore {
     this.options = { ...defaults, ...options };
   }
 
-  public async tryAdmit(tenantId: string, taskId: string, limit: number): Promise<boolean> {
-    // The slot first, only if the task holds none: a retried submit or a duplicate delivery of the
-    // same task finds its slot and is admitted without counting it twice.
+  public async tryAdmit(tenantId: string, taskId: string, limit: number): Promise<ScopeState | false> {
+    // Slot and count in one conditional write on the scope's item: both change together or not at all.
     try {
-      await this.ddb.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...TaskKeys.slot(tenantId, taskId), entity: 'slot', taskId, at: new Date().toISOString() },
-          ConditionExpression: 'attribute_not_exists(pk)',
-        }),
-      );
-    } catch (error) {
-      if (isConditionFailure(error)) return true; // already admitted
-      throw error;
-    }
-    try {
-      await this.ddb.send(
+      const { Attributes } = await this.ddb.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: TaskKeys.inflight(tenantId),
-          UpdateExpression: 'ADD #count :one',
-          ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
-          ExpressionAttributeNames: { '#count': 'count' },
-          ExpressionAttributeValues: { ':one': 1, ':limit': limit },
+          // `parked` starts known at zero (the parking lot counts on it, see DynamoParkingLot).
+          UpdateExpression: 'SET #slot = :at, #parked = if_not_exists(#parked, :zero) ADD #count :one',
+          ConditionExpression: 'attribute_not_exists(#slot) AND (attribute_not_exists(#count) OR #count < :limit)',
+          ExpressionAttributeNames: { '#slot': slotAttribute(taskId), '#count': 'count', '#parked': 'parked' },
+          ExpressionAttributeValues: { ':at': Date.now(), ':one': 1, ':limit': limit, ':zero': 0 },
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      return stateOf(Attributes);
     } catch (error) {
-      // At the limit (or the count failed): give the slot back. A crash before this leaves a slot
-      // without its count, which the repair on the next refusal counts in.
-      await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: TaskKeys.slot(tenantId, taskId) }));
-      if (isConditionFailure(error)) return false;
-      throw error;
+      if (!isConditionFailure(error)) throw error;
     }
+    // Refused: at the limit, or the task already holds its slot (a retried submit, a duplicate
+    // delivery: admitted without counting it twice). Only this path reads.
+    const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: TaskKeys.inflight(tenantId), ConsistentRead: true }));
+    return Item?.[slotAttribute(taskId)] !== undefined ? stateOf(Item) : false;
   }
 
-  public async release(tenantId: string, taskId: string): Promise<void> {
+  public async release(tenantId: string, taskId: string): Promise<ScopeState | undefined> {
+    try {
+      const { Attributes } = await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.inflight(tenantId),
+          UpdateExpression: 'REMOVE #slot ADD #count :minusOne',
+          ConditionExpression: 'attribute_exists(#slot)',
+          ExpressionAttributeNames: { '#slot': slotAttribute(taskId), '#count': 'count' },
+          ExpressionAttributeValues: { ':minusOne': -1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return stateOf(Attributes);
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
+    return this.releaseLegacy(tenantId, taskId);
+  }
+
+  /** Frees a slot taken as a separate SLOT# item (before slots lived on the counter item); nothing if none. */
+  private async releaseLegacy(tenantId: string, taskId: string): Promise<ScopeState | undefined> {
     try {
       await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: TaskKeys.slot(tenantId, taskId), ConditionExpression: 'attribute_exists(pk)' }));
     } catch (error) {
-      if (isConditionFailure(error)) return; // already released
+      if (isConditionFailure(error)) return undefined; // already released
       throw error;
     }
     try {
-      await this.ddb.send(
+      const { Attributes } = await this.ddb.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: TaskKeys.inflight(tenantId),
@@ -85,10 +115,13 @@ export class DynamoAdmissionStore implements AdmissionStore {
           ConditionExpression: '#count > :zero',
           ExpressionAttributeNames: { '#count': 'count' },
           ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+          ReturnValues: 'ALL_NEW',
         }),
       );
+      return stateOf(Attributes);
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
+      return { count: 0 };
     }
   }
 
@@ -130,7 +163,10 @@ export class DynamoAdmissionStore implements AdmissionStore {
   private async recount(tenantId: string, isDone: (taskIds: readonly string[]) => Promise<ReadonlySet<string>>): Promise<{ live: number; reset: boolean }> {
     const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: TaskKeys.inflight(tenantId), ConsistentRead: true }));
     const seen = Item?.count as number | undefined;
-    const slots: { taskId: string; at: number }[] = [];
+    const slots: { taskId: string; at: number; legacy: boolean }[] = Object.entries(Item ?? {})
+      .filter(([name]) => name.startsWith(SLOT_PREFIX))
+      .map(([name, at]) => ({ taskId: name.slice(SLOT_PREFIX.length), at: Number(at), legacy: false }));
+    // Slots taken before they lived on the counter item: separate SLOT# items.
     let ExclusiveStartKey: Record<string, unknown> | undefined;
     do {
       const page = await this.ddb.send(
@@ -144,26 +180,30 @@ export class DynamoAdmissionStore implements AdmissionStore {
           ExclusiveStartKey,
         }),
       );
-      slots.push(...(page.Items ?? []).map((item) => ({ taskId: item.taskId as string, at: Date.parse(String(item.at)) })));
+      slots.push(...(page.Items ?? []).map((item) => ({ taskId: item.taskId as string, at: Date.parse(String(item.at)), legacy: true })));
       ExclusiveStartKey = page.LastEvaluatedKey;
     } while (ExclusiveStartKey);
     // A young slot may belong to a submit still under way (its task not written yet): never judged.
     const settledBefore = Date.now() - this.options.slotGraceMs;
-    const candidates = slots.filter((slot) => !(slot.at > settledBefore)).map((slot) => slot.taskId);
-    const done = await isDone(candidates);
-    for (const taskId of done) {
-      await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: TaskKeys.slot(tenantId, taskId) }));
+    const candidates = slots.filter((slot) => !(slot.at > settledBefore));
+    const done = await isDone(candidates.map((slot) => slot.taskId));
+    const leaked = candidates.filter((slot) => done.has(slot.taskId));
+    for (const slot of leaked.filter((candidate) => candidate.legacy)) {
+      await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: TaskKeys.slot(tenantId, slot.taskId) }));
     }
-    const live = slots.length - candidates.filter((taskId) => done.has(taskId)).length;
+    const dropped = leaked.filter((slot) => !slot.legacy);
+    const live = slots.length - leaked.length;
+    const names: Record<string, string> = { '#count': 'count' };
+    dropped.forEach((slot, i) => (names[`#s${i}`] = slotAttribute(slot.taskId)));
     try {
-      // Only if nobody admitted or released meanwhile.
+      // Only if nobody admitted or released meanwhile: the leaked slots go with the reset.
       await this.ddb.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: TaskKeys.inflight(tenantId),
-          UpdateExpression: 'SET #count = :live',
+          UpdateExpression: `SET #count = :live${dropped.length ? ` REMOVE ${dropped.map((_, i) => `#s${i}`).join(', ')}` : ''}`,
           ConditionExpression: seen === undefined ? 'attribute_not_exists(#count)' : '#count = :seen',
-          ExpressionAttributeNames: { '#count': 'count' },
+          ExpressionAttributeNames: names,
           ExpressionAttributeValues: { ':live': live, ...(seen === undefined ? {} : { ':seen': seen }) },
         }),
       );
@@ -171,6 +211,45 @@ export class DynamoAdmissionStore implements AdmissionStore {
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       return { live, reset: false };
+    }
+  }
+
+  public async webhookRegistered(tenantId: string, listedBefore: number): Promise<void> {
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: TaskKeys.inflight(tenantId),
+        UpdateExpression: 'SET #webhooks = if_not_exists(#webhooks, :listed) + :one',
+        ExpressionAttributeNames: { '#webhooks': 'webhooks' },
+        ExpressionAttributeValues: { ':listed': listedBefore, ':one': 1 },
+      }),
+    );
+  }
+
+  public async webhookRemoved(tenantId: string): Promise<void> {
+    await this.conditionally({
+      UpdateExpression: 'ADD #webhooks :minusOne',
+      ConditionExpression: '#webhooks > :zero',
+      ExpressionAttributeNames: { '#webhooks': 'webhooks' },
+      ExpressionAttributeValues: { ':minusOne': -1, ':zero': 0 },
+    }, tenantId);
+  }
+
+  public async noWebhooksFound(tenantId: string): Promise<void> {
+    await this.conditionally({
+      UpdateExpression: 'SET #webhooks = :zero',
+      ConditionExpression: 'attribute_not_exists(#webhooks)',
+      ExpressionAttributeNames: { '#webhooks': 'webhooks' },
+      ExpressionAttributeValues: { ':zero': 0 },
+    }, tenantId);
+  }
+
+  /** An UpdateItem on the tenant's counter item whose failed condition means "nothing to do". */
+  private async conditionally(update: Pick<UpdateCommandInput, 'UpdateExpression' | 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'>, tenantId: string): Promise<void> {
+    try {
+      await this.ddb.send(new UpdateCommand({ TableName: this.tableName, Key: TaskKeys.inflight(tenantId), ...update }));
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 }

@@ -1,10 +1,16 @@
-import { isConditionFailure } from './conditions.ts';
-import { BatchWriteCommand, DeleteCommand, GetCommand, PutCommand, UpdateCommand, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { ConnectionStore, SubscriptionState } from '../core/ports.ts';
+import { BatchWriteCommand, GetCommand, PutCommand, paginateQuery, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
+import type { ConnectionStore, Subscription } from '../core/ports.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ddb as defaultClient } from './clients.ts';
 import { CONNECTION_TTL_SECONDS, CONNECTIONS_BY_KEY_INDEX, ConnectionKeys } from './keys.ts';
 
+/** `BatchWriteItem` still left writes unprocessed after its retries (throttling). */
+export class UnprocessedWritesError extends Error {
+  public constructor(count: number, tableName: string) {
+    super(`DynamoDB left ${count} writes unprocessed on ${tableName}.`);
+    this.name = 'UnprocessedWritesError';
+  }
+}
 
 const ttl = (): number => Math.floor(Date.now() / 1000) + CONNECTION_TTL_SECONDS;
 
@@ -43,38 +49,68 @@ export class DynamoConnectionStore implements ConnectionStore {
       const own = { pk: item.pk as string, sk: item.sk as string };
       return typeof item.taskId === 'string' ? [own, ConnectionKeys.subscription(item.taskId, connectionId)] : [own];
     });
-    for (let i = 0; i < keys.length; i += 25) {
-      let requests = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
-      for (let attempt = 0; requests.length > 0 && attempt < 5; attempt++) {
-        const { UnprocessedItems } = await this.ddb.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } }));
-        requests = (UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-        if (requests.length) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
-      }
-    }
+    await this.batchWrite(keys.map((Key) => ({ DeleteRequest: { Key } })));
   }
 
-  public async subscribe(taskId: string, connectionId: string, tenantId: string, cursor: number): Promise<void> {
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...ConnectionKeys.connectionSub(connectionId, taskId), taskId, expiresAt: ttl() } }));
-    await this.ddb.send(
-      new PutCommand({
-        TableName: this.tableName,
-        Item: { ...ConnectionKeys.subscription(taskId, connectionId), connectionId, tenantId, cursor, statusSent: false, dirty: false, expiresAt: ttl() },
-      }),
-    );
+  /**
+   * Both items of a subscription in one `BatchWriteItem`: the task-side item (what delivery reads)
+   * and the connection-side one (what `removeConnection` finds). Written once, never updated.
+   */
+  public async subscribe(subscription: Subscription): Promise<void> {
+    const { taskId, connectionId, tenantId, after, credentialExpiresAt } = subscription;
+    const expiresAt = ttl();
+    await this.batchWrite([
+      { PutRequest: { Item: { ...ConnectionKeys.connectionSub(connectionId, taskId), taskId, expiresAt } } },
+      {
+        PutRequest: {
+          Item: { ...ConnectionKeys.subscription(taskId, connectionId), connectionId, tenantId, after, ...(credentialExpiresAt !== undefined ? { credentialExpiresAt } : {}), expiresAt },
+        },
+      },
+    ]);
   }
 
   public async unsubscribe(taskId: string, connectionId: string): Promise<void> {
-    await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: ConnectionKeys.subscription(taskId, connectionId) }));
-    await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: ConnectionKeys.connectionSub(connectionId, taskId) }));
+    await this.batchWrite([{ DeleteRequest: { Key: ConnectionKeys.subscription(taskId, connectionId) } }, { DeleteRequest: { Key: ConnectionKeys.connectionSub(connectionId, taskId) } }]);
   }
 
-  public async listSubscribers(taskId: string): Promise<string[]> {
+  public async listSubscriptions(taskId: string): Promise<Subscription[]> {
     const items = await this.queryAll({
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sub)',
       ExpressionAttributeValues: { ':pk': ConnectionKeys.subscription(taskId, '').pk, ':sub': 'SUB#' },
-      ProjectionExpression: 'connectionId',
+      ProjectionExpression: 'connectionId, tenantId, #after, credentialExpiresAt',
+      ExpressionAttributeNames: { '#after': 'after' },
+      ConsistentRead: true,
     });
-    return items.map((item) => item.connectionId as string);
+    return items.flatMap((item) =>
+      typeof item.connectionId === 'string'
+        ? [
+            {
+              taskId,
+              connectionId: item.connectionId,
+              tenantId: String(item.tenantId ?? ''),
+              after: Number(item.after ?? 0),
+              ...(typeof item.credentialExpiresAt === 'number' ? { credentialExpiresAt: item.credentialExpiresAt } : {}),
+            },
+          ]
+        : [],
+    );
+  }
+
+  public async listSubscribers(taskId: string): Promise<string[]> {
+    return (await this.listSubscriptions(taskId)).map((subscription) => subscription.connectionId);
+  }
+
+  /** Writes (puts or deletes) in batches of 25, retrying unprocessed items with backoff. */
+  private async batchWrite(requests: Record<string, unknown>[]): Promise<void> {
+    for (let i = 0; i < requests.length; i += 25) {
+      let batch = requests.slice(i, i + 25);
+      for (let attempt = 0; batch.length > 0 && attempt < 5; attempt++) {
+        const { UnprocessedItems } = await this.ddb.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: batch } }));
+        batch = (UnprocessedItems?.[this.tableName] ?? []) as typeof batch;
+        if (batch.length) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+      }
+      if (batch.length) throw new UnprocessedWritesError(batch.length, this.tableName);
+    }
   }
 
   /** Every item a query on this table matches, across pages. */
@@ -82,105 +118,5 @@ export class DynamoConnectionStore implements ConnectionStore {
     const items: Record<string, unknown>[] = [];
     for await (const page of paginateQuery({ client: this.ddb }, { ...input, TableName: this.tableName })) items.push(...(page.Items ?? []));
     return items;
-  }
-
-  public async acquire(taskId: string, connectionId: string, owner: string, leaseMs: number): Promise<SubscriptionState | 'held' | 'missing'> {
-    const now = Date.now();
-    try {
-      const { Attributes } = await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: ConnectionKeys.subscription(taskId, connectionId),
-          UpdateExpression: 'SET leaseOwner = :owner, leaseUntil = :until, dirty = :false',
-          ConditionExpression: 'attribute_exists(pk) AND (attribute_not_exists(leaseOwner) OR leaseUntil < :now)',
-          ExpressionAttributeValues: { ':owner': owner, ':until': now + leaseMs, ':now': now, ':false': false },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { cursor: Number(Attributes?.cursor ?? 0), statusSent: Attributes?.statusSent === true };
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      const { Item } = await this.ddb.send(
-        new GetCommand({ TableName: this.tableName, Key: ConnectionKeys.subscription(taskId, connectionId), ConsistentRead: true }),
-      );
-      return Item ? 'held' : 'missing';
-    }
-  }
-
-  public async markDirty(taskId: string, connectionId: string): Promise<void> {
-    try {
-      await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: ConnectionKeys.subscription(taskId, connectionId),
-          UpdateExpression: 'SET dirty = :true',
-          ConditionExpression: 'attribute_exists(pk)',
-          ExpressionAttributeValues: { ':true': true },
-        }),
-      );
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-    }
-  }
-
-  public async advance(taskId: string, connectionId: string, owner: string, state: SubscriptionState): Promise<boolean> {
-    try {
-      await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: ConnectionKeys.subscription(taskId, connectionId),
-          UpdateExpression: 'SET #cursor = :cursor, statusSent = :sent',
-          ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: { '#cursor': 'cursor' },
-          ExpressionAttributeValues: { ':cursor': state.cursor, ':sent': state.statusSent, ':owner': owner },
-        }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw error;
-    }
-  }
-
-  public async release(
-    taskId: string,
-    connectionId: string,
-    owner: string,
-    state: SubscriptionState,
-    options: { readonly force?: boolean; readonly leaseMs?: number } = {},
-  ): Promise<'released' | 'dirty' | 'lost'> {
-    const Key = ConnectionKeys.subscription(taskId, connectionId);
-    try {
-      await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key,
-          UpdateExpression: 'SET #cursor = :cursor, statusSent = :sent REMOVE leaseOwner, leaseUntil',
-          ConditionExpression: options.force ? 'leaseOwner = :owner' : 'leaseOwner = :owner AND dirty = :false',
-          ExpressionAttributeNames: { '#cursor': 'cursor' },
-          ExpressionAttributeValues: { ':cursor': state.cursor, ':sent': state.statusSent, ':owner': owner, ...(options.force ? {} : { ':false': false }) },
-        }),
-      );
-      return 'released';
-    } catch (error) {
-      if (!isConditionFailure(error)) throw error;
-      if (options.force) return 'lost';
-    }
-    try {
-      await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key,
-          UpdateExpression: 'SET #cursor = :cursor, statusSent = :sent, dirty = :false, leaseUntil = :until',
-          ConditionExpression: 'leaseOwner = :owner',
-          ExpressionAttributeNames: { '#cursor': 'cursor' },
-          ExpressionAttributeValues: { ':cursor': state.cursor, ':sent': state.statusSent, ':owner': owner, ':false': false, ':until': Date.now() + (options.leaseMs ?? 10_000) },
-        }),
-      );
-      return 'dirty';
-    } catch (error) {
-      if (isConditionFailure(error)) return 'lost';
-      throw error;
-    }
   }
 }

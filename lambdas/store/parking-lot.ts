@@ -1,5 +1,5 @@
-import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ParkingLot } from '../core/fairness.ts';
+import { DeleteCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { runningScope, type ParkingLot } from '../core/fairness.ts';
 import { ddb as defaultClient } from './clients.ts';
 import { isConditionFailure } from './conditions.ts';
 import { TaskKeys } from './keys.ts';
@@ -8,7 +8,11 @@ import { TaskKeys } from './keys.ts';
 const RETENTION_SECONDS = 24 * 60 * 60;
 const expiresAt = (): number => Math.floor(Date.now() / 1000) + RETENTION_SECONDS;
 
-/** {@link ParkingLot} on the tasks table: `PARK#tenant#class` partitions of `TASK#task` items in task-id (time) order. */
+/**
+ * {@link ParkingLot} on the tasks table: `PARK#tenant#class` partitions of `TASK#task` items in
+ * task-id (time) order, and a `parked` count on the running scope's counter item (see
+ * `ScopeState.parked`), so a released slot wakes nobody without a Query when none is parked.
+ */
 export class DynamoParkingLot implements ParkingLot {
   public constructor(
     private readonly tableName: string,
@@ -16,6 +20,8 @@ export class DynamoParkingLot implements ParkingLot {
   ) {}
 
   public async park(tenantId: string, workloadClass: string, taskId: string): Promise<void> {
+    // Counted first: a count that errs high only costs a wake-up Query that finds nothing.
+    await this.countParked(tenantId, workloadClass, 1);
     await this.ddb.send(
       new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.parked(tenantId, workloadClass, taskId), entity: 'parked', taskId, at: Date.now(), expiresAt: expiresAt() } }),
     );
@@ -24,10 +30,28 @@ export class DynamoParkingLot implements ParkingLot {
   public async unpark(tenantId: string, workloadClass: string, taskId: string): Promise<boolean> {
     try {
       await this.ddb.send(new DeleteCommand({ TableName: this.tableName, Key: TaskKeys.parked(tenantId, workloadClass, taskId), ConditionExpression: 'attribute_exists(pk)' }));
-      return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
       throw error;
+    }
+    await this.countParked(tenantId, workloadClass, -1);
+    return true;
+  }
+
+  /** Adjusts the `parked` count on the running scope's counter item (never below zero), which releasing a slot reads back. */
+  private async countParked(tenantId: string, workloadClass: string, delta: 1 | -1): Promise<void> {
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: TaskKeys.inflight(runningScope(tenantId, workloadClass)),
+          UpdateExpression: 'ADD #parked :delta',
+          ...(delta < 0 ? { ConditionExpression: '#parked > :zero', ExpressionAttributeValues: { ':delta': delta, ':zero': 0 } } : { ExpressionAttributeValues: { ':delta': delta } }),
+          ExpressionAttributeNames: { '#parked': 'parked' },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
     }
   }
 

@@ -1,5 +1,6 @@
-import { isConditionFailure } from './conditions.ts';
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import { cancellationCodes, isConditionFailure } from './conditions.ts';
+import { BatchGetCommand, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ValidationError } from '../core/errors.ts';
 import { isTaskId } from '../core/ids.ts';
 import type { ProgressEntry, TaskError, TaskRecord, TaskStatus } from '../core/model.ts';
@@ -7,6 +8,7 @@ import type { TaskStore } from '../core/ports.ts';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ddb as defaultClient } from './clients.ts';
 import { TaskKeys } from './keys.ts';
+import { TaskIndexes } from './task-indexes.ts';
 
 
 /** Decodes a listing cursor, accepting only a key of the caller's own partition. */
@@ -40,6 +42,27 @@ export const QUEUED_GRACE_MS = 2 * 60_000;
 export const SETTLE_GRACE_MS = 30_000;
 const toRecord = (item: Record<string, unknown>): TaskRecord =>
   Object.fromEntries(Object.entries(item).filter(([key]) => !STRIP.has(key))) as unknown as TaskRecord;
+
+/** DynamoDB left keys of a BatchGetItem unprocessed through every retry (throttling). */
+export class UnprocessedReadsError extends Error {
+  public constructor(count: number, tableName: string) {
+    super(`DynamoDB left ${count} reads unprocessed on ${tableName}.`);
+    this.name = 'UnprocessedReadsError';
+  }
+}
+
+/** Keys per BatchGetItem call (the API's limit), and how many rounds unprocessed keys get. */
+const BATCH_GET_MAX = 100;
+const BATCH_GET_ROUNDS = 5;
+
+/** Position of the task update (the lease and cancel fence) in a progress write's transaction. */
+const PROGRESS_FENCE = 1;
+/** How often a progress write is tried when its transaction conflicts with another write of the task. */
+const PROGRESS_CONFLICT_ATTEMPTS = 3;
+
+/** A transaction's idempotency token (at most 36 characters): the same for a resend of one write. */
+const progressToken = (taskId: string, owner: string, seq: number, attempt: number): string =>
+  createHash('sha256').update(`${taskId}\0${owner}\0${seq}\0${attempt}`).digest('base64url').slice(0, 36);
 
 /** {@link TaskStore} on a DynamoDB table (tasks and their progress log share a partition). */
 export class DynamoTaskStore implements TaskStore {
@@ -119,24 +142,44 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   public async appendProgress(taskId: string, owner: string, entry: ProgressEntry): Promise<'ok' | 'lease-lost'> {
-    // Entry first (idempotent on seq), then the task's high-water mark under the lease. A crash
-    // between the two leaves an entry above progressSeq that the next attempt overwrites.
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.progress(taskId, entry.seq), entity: 'progress', ...entry } }));
-    try {
-      await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: TaskKeys.task(taskId),
-          UpdateExpression: 'SET progressSeq = :seq, updatedAt = :now',
-          ConditionExpression: '#status = :running AND leaseOwner = :owner AND progressSeq < :seq',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':seq': entry.seq, ':now': entry.at, ':running': 'running', ':owner': owner },
-        }),
-      );
-      return 'ok';
-    } catch (error) {
-      if (isConditionFailure(error)) return 'lease-lost';
-      throw error;
+    // One call: the entry and the task's high-water mark, all or nothing, under the lease. The
+    // condition is the fence: a cancelled task (status no longer running) or a worker that lost
+    // its lease (another owner) fails it, and nothing is written.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.ddb.send(
+          new TransactWriteCommand({
+            // Deterministic per entry and attempt: when the SDK resends a transaction that did
+            // commit (its answer was lost), DynamoDB answers success instead of failing the
+            // condition (progressSeq is no longer below seq), so a retry never reads as a lost lease.
+            ClientRequestToken: progressToken(taskId, owner, entry.seq, attempt),
+            TransactItems: [
+              { Put: { TableName: this.tableName, Item: { ...TaskKeys.progress(taskId, entry.seq), entity: 'progress', ...entry } } },
+              {
+                Update: {
+                  TableName: this.tableName,
+                  Key: TaskKeys.task(taskId),
+                  UpdateExpression: 'SET progressSeq = :seq, updatedAt = :now',
+                  ConditionExpression: '#status = :running AND leaseOwner = :owner AND progressSeq < :seq',
+                  ExpressionAttributeNames: { '#status': 'status' },
+                  ExpressionAttributeValues: { ':seq': entry.seq, ':now': entry.at, ':running': 'running', ':owner': owner },
+                },
+              },
+            ],
+          }),
+        );
+        return 'ok';
+      } catch (error) {
+        const reasons = cancellationCodes(error);
+        if (reasons?.[PROGRESS_FENCE] === 'ConditionalCheckFailed') return 'lease-lost';
+        // A transaction conflicts with a concurrent write of the task item (a lease renewal, a
+        // cancel): it was cancelled whole, nothing was written; try again, a few times.
+        if (reasons?.includes('TransactionConflict') && attempt < PROGRESS_CONFLICT_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, 10 * attempt + Math.random() * 20));
+          continue;
+        }
+        throw error;
+      }
     }
   }
 
@@ -227,7 +270,7 @@ export class DynamoTaskStore implements TaskStore {
       const page = await this.ddb.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: 'GSI1',
+          IndexName: TaskIndexes.listing.name,
           KeyConditionExpression: 'gsi1pk = :pk',
           ExpressionAttributeValues: { ':pk': partition, ...(options.status ? { ':status': options.status } : {}) },
           ...(options.status ? { FilterExpression: '#status = :status', ExpressionAttributeNames: { '#status': 'status' } } : {}),
@@ -259,20 +302,46 @@ export class DynamoTaskStore implements TaskStore {
   }
 
   public async listDue(now: number, limit: number): Promise<TaskRecord[]> {
-    const due: TaskRecord[] = [];
+    // The index holds keys only: find the due tasks there, then read them (consistently, so the
+    // reconciler acts on their current state, and drops any that stopped being due meanwhile).
+    const nowKey = new Date(now).toISOString();
+    const keys: Record<string, unknown>[] = [];
     for (const shard of TaskKeys.dueShards) {
       const { Items = [] } = await this.ddb.send(
         new QueryCommand({
           TableName: this.tableName,
-          IndexName: 'GSI2',
+          IndexName: TaskIndexes.due.name,
           KeyConditionExpression: 'gsi2pk = :shard AND gsi2sk < :now',
-          ExpressionAttributeValues: { ':shard': shard, ':now': new Date(now).toISOString() },
+          ExpressionAttributeValues: { ':shard': shard, ':now': nowKey },
           Limit: limit,
         }),
       );
-      due.push(...Items.map(toRecord));
+      keys.push(...Items.map((item) => ({ pk: item.pk, sk: item.sk })));
     }
-    return due;
+    const items = await this.readAll(keys);
+    return items.filter((item) => typeof item.gsi2sk === 'string' && item.gsi2sk < nowKey).map(toRecord);
+  }
+
+  /** Many tasks by id (BatchGetItem, consistent): a batch export joins its events with their tasks in one call. Missing ones are absent. */
+  public async getMany(taskIds: readonly string[]): Promise<ReadonlyMap<string, TaskRecord>> {
+    const items = await this.readAll([...new Set(taskIds)].map((taskId) => TaskKeys.task(taskId)));
+    return new Map(items.map(toRecord).map((task) => [task.taskId, task]));
+  }
+
+  /** Reads items by key (BatchGetItem, 100 at a time, consistent), retrying unprocessed keys a few times. */
+  private async readAll(keys: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+    const found: Record<string, unknown>[] = [];
+    for (let start = 0; start < keys.length; start += BATCH_GET_MAX) {
+      let pending: Record<string, unknown>[] = keys.slice(start, start + BATCH_GET_MAX);
+      for (let round = 0; pending.length > 0; round++) {
+        if (round === BATCH_GET_ROUNDS) throw new UnprocessedReadsError(pending.length, this.tableName);
+        if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+        const { Responses, UnprocessedKeys } = await this.ddb.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
+        found.push(...(Responses?.[this.tableName] ?? []));
+        pending = UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      }
+    }
+    return found;
   }
 
   public async postpone(taskId: string, until: number): Promise<void> {

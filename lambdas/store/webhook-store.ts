@@ -4,7 +4,17 @@ import { ddb as defaultClient } from './clients.ts';
 import { isConditionFailure } from './conditions.ts';
 import { TaskKeys } from './keys.ts';
 
-/** {@link WebhookStore} on the tasks table: `TENANT#id/WEBHOOK#id` items. */
+/**
+ * A stored item as a {@link Webhook}: keys dropped, and the plaintext `secret` of an item written
+ * before secrets were sealed is never read back (such a webhook has no `sealedSecret`: its
+ * deliveries are refused until the tenant registers it again).
+ */
+const webhookOf = (item: Record<string, unknown>): Webhook => {
+  const { pk: _pk, sk: _sk, entity: _entity, secret: _plaintext, ...webhook } = item;
+  return { ...webhook, sealedSecret: typeof webhook.sealedSecret === 'string' ? webhook.sealedSecret : undefined } as Webhook;
+};
+
+/** {@link WebhookStore} on the tasks table: `TENANT#id/WEBHOOK#id` items, the secret sealed. */
 export class DynamoWebhookStore implements WebhookStore {
   public constructor(
     private readonly tableName: string,
@@ -12,14 +22,15 @@ export class DynamoWebhookStore implements WebhookStore {
   ) {}
 
   public async put(webhook: Webhook): Promise<void> {
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.webhook(webhook.tenantId, webhook.webhookId), entity: 'webhook', ...webhook } }));
+    const { webhookId, tenantId, url, events, sealedSecret, createdAt } = webhook;
+    if (sealedSecret === undefined) throw new TypeError(`webhook ${webhookId}: refusing to store a webhook without a sealed secret`);
+    // Named attributes only: nothing else a caller's object carries (a plaintext secret) is written.
+    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.webhook(tenantId, webhookId), entity: 'webhook', webhookId, tenantId, url, events, sealedSecret, createdAt } }));
   }
 
   public async get(tenantId: string, webhookId: string): Promise<Webhook | undefined> {
     const { Item } = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: TaskKeys.webhook(tenantId, webhookId), ConsistentRead: true }));
-    if (!Item) return undefined;
-    const { pk: _pk, sk: _sk, entity: _entity, ...webhook } = Item;
-    return webhook as Webhook;
+    return Item ? webhookOf(Item) : undefined;
   }
 
   public async list(tenantId: string): Promise<Webhook[]> {
@@ -31,7 +42,7 @@ export class DynamoWebhookStore implements WebhookStore {
         ConsistentRead: true,
       }),
     );
-    return Items.map(({ pk: _pk, sk: _sk, entity: _entity, ...webhook }) => webhook as Webhook);
+    return Items.map(webhookOf);
   }
 
   public async remove(tenantId: string, webhookId: string): Promise<boolean> {

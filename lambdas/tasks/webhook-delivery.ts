@@ -1,5 +1,7 @@
 import * as z from 'zod/mini';
 import { signWebhook, type WebhookStore } from '../core/webhooks.ts';
+import { WebhookSecretNotSealedError } from '../core/webhook-secret-errors.ts';
+import type { WebhookSecretOpener } from '../core/webhook-secrets.ts';
 import { defineTask } from './definition.ts';
 import { WebhookDeliveryError, WebhookGoneError, WebhookNotConfiguredError, WebhookRejectedError } from './webhook-errors.ts';
 import { postWebhook, type PostOptions } from './webhook-post.ts';
@@ -13,8 +15,10 @@ const DeliveryInput = z.strictObject({
 
 /** What a delivery needs besides its input. */
 export interface WebhookDeliveryDeps extends Pick<PostOptions, 'resolve' | 'timeoutMs' | 'maxResponseBytes'> {
-  /** Where the webhook (URL and secret) is read at delivery time. */
+  /** Where the webhook (URL and sealed secret) is read at delivery time. */
   readonly webhooks: Pick<WebhookStore, 'get'>;
+  /** Opens the sealed secret when the delivery is signed (KMS Decrypt, bound to tenant and webhook). */
+  readonly secrets: WebhookSecretOpener;
   /** Loopback receivers allowed (`WEBHOOK_ALLOW_LOOPBACK=true`, set only by the local runtime). */
   readonly allowLoopback: boolean;
 }
@@ -30,7 +34,9 @@ export const setWebhookDeliveryDeps = (factory: () => WebhookDeliveryDeps): void
  * `webhook.delivery`: one signed POST of one lifecycle event to one endpoint, per the Standard
  * Webhooks scheme (`webhook-id`, `webhook-timestamp`, `webhook-signature`). The webhook is read
  * when the delivery runs, so its secret is never copied into the task; a deleted webhook drops the
- * delivery. The destination is resolved once and every address checked (see postWebhook); a
+ * delivery. The secret is stored sealed and opened here, just before signing (a key service
+ * refusal fails the delivery for good, an outage retries it; a webhook registered before secrets
+ * were sealed is refused with WebhookSecretNotSealedError). The destination is resolved once and every address checked (see postWebhook); a
  * refused one fails the delivery for good. 2xx succeeds; 408, 429, 5xx, timeouts and network
  * errors are retried with exponential backoff (up to 8 attempts); other 4xx fail at once.
  * The `webhook-id` is the same on every attempt, so receivers deduplicate.
@@ -45,9 +51,11 @@ export const webhookDelivery = defineTask<z.infer<typeof DeliveryInput>, unknown
   sensitiveFields: [],
   run: async (input, ctx) => {
     if (!deps) throw new WebhookNotConfiguredError();
-    const { webhooks, allowLoopback, ...limits } = deps();
+    const { webhooks, secrets, allowLoopback, ...limits } = deps();
     const webhook = await webhooks.get(ctx.tenantId, input.webhookId);
     if (!webhook) throw new WebhookGoneError(input.webhookId);
+    if (webhook.sealedSecret === undefined) throw new WebhookSecretNotSealedError(webhook.webhookId);
+    const secret = await secrets.open(webhook.sealedSecret, { tenantId: webhook.tenantId, webhookId: webhook.webhookId });
     const body = JSON.stringify(input.payload);
     const timestamp = Math.floor(Date.now() / 1000);
     const response = await postWebhook(
@@ -58,7 +66,7 @@ export const webhookDelivery = defineTask<z.infer<typeof DeliveryInput>, unknown
           'user-agent': 'Offload-Webhooks/1',
           'webhook-id': input.messageId,
           'webhook-timestamp': String(timestamp),
-          'webhook-signature': signWebhook(webhook.secret, input.messageId, timestamp, body),
+          'webhook-signature': signWebhook(secret, input.messageId, timestamp, body),
         },
         body,
       },

@@ -7,6 +7,7 @@ import {
   CacheQueryStringBehavior,
   Distribution,
   type ErrorResponse,
+  FunctionEventType,
   HttpVersion,
   OriginProtocolPolicy,
   OriginRequestPolicy,
@@ -21,6 +22,7 @@ import { HttpOrigin } from 'aws-cdk-lib/aws-cloudfront-origins';
 import type { HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { Construct } from 'constructs';
 import { accountUniqueName } from '../physical-names.ts';
+import { EdgeCredentialCheck } from './edge-credential-check.ts';
 import { REVOCATION_WINDOW_SECONDS } from '../../lambdas/handlers/http/conventions.ts';
 
 /**
@@ -128,6 +130,8 @@ export class OffloadEdge extends Construct {
         originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
         responseHeadersPolicy: this.apiHeadersPolicy,
         compress: true,
+        // Credential-less API requests are answered 401 here: no API Gateway request, no Lambda.
+        functionAssociations: [{ function: new EdgeCredentialCheck(this, 'CredentialCheck').function, eventType: FunctionEventType.VIEWER_REQUEST }],
       },
       errorResponses: CACHEABLE_ERROR_CODES.map((httpStatus): ErrorResponse => ({ httpStatus, ttl: Duration.seconds(0) })),
     });

@@ -8,6 +8,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { accessLogs } from './access-log.ts';
 import { OffloadFunction } from './offload-function.ts';
+import { TENANT_RATE_DEFAULTS, TENANT_RATE_ENV } from '../../lambdas/core/rate-limit.ts';
 
 /** Props of {@link OffloadWebSocketApi}. */
 export interface OffloadWebSocketApiProps {
@@ -23,6 +24,10 @@ export interface OffloadWebSocketApiProps {
   readonly stageName?: string;
   /** @default { rateLimit: 500, burstLimit: 1000 } */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Messages per second one tenant may send over all its connections (per function instance). @default 50 */
+  readonly tenantRateLimit?: number;
+  /** Messages one tenant may send at once after a quiet period (per function instance). @default 100 */
+  readonly tenantBurstLimit?: number;
 }
 
 /**
@@ -61,6 +66,11 @@ export class OffloadWebSocketApi extends Construct {
     props.tasksTable.grantReadWriteData(submit);
     props.bus.grantPutEventsTo(submit);
     const fallback = fn('Fallback', 'handlers/ws/default.ts', 'Offload WebSocket $default');
+    // The per-tenant message rate limit, as on the HTTP API (see core/rate-limit.ts).
+    for (const handler of [subscribe, unsubscribe, submit, fallback, ping]) {
+      handler.addEnvironment(TENANT_RATE_ENV.ratePerSecond, String(props.tenantRateLimit ?? TENANT_RATE_DEFAULTS.ratePerSecond));
+      handler.addEnvironment(TENANT_RATE_ENV.burst, String(props.tenantBurstLimit ?? TENANT_RATE_DEFAULTS.burst));
+    }
 
     this.api = new WebSocketApi(this, 'Api', {
       description: 'Offload WebSocket API',

@@ -25,8 +25,13 @@ export interface WorkloadClassProps {
   readonly memorySize?: number;
   /** Cap on concurrent worker invocations for this class (2–1000). @default 10 */
   readonly maxConcurrency?: number;
-  /** Messages per invocation. @default 5 */
+  /** Messages per invocation (1-10, or up to 10,000 with a batching window). @default 5 */
   readonly batchSize?: number;
+  /**
+   * How long the event source gathers messages before invoking the worker (up to 5 minutes), for
+   * classes where latency does not matter and fewer, larger batches do. @default - none: invoke as soon as messages arrive
+   */
+  readonly maxBatchingWindow?: Duration;
   /** Receives before a message goes to the DLQ. @default 5 */
   readonly maxReceiveCount?: number;
   /**
@@ -54,7 +59,10 @@ export class WorkloadClass extends Construct {
     const maxConcurrency = props.maxConcurrency ?? 10;
     if (maxConcurrency < 2 || maxConcurrency > 1000) throw new Error(`${id}: maxConcurrency must be within 2-1000`);
     const batchSize = props.batchSize ?? 5;
-    if (batchSize < 1 || batchSize > 10) throw new Error(`${id}: batchSize must be within 1-10`);
+    const windowSeconds = props.maxBatchingWindow?.toSeconds();
+    if (windowSeconds !== undefined && (windowSeconds < 0 || windowSeconds > 300)) throw new Error(`${id}: maxBatchingWindow must be within 0-300 seconds`);
+    const maxBatchSize = windowSeconds ? 10_000 : 10;
+    if (batchSize < 1 || batchSize > maxBatchSize) throw new Error(`${id}: batchSize must be within 1-${maxBatchSize}`);
     const tenantConcurrency = props.tenantConcurrency ?? Math.ceil(maxConcurrency / 2);
     if (!Number.isInteger(tenantConcurrency) || tenantConcurrency < 1 || tenantConcurrency > maxConcurrency) {
       throw new Error(`${id}: tenantConcurrency must be an integer within 1-maxConcurrency`);
@@ -95,7 +103,7 @@ export class WorkloadClass extends Construct {
     props.bus.grantPutEventsTo(this.worker);
     this.worker.addToRolePolicy(new PolicyStatement({ actions: ['execute-api:ManageConnections'], resources: [props.manageConnectionsArn] }));
     this.worker.addEventSource(
-      new SqsEventSource(this.queue, { batchSize, maxConcurrency, reportBatchItemFailures: true }),
+      new SqsEventSource(this.queue, { batchSize, maxConcurrency, reportBatchItemFailures: true, ...(props.maxBatchingWindow ? { maxBatchingWindow: props.maxBatchingWindow } : {}) }),
     );
 
     this.rule = new Rule(this, 'SubmittedRule', {

@@ -65,7 +65,8 @@ export class LocalWebSocketApi {
    * roles' policies (`execute-api:ManageConnections`), in the runtime's IAM mode. @default no checks
    */
   public callerIam: IamEnforcer | undefined;
-  private readonly server: Server;
+  /** The endpoint's HTTP server (its request listener also serves the in-process transport of the function threads). */
+  public readonly server: Server;
   private readonly wss: WebSocketServer;
   private readonly routes = new Map<string, WsRoute>();
   private readonly connections = new Map<string, Connection>();

@@ -10,10 +10,13 @@ import { dynamodbFault, type FaultInjector } from '../faults.ts';
 import type { IamEnforcer } from '../iam/mode.ts';
 import { replayableRequest } from '../iam/replay.ts';
 import { authorizeDynamoDb } from '../iam/services/dynamodb.ts';
+import { captureDynaliteStore, LocalTransactions } from './dynamodb-transactions.ts';
 
 /** A running local DynamoDB. */
 export interface LocalDynamo {
   readonly endpoint: string;
+  /** The endpoint's HTTP server (its request listeners also serve the in-process transport). */
+  readonly server: Server;
   readonly client: DynamoDBClient;
   stop(): Promise<void>;
 }
@@ -36,8 +39,8 @@ const SUPPORTED = new Set([
 /**
  * Starts dynalite (the DynamoDB API on LevelDB; on disk under `dataDir`, or in memory) and creates
  * the template's tables. dynalite has conditional writes, queries and GSIs, which is everything
- * the stack's data design uses; it has no transactions, streams or TTL expiry, so the design
- * relies on none of them for correctness (TTL only reclaims space).
+ * the stack's data design uses; `TransactWriteItems` is added by `dynamodb-transactions.ts`. It has
+ * no streams or TTL expiry, so the design relies on neither for correctness (TTL only reclaims space).
  */
 export const startDynamo = async (
   template: LocalTemplate,
@@ -45,19 +48,24 @@ export const startDynamo = async (
   options: { dataDir?: string; port?: number; counter?: ApiCallCounter; faults?: FaultInjector; callerIam?: IamEnforcer },
 ): Promise<LocalDynamo> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const server = dynalite({
-    ...(options.dataDir ? { path: options.dataDir } : {}),
-    createTableMs: 0,
-    deleteTableMs: 0,
-    updateTableMs: 0,
-  }) as Server;
+  // TransactWriteItems (dynalite has none) runs in dynalite's own store, under its item locks.
+  const { result: server, store } = captureDynaliteStore(
+    () =>
+      dynalite({
+        ...(options.dataDir ? { path: options.dataDir } : {}),
+        createTableMs: 0,
+        deleteTableMs: 0,
+        updateTableMs: 0,
+      }) as Server,
+  );
   // Count every API call by operation (`X-Amz-Target: DynamoDB_20120810.PutItem`), for the cost model.
   server.on('request', (request: IncomingMessage) => {
     const target = String(request.headers['x-amz-target'] ?? '');
     options.counter?.add('dynamodb', target.split('.')[1] ?? 'Unknown');
   });
   // Fault injection answers before dynalite sees the request, so an injected error is never applied.
-  const listeners = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
+  const [dynaliteHandler, ...observers] = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
+  const listeners = [new LocalTransactions(store).dispatcher(dynaliteHandler!), ...observers];
   server.removeAllListeners('request');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const fault = dynamodbFault(options.faults, String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? '');
@@ -117,6 +125,7 @@ export const startDynamo = async (
 
   return {
     endpoint,
+    server,
     client,
     stop: async () => {
       client.destroy();

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { authorizeCall, callerOf, type HttpAnswer } from '../iam/caller.ts';
 import type { IamEnforcer } from '../iam/mode.ts';
+import { injectRequest } from '../lambda/in-process-transport.ts';
 import { s3Permissions, s3Refusal } from '../iam/services/s3.ts';
 import { sqsPermissions, sqsRefusal } from '../iam/services/sqs.ts';
 
@@ -143,7 +144,27 @@ const bodyOf = (action: string, result: Record<string, unknown>): string =>
 
 const NAMESPACE = 'http://queue.amazonaws.com/doc/2012-11-05/';
 
-const forward = (targetPort: number, request: IncomingMessage, body: Buffer, headers: Record<string, string | string[] | undefined>): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: Buffer }> =>
+/** Where the front passes requests: fauxqs's port, and its server when requests go in process. */
+export interface SqsUpstream {
+  readonly port: number;
+  /**
+   * fauxqs's HTTP server: requests are injected into its request listener (no second loopback
+   * connection); without it they go over HTTP to `port`. @default none
+   */
+  readonly server?: Server;
+}
+
+type Forwarded = { status: number; headers: Record<string, string | string[] | undefined>; body: Buffer };
+
+const forward = async (upstream: SqsUpstream, request: IncomingMessage, body: Buffer, headers: Record<string, string | string[] | undefined>): Promise<Forwarded> => {
+  if (!upstream.server) return forwardOverHttp(upstream.port, request, body, headers);
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && name !== 'content-length' && name !== 'transfer-encoding') flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  const answer = await injectRequest(upstream.server, { method: request.method ?? 'POST', path: request.url ?? '/', headers: flat, body });
+  return { status: answer.statusCode, headers: answer.headers, body: Buffer.from(answer.body.buffer, answer.body.byteOffset, answer.body.byteLength) };
+};
+
+const forwardOverHttp = (targetPort: number, request: IncomingMessage, body: Buffer, headers: Record<string, string | string[] | undefined>): Promise<Forwarded> =>
   new Promise((resolve, reject) => {
     const upstream = httpRequest({ host: '127.0.0.1', port: targetPort, method: request.method, path: request.url, headers: { ...headers, 'content-length': String(body.length) } }, (response) => {
       const chunks: Buffer[] = [];
@@ -187,7 +208,7 @@ const jsonInputOf = (body: Buffer): Record<string, unknown> => {
   }
 };
 
-const handle = async (targetPort: number, request: IncomingMessage, response: ServerResponse, faults?: FaultInjector, iam?: IamEnforcer): Promise<void> => {
+const handle = async (upstream: SqsUpstream, request: IncomingMessage, response: ServerResponse, faults?: FaultInjector, iam?: IamEnforcer): Promise<void> => {
   const body = await readAll(request);
   const jsonTarget = String(request.headers['x-amz-target'] ?? '');
   const fault = jsonTarget.startsWith('AmazonSQS.') ? sqsFault(faults, jsonTarget.slice('AmazonSQS.'.length)) : undefined;
@@ -203,7 +224,7 @@ const handle = async (targetPort: number, request: IncomingMessage, response: Se
       response.writeHead(refusal.status, refusal.headers).end(refusal.body);
       return;
     }
-    const passed = await forward(targetPort, request, body, request.headers);
+    const passed = await forward(upstream, request, body, request.headers);
     response.writeHead(passed.status, passed.headers);
     response.end(passed.body);
     return;
@@ -220,7 +241,7 @@ const handle = async (targetPort: number, request: IncomingMessage, response: Se
   const refusal = refusalOf(iam, request, body, { operation: action, input });
   const answer = refusal
     ? { status: refusal.status, headers: refusal.headers as Record<string, string | string[] | undefined>, body: Buffer.from(refusal.body) }
-    : await forward(targetPort, request, document, { ...headers, 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `AmazonSQS.${action}` });
+    : await forward(upstream, request, document, { ...headers, 'content-type': 'application/x-amz-json-1.0', 'x-amz-target': `AmazonSQS.${action}` });
   const requestId = randomUUID();
   let json: Record<string, unknown> = {};
   try {
@@ -241,13 +262,13 @@ const handle = async (targetPort: number, request: IncomingMessage, response: Se
 };
 
 /**
- * Starts the front on `port` (0 for a free one), forwarding to the JSON-protocol SQS on `targetPort`.
+ * Starts the front on `port` (0 for a free one), forwarding to the JSON-protocol SQS `upstream`.
  * With `iam`, every SQS and S3 call is authorized by its caller's credentials first.
  */
-export const startSqsQueryFront = (targetPort: number, port = 0, faults?: FaultInjector, iam?: IamEnforcer): Promise<{ server: Server; port: number }> =>
+export const startSqsQueryFront = (upstream: SqsUpstream, port = 0, faults?: FaultInjector, iam?: IamEnforcer): Promise<{ server: Server; port: number }> =>
   new Promise((resolve, reject) => {
     const server = createServer((request, response) =>
-      void handle(targetPort, request, response, faults, iam).catch((error: Error) => {
+      void handle(upstream, request, response, faults, iam).catch((error: Error) => {
         if (!response.headersSent) response.writeHead(502, { 'content-type': 'text/plain' });
         response.end(error.message);
       }),

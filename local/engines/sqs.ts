@@ -1,7 +1,8 @@
 import type { FaultInjector } from '../faults.ts';
 import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync } from 'node:fs';
-import { Agent } from 'node:http';
+import http, { Agent, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { startFauxqs, type FauxqsServer } from 'fauxqs';
 import { type LocalTemplate, UnsupportedTemplateError } from '../template.ts';
@@ -14,6 +15,8 @@ export interface LocalSqs {
   readonly endpoint: string;
   readonly client: SQSClient;
   readonly server: FauxqsServer;
+  /** The public endpoint's HTTP server (SQS over JSON and query, S3); its request listener also serves the in-process transport. */
+  readonly httpServer: Server;
   /** Queue URL by ARN. */
   readonly urlByArn: Map<string, string>;
   /**
@@ -37,13 +40,15 @@ const IGNORED = new Set(['KmsMasterKeyId', 'KmsDataKeyReusePeriodSeconds', 'Tags
 export const startSqs = async (
   template: LocalTemplate,
   /** `callerIam`: authorizes each SQS and S3 call by its caller's credentials, in the runtime's IAM mode. */
-  options: { dataDir?: string; port?: number; faults?: FaultInjector; callerIam?: IamEnforcer },
+  /** `inProcess`: the public endpoint hands requests to fauxqs without a second loopback connection. @default true */
+  options: { dataDir?: string; port?: number; faults?: FaultInjector; callerIam?: IamEnforcer; inProcess?: boolean },
 ): Promise<LocalSqs> => {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const server = await startFauxqs({ port: 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) });
+  const { result: server, servers } = await capturingServers(() => startFauxqs({ port: 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }));
+  const fauxqsHttp = servers.find((candidate) => (candidate.address() as AddressInfo | null)?.port === server.port);
   // The public endpoint speaks both SQS protocols: JSON (current SDKs) passes through to fauxqs,
   // query (AWS CLI 2.9 and older SDKs) is translated.
-  const front = await startSqsQueryFront(server.port, options.port ?? 0, options.faults, options.callerIam);
+  const front = await startSqsQueryFront({ port: server.port, ...(options.inProcess !== false && fauxqsHttp ? { server: fauxqsHttp } : {}) }, options.port ?? 0, options.faults, options.callerIam);
   const endpoint = `http://127.0.0.1:${front.port}`;
   const clients: SQSClient[] = [];
   const newClient = (maxSockets: number): SQSClient => {
@@ -97,6 +102,7 @@ export const startSqs = async (
     endpoint,
     client,
     server,
+    httpServer: front.server,
     urlByArn,
     newClient,
     stop: async () => {
@@ -106,4 +112,23 @@ export const startSqs = async (
       await server.stop();
     },
   };
+};
+
+/**
+ * Runs `start` and returns the HTTP servers created meanwhile: fauxqs does not expose its
+ * (fastify's) server, whose request listener the front injects requests into.
+ */
+const capturingServers = async <T>(start: () => Promise<T>): Promise<{ result: T; servers: Server[] }> => {
+  const servers: Server[] = [];
+  const original = http.createServer;
+  http.createServer = ((...args: Parameters<typeof http.createServer>) => {
+    const created = original(...args);
+    servers.push(created);
+    return created;
+  }) as typeof http.createServer;
+  try {
+    return { result: await start(), servers };
+  } finally {
+    http.createServer = original;
+  }
 };

@@ -100,7 +100,8 @@ class ServiceError extends Error {
  */
 export class LocalEventBridge {
   public endpoint = '';
-  private readonly server: Server;
+  /** The endpoint's HTTP server (its request listener also serves the in-process transport of the function threads). */
+  public readonly server: Server;
   private readonly rules: LocalRule[] = [];
   private readonly buses = new Set<string>(['default']);
   private readonly inflight = new Set<Promise<void>>();

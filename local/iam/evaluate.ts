@@ -27,7 +27,10 @@ export const GLOBAL_CONDITION_KEYS = [
  * Keys the local runtime understands but supplies only for some requests (e.g. `aws:SourceArn`
  * when a service acts for a rule or an API). Absent, they follow AWS's missing-key semantics.
  */
-export const CONTEXTUAL_CONDITION_KEYS = ['aws:sourcearn', 'aws:sourceaccount', 'aws:sourceowner'] as const;
+export const CONTEXTUAL_CONDITION_KEYS = ['aws:sourcearn', 'aws:sourceaccount', 'aws:sourceowner', 'kms:encryptioncontextkeys'] as const;
+
+/** Families of contextual keys (`kms:EncryptionContext:<key>`, filled in by the local KMS for each pair of a request's context). */
+export const CONTEXTUAL_CONDITION_KEY_PREFIXES = ['kms:encryptioncontext:'] as const;
 
 /** Condition operators the evaluator implements (each also with `IfExists` and the set prefixes). */
 export const CONDITION_OPERATORS = [
@@ -143,7 +146,10 @@ const contextOf = (request: IamRequest): Map<string, string[]> => {
 };
 
 const isKnownKey = (key: string, context: Map<string, string[]>): boolean =>
-  context.has(key) || (GLOBAL_CONDITION_KEYS as readonly string[]).includes(key) || (CONTEXTUAL_CONDITION_KEYS as readonly string[]).includes(key);
+  context.has(key) ||
+  (GLOBAL_CONDITION_KEYS as readonly string[]).includes(key) ||
+  (CONTEXTUAL_CONDITION_KEYS as readonly string[]).includes(key) ||
+  CONTEXTUAL_CONDITION_KEY_PREFIXES.some((prefix) => key.startsWith(prefix) && key.length > prefix.length);
 
 /** Compares one request value with one policy value under a base operator (never negated here). */
 const compare = (operator: ConditionOperator, actual: string, expected: string): boolean => {

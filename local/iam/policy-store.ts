@@ -81,7 +81,8 @@ export class IamPolicyStore {
 
   /**
    * The resource-based policy of a resource: a queue's policy (by queue ARN), a bucket's policy
-   * (by bucket or object ARN), a function's permissions (by function ARN, qualified or not).
+   * (by bucket or object ARN), a KMS key's key policy (by key ARN), a function's permissions (by
+   * function ARN, qualified or not).
    */
   public resourcePolicyOf(resourceArn: string): IamPolicy | undefined {
     if (resourceArn.startsWith('arn:aws:s3:::')) return this.policies().resource.get(`arn:aws:s3:::${resourceArn.slice('arn:aws:s3:::'.length).split('/')[0]}`);
@@ -202,6 +203,12 @@ export class IamPolicyStore {
     for (const [logicalId, resource] of this.template.ofType('AWS::S3::BucketPolicy')) {
       const policy = this.document(resource.Properties?.PolicyDocument, logicalId);
       addResourcePolicy(`arn:aws:s3:::${this.template.resolveString(resource.Properties?.Bucket, `${logicalId}.Bucket`)}`, policy);
+    }
+    // A KMS key's key policy (by key ARN; the local KMS registers it). The local KMS also requires it to admit the caller.
+    for (const [logicalId, resource] of this.template.ofType('AWS::KMS::Key')) {
+      const arn = this.template.values.get(logicalId)?.attributes.Arn;
+      if (arn === undefined || resource.Properties?.KeyPolicy === undefined) continue;
+      addResourcePolicy(arn, this.document(resource.Properties.KeyPolicy, `${logicalId}.KeyPolicy`));
     }
 
     const lambda = new Map<string, IamPolicy>();

@@ -3,11 +3,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { enableCompileCache, registerHooks } from 'node:module';
+import { createRequire, enableCompileCache, registerHooks } from 'node:module';
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 
-const { entry, handlerName, functionName, functionArn, memorySize, logGroupName, runtimeModulesFrom, cpuNice, compileCacheDir } = workerData;
+const { entry, handlerName, functionName, functionArn, memorySize, logGroupName, runtimeModulesFrom, cpuNice, compileCacheDir, transport } = workerData;
 
 // Local only, never on AWS: environments share this machine's cores with the emulators, so
 // background functions run at a lower priority. On Linux a nice value set on a thread id applies
@@ -38,6 +38,17 @@ registerHooks({
   },
 });
 if ((process.env.NODE_OPTIONS ?? '').includes('--enable-source-maps')) process.setSourceMapsEnabled(true);
+
+// Local only: calls of the provided SDK to the local engines' endpoints travel over a MessagePort
+// to the runtime (no TCP, no HTTP framing); the SDK still builds, signs and parses the real wire
+// format (in-process-http-handler.mjs). A bundle carrying its own SDK copy keeps plain HTTP.
+if (transport) {
+  const provided = createRequire(runtimeModulesFrom);
+  const { NodeHttpHandler } = provided('@smithy/node-http-handler');
+  const { HttpResponse, buildQueryString } = provided('@smithy/core/protocols');
+  const { installInProcessTransport } = await import('./in-process-http-handler.mjs');
+  installInProcessTransport({ port: transport.port, origins: transport.origins, NodeHttpHandler, HttpResponse, buildQueryString });
+}
 
 const serializeError = (error) =>
   error instanceof Error

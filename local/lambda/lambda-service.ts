@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { LambdaInvocationError, LambdaThrottledError } from './errors.ts';
+import type { InProcessTransport } from './in-process-transport.ts';
 
 /** Configuration of one local function, taken from its template resource. */
 export interface LocalFunctionConfig {
@@ -30,6 +31,11 @@ export interface LocalFunctionConfig {
   readonly cpuNice?: number;
   /** Directory of the V8 compile cache shared by every environment (module.enableCompileCache). @default none */
   readonly compileCacheDir?: string;
+  /**
+   * Local only: the SDK calls of this function's environments to the endpoints `transport` serves
+   * cross a MessagePort instead of loopback HTTP (see {@link InProcessTransport}). @default none (HTTP)
+   */
+  readonly transport?: InProcessTransport;
 }
 
 /** Per-function counters. */
@@ -40,7 +46,10 @@ export interface FunctionStats {
   throttles: number;
   /** Environments that died (threw outside an invocation, exited, ran out of memory) after init. */
   crashes: number;
+  /** Environments created for an invocation that found none free (the invocation waited for the init). */
   coldStarts: number;
+  /** Environments created ahead of demand, in the background, to keep warm ones ready (see {@link LocalFunction.keepWarm}). */
+  prewarmed: number;
   initMsTotal: number;
 }
 
@@ -68,19 +77,47 @@ const BOOTSTRAP = path.join(import.meta.dirname, 'bootstrap.mjs');
 const creation = (() => {
   const limit = Math.max(2, availableParallelism());
   let active = 0;
+  let backgroundActive = 0;
   const queue: (() => void)[] = [];
-  return {
-    acquire: async (): Promise<void> => {
-      if (active < limit) {
+  /** Ahead-of-demand creations: one at a time runtime-wide, and only while no invocation waits for a slot. */
+  const background: (() => void)[] = [];
+  const next = (): void => {
+    const waiting = queue.shift();
+    if (waiting) {
+      active++;
+      waiting();
+      return;
+    }
+    if (backgroundActive === 0 && active < limit) {
+      const warm = background.shift();
+      if (warm) {
         active++;
+        backgroundActive++;
+        warm();
+      }
+    }
+  };
+  return {
+    acquire: async (priority: 'invocation' | 'background' = 'invocation'): Promise<void> => {
+      if (priority === 'invocation') {
+        if (active < limit) {
+          active++;
+          return;
+        }
+        await new Promise<void>((resolve) => queue.push(resolve));
         return;
       }
-      await new Promise<void>((resolve) => queue.push(resolve));
+      if (backgroundActive === 0 && active < limit && queue.length === 0) {
+        active++;
+        backgroundActive++;
+        return;
+      }
+      await new Promise<void>((resolve) => background.push(resolve));
     },
-    release: (): void => {
-      const next = queue.shift();
-      if (next) next();
-      else active--;
+    release: (priority: 'invocation' | 'background' = 'invocation'): void => {
+      active--;
+      if (priority === 'background') backgroundActive--;
+      next();
     },
   };
 })();
@@ -97,11 +134,18 @@ const INIT_LIMIT_MS = 10_000;
  * hangs or exits never affects the runtime or other invocations.
  */
 export class LocalFunction {
-  public readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, throttles: 0, crashes: 0, coldStarts: 0, initMsTotal: 0 };
+  public readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, throttles: 0, crashes: 0, coldStarts: 0, prewarmed: 0, initMsTotal: 0 };
   private readonly environments: Environment[] = [];
   private readonly waiters: (() => void)[] = [];
   private creating = 0;
   private generation = 0;
+  /** Environments to keep (see {@link keepWarm}). */
+  private warmTarget = 0;
+  /** An ahead-of-demand creation is queued or running. */
+  private prewarming = false;
+  private stopped = false;
+  /** Whether an invocation ran since the last {@link replaceCode}. */
+  private invokedSinceReplace = false;
   /**
    * Fault injection: asked at each invocation whether to end it mid-way, and how (set by the
    * runtime in fault-injection runs). @default none
@@ -131,6 +175,7 @@ export class LocalFunction {
   public async invoke(event: unknown): Promise<unknown> {
     const environment = await this.checkout();
     this.stats.invocations++;
+    this.invokedSinceReplace = true;
     const id = randomUUID();
     try {
       return await new Promise<unknown>((resolve, reject) => {
@@ -173,7 +218,64 @@ export class LocalFunction {
       environment.busy = false;
       if (environment.generation !== this.generation) this.kill(environment);
       this.waiters.shift()?.();
+      this.replenish();
     }
+  }
+
+  /**
+   * Keeps at least `count` warm environments, as AWS keeps environments between requests: created
+   * now in the background (one creation at a time runtime-wide, and only while no invocation waits
+   * for a creation slot, so start-up never starves the engines) and again whenever one ends (a
+   * timeout, a crash), never beyond the concurrency limit. A burst of up to `count` concurrent
+   * invocations then pays no cold start; environments a bigger burst creates on demand are kept as
+   * before, and none is created ahead of demand beyond `count`. After new code is swapped in
+   * ({@link replaceCode}), the next invocation cold-starts, as on AWS, before warm ones are made
+   * again. 0 turns it off. @default 0 (a function made directly keeps none)
+   */
+  public keepWarm(count: number): void {
+    if (!Number.isInteger(count) || count < 0) throw new RangeError(`warm environments must be a non-negative integer, got ${count}`);
+    this.warmTarget = count;
+    this.replenish();
+  }
+
+  /** Whether warm environments are still being created to reach the {@link keepWarm} target. */
+  public get warming(): boolean {
+    return this.prewarming;
+  }
+
+  /** Starts one background creation when fewer environments than the warm target exist (each completion re-checks). */
+  private replenish(): void {
+    if (this.prewarming || this.stopped || this.warmTarget === 0) return;
+    const live = this.environments.filter((environment) => !environment.dead && environment.generation === this.generation).length;
+    if (live + this.creating >= this.warmTarget || this.environments.length + this.creating >= this.concurrencyLimit) return;
+    // Code swapped in and not yet invoked: the next invocation cold-starts first (as on AWS).
+    if (this.generation > 0 && !this.invokedSinceReplace) return;
+    this.prewarming = true;
+    this.creating++;
+    const generation = this.generation;
+    void (async () => {
+      let retryAfterMs = 0;
+      await creation.acquire('background');
+      try {
+        if (this.stopped || generation !== this.generation) return;
+        const environment = await this.create('prewarm');
+        if (this.stopped || generation !== this.generation) {
+          this.kill(environment);
+          return;
+        }
+        this.environments.push(environment);
+        this.waiters.shift()?.();
+      } catch (error) {
+        this.log(this.config.functionName, `warm environment not created: ${(error as Error).message}`);
+        retryAfterMs = 5_000;
+      } finally {
+        creation.release('background');
+        this.creating--;
+        this.prewarming = false;
+      }
+      if (retryAfterMs) setTimeout(() => this.replenish(), retryAfterMs).unref();
+      else this.replenish();
+    })();
   }
 
   /**
@@ -183,6 +285,7 @@ export class LocalFunction {
   public replaceCode(codeDir: string): void {
     this.config = { ...this.config, codeDir };
     this.generation++;
+    this.invokedSinceReplace = false;
     for (const environment of [...this.environments]) if (!environment.busy) this.kill(environment);
   }
 
@@ -194,6 +297,7 @@ export class LocalFunction {
 
   /** Ends every environment (used on reload and shutdown). */
   public async shutdown(): Promise<void> {
+    this.stopped = true;
     await Promise.all(
       this.environments.splice(0).map((environment) => {
         environment.dead = true;
@@ -222,7 +326,7 @@ export class LocalFunction {
             freed.busy = true;
             return freed;
           }
-          const environment = await this.create();
+          const environment = await this.create('invocation');
           environment.busy = true;
           this.environments.push(environment);
           return environment;
@@ -246,9 +350,10 @@ export class LocalFunction {
     }
   }
 
-  private create(): Promise<Environment> {
+  private create(reason: 'invocation' | 'prewarm'): Promise<Environment> {
     const [file, handlerName] = splitHandler(this.config.handler);
     const entry = resolveEntry(this.config.codeDir, file);
+    const transport = this.config.transport?.connect();
     const worker = new Worker(BOOTSTRAP, {
       // A plain Node environment, as on Lambda: no loaders inherited from the runtime's own process.
       execArgv: [],
@@ -263,7 +368,9 @@ export class LocalFunction {
         runtimeModulesFrom: RUNTIME_MODULES_FROM,
         cpuNice: this.config.cpuNice ?? 0,
         ...(this.config.compileCacheDir ? { compileCacheDir: this.config.compileCacheDir } : {}),
+        ...(transport ? { transport: { port: transport, origins: this.config.transport!.origins } } : {}),
       },
+      ...(transport ? { transferList: [transport] } : {}),
       stdout: true,
       stderr: true,
       resourceLimits: { maxOldGenerationSizeMb: Math.max(64, this.config.memorySize) },
@@ -272,7 +379,8 @@ export class LocalFunction {
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => this.log(this.config.functionName, line));
     }
-    this.stats.coldStarts++;
+    if (reason === 'invocation') this.stats.coldStarts++;
+    else this.stats.prewarmed++;
     return new Promise((resolve, reject) => {
       // Until the module has loaded, an exit, a crash or a hang fails the cold start (instead of never settling).
       let ready = false;
@@ -316,6 +424,7 @@ export class LocalFunction {
       clearTimeout(pending.timer);
       pending.reject(new LambdaInvocationError(this.config.functionName, errorType, message));
     }
+    this.replenish();
   }
 
   private kill(environment: Environment): void {

@@ -6,6 +6,7 @@ import type { LocalSqs } from '../engines/sqs.ts';
 import type { ApiCallCounter } from '../http-util.ts';
 import { LOCAL_REGION } from '../template.ts';
 import type { LocalFunction } from './lambda-service.ts';
+import { InProcessRequestHandler, type InProcessTransport } from './in-process-transport.ts';
 
 /** Settings of one SQS event source mapping, from the template. */
 export interface SqsEventSourceConfig {
@@ -22,10 +23,17 @@ export interface SqsEventSourceConfig {
    * that role, so the queue's IAM checks see it. @default the runtime's own (administrator) credentials
    */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  /** The pollers' calls to the queue go in process through this transport (see {@link InProcessTransport}). @default none (HTTP) */
+  readonly transport?: InProcessTransport;
 }
 
-/** Pollers kept waiting on an idle queue. */
-const IDLE_POLLERS = 2;
+/**
+ * Pollers kept waiting on an idle queue. One: the local queue (fauxqs) wakes every waiting long
+ * poll for each message it gets, and all but one then return empty, so each extra idle poller
+ * costs one more (empty) ReceiveMessage per message on the runtime's main thread. A second poller
+ * still starts as soon as the first takes a batch (see `loop`).
+ */
+const IDLE_POLLERS = 1;
 
 interface BatchResponse {
   batchItemFailures?: { itemIdentifier?: string }[];
@@ -38,6 +46,8 @@ interface BatchResponse {
  * `maxReceiveCount`); with `ReportBatchItemFailures` only the reported items are kept.
  */
 export class SqsEventSource {
+  /** ReceiveMessage calls made, those that returned nothing, and messages received (the polling cost per message). */
+  public readonly stats = { receives: 0, emptyReceives: 0, messages: 0 };
   private running = false;
   private inflight = 0;
   private pollers = 0;
@@ -64,7 +74,9 @@ export class SqsEventSource {
     this.running = true;
     this.maxPollers = Math.max(1, Math.min(this.config.maxConcurrency ?? this.fn().concurrencyLimit, this.fn().concurrencyLimit));
     this.client ??= this.config.credentials ? this.roleClient(this.config.credentials, this.maxPollers + 4) : this.sqs.newClient(this.maxPollers + 4);
-    for (let i = 0; i < Math.min(IDLE_POLLERS, this.maxPollers); i++) this.spawn(true);
+    // With a batching window, one poller gathers while the queue is quiet (two would split each batch).
+    const idle = this.config.maxBatchingWindowSeconds > 0 ? 1 : IDLE_POLLERS;
+    for (let i = 0; i < Math.min(idle, this.maxPollers); i++) this.spawn(true);
   }
 
   /** A client of its own (long polls never share a pool with senders), signing as the function's role. */
@@ -74,7 +86,9 @@ export class SqsEventSource {
       region: LOCAL_REGION,
       credentials,
       maxAttempts: 5,
-      requestHandler: new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets }) }),
+      requestHandler: this.config.transport
+        ? new InProcessRequestHandler(this.config.transport, new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets }) }))
+        : new NodeHttpHandler({ httpAgent: new Agent({ keepAlive: true, maxSockets }) }),
     });
   }
 
@@ -132,23 +146,34 @@ export class SqsEventSource {
     }
   }
 
+  /**
+   * One batch, as the Lambda event source mapping gathers it: a long poll for the first messages;
+   * then, with a batching window, more until the window (counted from the first message) ends or the
+   * batch is full; without one, whatever is already there.
+   */
   private async receive(): Promise<Message[]> {
     const messages: Message[] = [];
-    const windowEnds = Date.now() + this.config.maxBatchingWindowSeconds * 1000;
+    const windowMs = this.config.maxBatchingWindowSeconds * 1000;
+    let windowEnds = 0;
     do {
+      const waitSeconds = messages.length === 0 ? 20 : windowMs > 0 ? Math.min(20, Math.max(0, Math.ceil((windowEnds - Date.now()) / 1000))) : 0;
       this.counter.add('sqs', 'ReceiveMessage');
+      this.stats.receives++;
       const { Messages = [] } = await this.client!.send(
         new ReceiveMessageCommand({
           QueueUrl: this.config.queueUrl,
           MaxNumberOfMessages: Math.min(10, this.config.batchSize - messages.length),
-          WaitTimeSeconds: messages.length === 0 ? 20 : 0, // long polling, as the Lambda event source mapping does
+          WaitTimeSeconds: waitSeconds, // long polling, as the Lambda event source mapping does
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }),
         { abortSignal: this.abort.signal },
       );
+      if (messages.length === 0 && Messages.length > 0) windowEnds = Date.now() + windowMs;
       messages.push(...Messages);
-      if (Messages.length === 0 && messages.length > 0) break;
+      this.stats.messages += Messages.length;
+      if (Messages.length === 0) this.stats.emptyReceives++;
+      if (Messages.length === 0 && messages.length > 0 && windowMs === 0) break;
     } while (this.running && messages.length > 0 && messages.length < this.config.batchSize && Date.now() < windowEnds);
     return messages;
   }

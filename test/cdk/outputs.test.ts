@@ -32,6 +32,7 @@ const DOCUMENTED_OUTPUTS = [
   'ConnectionsTableName',
   'WebSocketManagementUrl',
   'AlarmTopicArn',
+  'WebhookSecretsKeyArn',
 ] as const;
 
 type Resource = { Type: string; Properties?: Record<string, any> };

@@ -79,3 +79,18 @@ describe('listing cursors', () => {
     });
   });
 });
+
+describe('the edge credential check', () => {
+  it('runs a cloudfront-js-2.0 function with an account-unique name on every API viewer request', () => {
+    // Prepare
+    const functions = byDefault.findResources('AWS::CloudFront::Function');
+    const [functionId, resource] = Object.entries(functions)[0] ?? [];
+    // Assess
+    expect(Object.keys(functions)).toHaveLength(1);
+    expect(resource!.Properties).toMatchObject({ AutoPublish: true, FunctionConfig: { Runtime: 'cloudfront-js-2.0' }, FunctionCode: expect.stringContaining('statusCode: 401') });
+    expect(literalText(resource!.Properties.Name)).toContain('Offload-CredentialCheck-');
+    expect(distributionConfig().DefaultCacheBehavior.FunctionAssociations).toEqual([{ EventType: 'viewer-request', FunctionARN: { 'Fn::GetAtt': [functionId, 'FunctionARN'] } }]);
+    // CloudFront Functions accept at most 10 KB of code.
+    expect(Buffer.byteLength(resource!.Properties.FunctionCode)).toBeLessThan(10 * 1024);
+  });
+});

@@ -84,7 +84,7 @@ describe('storage', () => {
     });
   });
 
-  it('gives the tasks table the GSI1 listing index (gsi1pk/gsi1sk)', () => {
+  it('gives the tasks table the GSI1 listing index (gsi1pk/gsi1sk), projecting only a task summary\'s fields (never input or result)', () => {
     // Prepare / Act / Assess
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       GlobalSecondaryIndexes: Match.arrayWith([
@@ -94,10 +94,64 @@ describe('storage', () => {
             { AttributeName: 'gsi1pk', KeyType: 'HASH' },
             { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: {
+            ProjectionType: 'INCLUDE',
+            NonKeyAttributes: ['taskId', 'type', 'status', 'sessionId', 'progressSeq', 'error', 'attempts', 'createdAt', 'startedAt', 'finishedAt', 'updatedAt'],
+          },
         },
       ]),
     });
+  });
+
+  it('gives the tasks table the sparse GSI2 reconciliation index (gsi2pk/gsi2sk), keys only', () => {
+    // Prepare / Act / Assess
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      GlobalSecondaryIndexes: Match.arrayWith([
+        {
+          IndexName: 'GSI2',
+          KeySchema: [
+            { AttributeName: 'gsi2pk', KeyType: 'HASH' },
+            { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
+      ]),
+    });
+  });
+
+  it.each(CLASSES)('lets the %s worker write progress in one transaction (PutItem, UpdateItem, ConditionCheckItem on the tasks table)', (className) => {
+    // Prepare
+    const { roleId } = workerWiring(className);
+    const [tasksTableId] = only(
+      resourcesOf('AWS::DynamoDB::Table').filter(([, table]) => JSON.stringify(table.Properties?.GlobalSecondaryIndexes ?? []).includes('GSI1')),
+      'tasks table',
+    );
+    // Act
+    const actions = resourcesOf('AWS::IAM::Policy')
+      .filter(([, policy]) => asArray(policy.Properties!.Roles).some((role) => refOf(role) === roleId))
+      .flatMap(([, policy]) => asArray<any>(policy.Properties!.PolicyDocument.Statement))
+      .filter((statement) => statement.Effect === 'Allow' && asArray(statement.Resource).some((resource) => getAttOf(resource) === tasksTableId))
+      .flatMap((statement) => asArray<string>(statement.Action));
+    // Assess
+    expect(actions).toEqual(expect.arrayContaining(['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:ConditionCheckItem']));
+  });
+
+  it('lets the reconciler read the due tasks it finds in the keys-only index (dynamodb:BatchGetItem on the tasks table)', () => {
+    // Prepare
+    const [, fn] = only(resourcesOf('AWS::Lambda::Function').filter(([id]) => id.startsWith('ReconcilerFunction')), 'reconciler function');
+    const roleId = getAttOf(fn.Properties?.Role);
+    const [tasksTableId] = only(
+      resourcesOf('AWS::DynamoDB::Table').filter(([, table]) => JSON.stringify(table.Properties?.GlobalSecondaryIndexes ?? []).includes('GSI2')),
+      'tasks table',
+    );
+    // Act
+    const actions = resourcesOf('AWS::IAM::Policy')
+      .filter(([, policy]) => asArray(policy.Properties!.Roles).some((role) => refOf(role) === roleId))
+      .flatMap(([, policy]) => asArray<any>(policy.Properties!.PolicyDocument.Statement))
+      .filter((statement) => statement.Effect === 'Allow' && asArray(statement.Resource).some((resource) => getAttOf(resource) === tasksTableId))
+      .flatMap((statement) => asArray<string>(statement.Action));
+    // Assess
+    expect(actions).toContain('dynamodb:BatchGetItem');
   });
 });
 
@@ -890,16 +944,28 @@ describe('observability', () => {
 });
 
 describe('webhooks', () => {
-  it('routes lifecycle events (except deliveries\u2019 own) to the integrations queue', () => {
+  it('routes lifecycle events (except deliveries\u2019 own) of tenants with webhooks (or not known to have none) to the integrations queue', () => {
     const { queueId } = workerWiring('integrations');
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['offload'],
         'detail-type': ['Task Started', 'Task Succeeded', 'Task Failed', 'Task Cancelled'],
-        detail: { type: [{ 'anything-but': 'webhook.delivery' }] },
+        detail: { type: [{ 'anything-but': 'webhook.delivery' }], webhooks: [true, { exists: false }] },
       },
       Targets: Match.arrayWith([Match.objectLike({ Arn: { 'Fn::GetAtt': [queueId, 'Arn'] } })]),
     });
+  });
+});
+
+describe('analytics', () => {
+  it('gathers the analytics queue into batches over a window (fewer invocations), the other classes invoke at once', () => {
+    // Act
+    const analytics = workerWiring('analytics').mapping.Properties!;
+    const others = (['interactive', 'batch', 'integrations'] as const).map((className) => workerWiring(className).mapping.Properties!);
+    // Assess
+    expect(analytics.MaximumBatchingWindowInSeconds).toBe(10);
+    expect(analytics.BatchSize).toBe(100);
+    expect(others.map((props) => props.MaximumBatchingWindowInSeconds)).toEqual([undefined, undefined, undefined]);
   });
 });
 

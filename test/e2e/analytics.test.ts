@@ -50,5 +50,5 @@ describe('analytics export: masked at the perimeter', () => {
     expect(JSON.stringify(a.rows)).not.toContain('medical');
     expect(b.rows[0].input.prompt).toBe(row.input.prompt);
     expect(c.rows[0].input.prompt).not.toBe(row.input.prompt);
-  });
+  }, 60_000); // the export gathers events for up to 10 s (the analytics event source's batching window)
 });

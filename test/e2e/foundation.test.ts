@@ -55,6 +55,7 @@ describe('foundation: submit over HTTP, stream over WebSocket, under the local r
     expect(stream.status).toHaveLength(1);
     expect(stream.seqs.length).toBeGreaterThan(1);
     expect(stream.seqs).toEqual(range(1, stream.seqs.length));
+    expect(stream.violations).toEqual([]);
     expect(stream.text).toBe(status.result.text);
     expect(status.result.usage.completionTokens).toBe(120);
     const last = client.messages.findLastIndex(isProgress);
@@ -93,6 +94,7 @@ describe('foundation: submit over HTTP, stream over WebSocket, under the local r
     clients.forEach((client, i) => {
       const stream = streamOf(client, tasks[i]!.body.taskId);
       expect(stream.seqs).toEqual(range(1, stream.seqs.length));
+      expect(stream.violations).toEqual([]);
       expect(stream.text).toBe(statuses[i].result.text);
     });
   });

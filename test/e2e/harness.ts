@@ -129,14 +129,35 @@ export const entriesIn = (message: any): { seq: number; data: any }[] =>
   message?.type === 'progress' ? [{ seq: message.seq, data: message.data }] : message?.type === 'progressBatch' ? message.entries : [];
 
 /**
- * What a client received for one task: `progress` holds every entry as a `progress` message,
- * whichever message carried it; `messages` counts the messages that carried them.
+ * What a client received for one task, read as the wire semantics say a client must (at least
+ * once, in order per connection): an entry at or below the highest `seq` already received is a
+ * resend and is dropped, and the first `status` ends the stream. `progress` holds each kept entry
+ * as a `progress` message, whichever message carried it; `messages` counts the messages that
+ * carried entries; `wire` is every entry seq as sent; `violations` lists breaches of the wire rule
+ * (an entry before a lower one not yet sent, a status before every entry up to the highest).
  */
 export const streamOf = (client: WsClient, taskId: string) => {
-  const carriers = client.messages.filter((message) => isProgress(message) && message.taskId === taskId);
-  const progress = carriers.flatMap((message) => entriesIn(message).map(({ seq, data }) => ({ type: 'progress', taskId, seq, data })));
-  const status = client.messages.filter((message) => message.type === 'status' && message.taskId === taskId);
-  return { progress, status, messages: carriers.length, seqs: progress.map((entry) => entry.seq), text: progress.map((entry) => entry.data.text as string).join('') };
+  const mine = client.messages.filter((message) => message?.taskId === taskId);
+  const firstStatus = mine.findIndex((message) => message.type === 'status');
+  const carriers = mine.filter((message) => isProgress(message));
+  const wire = carriers.flatMap((message) => entriesIn(message).map((entry) => entry.seq));
+  let highest = Number.NEGATIVE_INFINITY;
+  const progress = (firstStatus < 0 ? mine : mine.slice(0, firstStatus)).flatMap((message) =>
+    entriesIn(message).flatMap(({ seq, data }) => (seq > highest ? ((highest = seq), [{ type: 'progress', taskId, seq, data }]) : [])),
+  );
+  const status = firstStatus < 0 ? [] : [mine[firstStatus]];
+  const violations: string[] = [];
+  const seen = new Set<number>();
+  let contiguous = wire.length > 0 ? Math.min(...wire) - 1 : 0;
+  for (const message of mine) {
+    for (const { seq } of entriesIn(message)) {
+      if (seq > contiguous + 1) violations.push(`seq ${seq} before ${contiguous + 1}`);
+      seen.add(seq);
+      while (seen.has(contiguous + 1)) contiguous++;
+    }
+    if (message.type === 'status' && contiguous < Math.max(0, ...wire)) violations.push(`status before ${contiguous + 1}`);
+  }
+  return { progress, status, messages: carriers.length, wire, violations, seqs: progress.map((entry) => entry.seq), text: progress.map((entry) => entry.data.text as string).join('') };
 };
 
 /** An S3 client on the runtime's local S3 (served by the SQS engine), and a bucket's name by its logical id's prefix. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { call, startHarness, type Harness } from './harness.ts';
+import { call, startHarness, WsClient, type Harness } from './harness.ts';
 
 /** Per-tenant request-rate limits (authorizer token buckets), and what unauthenticated calls cost. */
 
@@ -66,5 +66,68 @@ describe('per-tenant rate limits and cheap anonymous requests', () => {
     // Assess
     expect(responses.map((response) => response.status)).toEqual([401, 401, 401, 401, 401]);
     expect(dynamoCalls() - before).toBe(0);
+  });
+  it('answers credential-less requests through the CDN at the edge: no API request, no Lambda invocation', async () => {
+    // Prepare
+    const cdn = harness.runtime.endpoints.cdn;
+    const invocations = () => [...harness.runtime.functions.values()].reduce((sum, fn) => sum + fn.stats.invocations, 0);
+    const before = { invocations: invocations(), dynamo: dynamoCalls() };
+    // Act
+    const responses = [
+      await call(`${cdn}/v1/tasks`),
+      await call(`${cdn}/v1/tasks`, { method: 'POST', body: { type: 'completion', input: { prompt: 'hi' } } }),
+      await call(`${cdn}/v1/webhooks`, { headers: { authorization: 'Bearer not-a-key' } }),
+      await call(`${cdn}/v1/tokens`, { method: 'POST', headers: { authorization: `Basic ${Buffer.from(`x:${apiKey}`).toString('base64')}` } }),
+    ];
+    const cost = { invocations: invocations() - before.invocations, dynamo: dynamoCalls() - before.dynamo };
+    // Assess
+    expect(responses.map((response) => response.status)).toEqual([401, 401, 401, 401]);
+    for (const response of responses) {
+      expect(response.headers.get('content-type')).toBe('application/problem+json');
+      expect(response.headers.get('x-cache')).toBe('FunctionGeneratedResponse from cloudfront');
+      expect(response.body).toMatchObject({ status: 401, title: 'Unauthorized' });
+    }
+    expect(cost).toEqual({ invocations: 0, dynamo: 0 });
+  });
+});
+
+describe('per-tenant rate limits on WebSocket messages', () => {
+  // Each function instance keeps its own buckets (see core/rate-limit.ts) and the local runtime may
+  // spread a connection's messages over a few warm environments, so the limit here is low enough
+  // that a handful of instances cannot hide it.
+  const WS_RATE = 0.1;
+  const WS_BURST = 2;
+  const MESSAGES = 24;
+  let harness: Harness;
+  beforeAll(async () => {
+    harness = await startHarness({ functionEnvironment: { TENANT_RATE_LIMIT: String(WS_RATE), TENANT_BURST_LIMIT: String(WS_BURST) }, scheduleTimeScale: 1000 });
+  });
+  afterAll(async () => harness?.stop());
+
+  it('answers a message over the tenant\'s limit with error 429 naming the wait, and does nothing for it', async () => {
+    // Prepare
+    const dynamoCalls = (): number => Object.entries(harness.runtime.counter.snapshot()).reduce((sum, [key, n]) => (key.startsWith('dynamodb:') ? sum + n : sum), 0);
+    const client = await WsClient.connect(`${harness.runtime.endpoints.webSocketApi}?token=${harness.runtime.endpoints.devTenant.apiKey}`);
+    const answer = (requestId: string) => client.waitFor((message: any) => message.requestId === requestId);
+    try {
+      // Act: invalid submits (answered 400 without touching DynamoDB), one after another.
+      const statuses: number[] = [];
+      for (let i = 0; i < MESSAGES; i++) {
+        client.send({ action: 'submit', requestId: `r${i}`, type: 'no-such-type', input: {} });
+        statuses.push((await answer(`r${i}`)).status);
+      }
+      const callsBefore = dynamoCalls();
+      client.send({ action: 'submit', requestId: 'valid', type: 'completion', input: { prompt: 'hi' } });
+      const last = await answer('valid');
+      const lastCost = dynamoCalls() - callsBefore;
+      // Assess
+      expect(statuses.slice(0, WS_BURST)).toEqual(Array(WS_BURST).fill(400));
+      expect(statuses.filter((status) => status === 429).length).toBeGreaterThan(MESSAGES / 2);
+      expect(last).toMatchObject({ type: 'error', status: 429, title: 'Too many requests' });
+      expect(last.detail).toMatch(/retry after \d+ s/);
+      expect(lastCost).toBe(0);
+    } finally {
+      await client.close();
+    }
   });
 });

@@ -24,7 +24,7 @@ export const handler = async (event) => {
 };
 `;
 
-const SCENARIOS = ['Batch', 'Fail', 'Timed', 'Partial', 'Malformed', 'Ignored', 'Concurrency', 'Scaling', 'Shape'] as const;
+const SCENARIOS = ['Batch', 'Fail', 'Timed', 'Partial', 'Malformed', 'Ignored', 'Concurrency', 'Scaling', 'Shape', 'Window'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 /** A LocalFunction seen from the event source: records every batch and how many run at once. */
@@ -95,7 +95,7 @@ describe('SqsEventSource: Lambda event source mapping fidelity (fauxqs)', () => 
       app.add(`Q${scenario}Dlq`, { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1209600 } });
       app.add(`Q${scenario}`, {
         Type: 'AWS::SQS::Queue',
-        Properties: { VisibilityTimeout: 1, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [`Q${scenario}Dlq`, 'Arn'] }, maxReceiveCount: 2 } },
+        Properties: { VisibilityTimeout: scenario === 'Window' ? 30 : 1, RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [`Q${scenario}Dlq`, 'Arn'] }, maxReceiveCount: 2 } },
       });
     }
     template = app.template();
@@ -121,6 +121,18 @@ describe('SqsEventSource: Lambda event source mapping fidelity (fauxqs)', () => 
     expect(Math.max(...sizes)).toBe(3);
     expect(sizes.every((size) => size <= 3)).toBe(true);
     expect(observed.records().map((record) => JSON.parse(record.body).n).sort()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  it('with a batching window gathers messages arriving within it (counted from the first) into one invocation', async () => {
+    // Prepare
+    await send('Window', [{ n: 1 }, { n: 2 }]);
+    // Act
+    const observed = start('Window', { batchSize: 100, maxBatchingWindowSeconds: 2 });
+    await sleep(700);
+    await send('Window', [{ n: 3 }]);
+    await eventually(async () => observed.records().length >= 3 && (await depth(url('Window'))) === 0, 10_000);
+    // Assess
+    expect(observed.seen.batches.map((batch) => batch.Records.length)).toEqual([3]);
   });
 
   it('returns a failed batch to the queue: it reappears after the visibility timeout, then goes to the DLQ after maxReceiveCount', async () => {

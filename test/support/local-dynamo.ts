@@ -3,6 +3,8 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { captureDynaliteStore, LocalTransactions } from '../../local/engines/dynamodb-transactions.ts';
+import { TaskIndexes } from '../../lambdas/store/task-indexes.ts';
 
 /** A running in-memory dynalite with the stack's two tables. */
 export interface LocalDynamo {
@@ -19,10 +21,15 @@ export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'tes
 
 /**
  * Starts dynalite in-process on a random port and creates the tasks and connections tables with
- * the key schema of `lib/constructs/storage.ts` (pk/sk strings; GSI1 gsi1pk/gsi1sk on tasks).
+ * the key schema and index projections of `lib/constructs/storage.ts` (pk/sk strings; GSI1
+ * gsi1pk/gsi1sk and GSI2 gsi2pk/gsi2sk on tasks), with `TransactWriteItems` as the local runtime has it.
  */
 export const startLocalDynamo = async (names: { tasksTable?: string; connectionsTable?: string } = {}): Promise<LocalDynamo> => {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+  // With the local engine's TransactWriteItems, as the runtime has it.
+  const { result: server, store } = captureDynaliteStore(() => dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server);
+  const [engine] = server.listeners('request') as Parameters<LocalTransactions['dispatcher']>[0][];
+  server.removeAllListeners('request');
+  server.on('request', new LocalTransactions(store).dispatcher(engine!));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -52,20 +59,20 @@ export const startLocalDynamo = async (names: { tasksTable?: string; connections
       ],
       GlobalSecondaryIndexes: [
         {
-          IndexName: 'GSI1',
+          IndexName: TaskIndexes.listing.name,
           KeySchema: [
             { AttributeName: 'gsi1pk', KeyType: 'HASH' },
             { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: [...TaskIndexes.listing.attributes] },
         },
         {
-          IndexName: 'GSI2',
+          IndexName: TaskIndexes.due.name,
           KeySchema: [
             { AttributeName: 'gsi2pk', KeyType: 'HASH' },
             { AttributeName: 'gsi2sk', KeyType: 'RANGE' },
           ],
-          Projection: { ProjectionType: 'ALL' },
+          Projection: { ProjectionType: 'KEYS_ONLY' },
         },
       ],
     }),

@@ -22,6 +22,16 @@ export class RecordingPusher implements Pusher {
     return 'ok';
   }
 
+  /** Connections closed through {@link close}, in order. */
+  public readonly closed: string[] = [];
+
+  public async close(connectionId: string): Promise<'ok' | 'gone'> {
+    if (this.gone.has(connectionId)) return 'gone';
+    this.closed.push(connectionId);
+    this.gone.add(connectionId); // a closed connection answers 410 from then on
+    return 'ok';
+  }
+
   /** Messages delivered to one connection, in order. */
   public to(connectionId: string): ServerMessage[] {
     return this.sent.filter((entry) => entry.connectionId === connectionId).map((entry) => entry.message);

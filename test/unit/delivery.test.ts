@@ -1,17 +1,21 @@
-import { QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drainSubscription, type DeliveryDeps } from '../../lambdas/core/delivery.ts';
-import type { ServerMessage } from '../../lambdas/core/ports.ts';
-import { ConnectionKeys } from '../../lambdas/store/keys.ts';
+import { notifySubscribers, replayTask, type DeliveryDeps } from '../../lambdas/core/delivery.ts';
+import { LiveDelivery, type LiveDeliveryDeps } from '../../lambdas/core/live-delivery.ts';
+import type { ProgressEntry } from '../../lambdas/core/model.ts';
+import type { Pusher, ServerMessage } from '../../lambdas/core/ports.ts';
+import { ConnectionKeys, TaskKeys } from '../../lambdas/store/keys.ts';
 import { DynamoConnectionStore } from '../../lambdas/store/connection-store.ts';
 import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
 import { type LocalDynamo, startLocalDynamo } from '../support/local-dynamo.ts';
 import { RecordingPusher } from '../support/recording-pusher.ts';
 import { taskRecord } from '../support/tasks.ts';
+import { deduplicated, progressSeqs, wireRuleViolations } from '../support/wire-rule.ts';
 
 /**
- * Progress delivery (`drainSubscription`) on the real DynamoDB stores (dynalite), with an
- * in-memory push transport: order, exactly-once, terminal status, concurrent drainers, 410s.
+ * Progress delivery on the real DynamoDB stores (dynalite) with an in-memory push transport: the
+ * replay from a subscription's `after` (subscribe handler, cancel), the worker's live sender, and
+ * the wire rule when both send to one connection at once.
  */
 
 const TENANT = 'ten_delivery';
@@ -32,6 +36,7 @@ afterAll(async () => {
 
 let connectionCounter = 0;
 const newConnectionId = () => `conn-${++connectionCounter}-${Math.random().toString(36).slice(2, 8)}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A running task with `count` committed progress entries. */
 const runningTask = async (count: number) => {
@@ -41,83 +46,73 @@ const runningTask = async (count: number) => {
   for (let seq = 1; seq <= count; seq++) await append(task.taskId, seq);
   return task;
 };
-const append = async (taskId: string, seq: number) => {
-  expect(await tasks.appendProgress(taskId, WORKER, { seq, data: { text: `t${seq}` }, at: new Date().toISOString() })).toBe('ok');
+const entry = (seq: number): ProgressEntry => ({ seq, data: { text: `t${seq}` }, at: new Date().toISOString() });
+const append = async (taskId: string, seq: number): Promise<ProgressEntry> => {
+  const written = entry(seq);
+  expect(await tasks.appendProgress(taskId, WORKER, written)).toBe('ok');
+  return written;
 };
-const subscribed = async (taskId: string, cursor: number): Promise<string> => {
+const subscribed = async (taskId: string, after: number, credentialExpiresAt?: number): Promise<string> => {
   const connectionId = newConnectionId();
   await connections.putConnection({ connectionId, tenantId: TENANT, connectedAt: new Date().toISOString() });
-  await connections.subscribe(taskId, connectionId, TENANT, cursor);
+  await connections.subscribe({ taskId, connectionId, tenantId: TENANT, after, ...(credentialExpiresAt !== undefined ? { credentialExpiresAt } : {}) });
   return connectionId;
 };
-/** Seqs of the entries delivered, whether one per `progress` message or several per `progressBatch`. */
-const progressSeqs = (messages: ServerMessage[]): number[] =>
-  messages.flatMap((message) => (message.type === 'progress' ? [message.seq] : message.type === 'progressBatch' ? message.entries.map((entry) => entry.seq) : []));
 const statuses = (messages: ServerMessage[]) => messages.filter((message) => message.type === 'status');
-const deps = (pusher: RecordingPusher): DeliveryDeps => ({ tasks, connections, pusher });
+const deps = (pusher: Pusher): DeliveryDeps => ({ tasks, connections, pusher });
+const liveDeps = (pusher: Pusher, errors: unknown[] = []): LiveDeliveryDeps => ({ tasks, connections, pusher, onError: (error) => errors.push(error) });
+const connectionItems = async (connectionId: string) =>
+  (
+    await dynamo.docClient.send(
+      new QueryCommand({ TableName: dynamo.connectionsTable, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': ConnectionKeys.connection(connectionId).pk } }),
+    )
+  ).Items ?? [];
 
-describe('drainSubscription', () => {
-  it('pushes the entries after the cursor in order, in one batch, then the terminal status once', async () => {
+describe('replayTask: the subscribe handler replays from the client\u2019s after', () => {
+  it('pushes the entries after `after` in order, in one batch, then the terminal status once', async () => {
     // Prepare
     const task = await runningTask(5);
     await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: { text: 'all' } }, new Date().toISOString());
     const connectionId = await subscribed(task.taskId, 2);
     const pusher = new RecordingPusher();
     // Act
-    const outcome = await drainSubscription(deps(pusher), task.taskId, connectionId);
+    const outcome = await replayTask(deps(pusher), { taskId: task.taskId, connectionId, after: 2 });
     // Assess
-    const messages = pusher.to(connectionId);
     expect(outcome).toBe('done');
-    expect(messages).toEqual([
-      {
-        type: 'progressBatch',
-        taskId: task.taskId,
-        entries: [
-          { seq: 3, data: { text: 't3' } },
-          { seq: 4, data: { text: 't4' } },
-          { seq: 5, data: { text: 't5' } },
-        ],
-      },
+    expect(pusher.to(connectionId)).toEqual([
+      { type: 'progressBatch', taskId: task.taskId, entries: [3, 4, 5].map((seq) => ({ seq, data: { text: `t${seq}` } })) },
       { type: 'status', taskId: task.taskId, status: 'succeeded', result: { text: 'all' } },
     ]);
   });
 
-  it('pushes nothing more when drained again', async () => {
-    // Prepare
-    const task = await runningTask(3);
-    await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: { text: 'r' } }, new Date().toISOString());
-    const connectionId = await subscribed(task.taskId, 0);
-    const pusher = new RecordingPusher();
-    await drainSubscription(deps(pusher), task.taskId, connectionId);
-    const afterFirst = pusher.to(connectionId).length;
-    // Act
-    await drainSubscription(deps(pusher), task.taskId, connectionId);
-    await drainSubscription(deps(pusher), task.taskId, connectionId);
-    // Assess
-    expect(afterFirst).toBe(2); // one batch, one status
-    expect(pusher.to(connectionId)).toHaveLength(2);
-  });
-
-  it('sends no status while the task runs, and resumes from its cursor as progress grows', async () => {
-    // Prepare
+  it('reads the task again after the subscription is written: an entry and the terminal state committed meanwhile are delivered', async () => {
+    // Prepare: the handler read the task (2 entries, running) before writing the subscription
     const task = await runningTask(2);
+    const known = (await tasks.get(task.taskId))!;
     const connectionId = await subscribed(task.taskId, 0);
-    const pusher = new RecordingPusher();
-    await drainSubscription(deps(pusher), task.taskId, connectionId);
-    const whileRunning = [...pusher.to(connectionId)];
-    // Act
     await append(task.taskId, 3);
-    await append(task.taskId, 4);
-    await drainSubscription(deps(pusher), task.taskId, connectionId);
     await tasks.finish(task.taskId, WORKER, { status: 'failed', error: { code: 'Boom', message: 'model crashed' } }, new Date().toISOString());
-    await drainSubscription(deps(pusher), task.taskId, connectionId);
+    const pusher = new RecordingPusher();
+    // Act
+    await replayTask(deps(pusher), { taskId: task.taskId, connectionId, after: 0 }, {}, known);
     // Assess
-    expect(progressSeqs(whileRunning)).toEqual([1, 2]);
-    expect(statuses(whileRunning)).toEqual([]);
     const messages = pusher.to(connectionId);
-    expect(progressSeqs(messages)).toEqual([1, 2, 3, 4]);
+    expect(progressSeqs(messages)).toEqual([1, 2, 3]);
     expect(messages.at(-1)).toEqual({ type: 'status', taskId: task.taskId, status: 'failed', error: { code: 'Boom', message: 'model crashed' } });
     expect(statuses(messages)).toHaveLength(1);
+  });
+
+  it('sends no status while the task runs, and never an entry above the committed progressSeq', async () => {
+    // Prepare: entry 3 is in the log but not committed (the fence did not advance)
+    const task = await runningTask(2);
+    await dynamo.docClient.send(new PutCommand({ TableName: dynamo.tasksTable, Item: { ...TaskKeys.progress(task.taskId, 3), entity: 'progress', ...entry(3) } }));
+    const connectionId = await subscribed(task.taskId, 0);
+    const pusher = new RecordingPusher();
+    // Act
+    await replayTask(deps(pusher), { taskId: task.taskId, connectionId, after: 0 });
+    // Assess
+    expect(progressSeqs(pusher.to(connectionId))).toEqual([1, 2]);
+    expect(statuses(pusher.to(connectionId))).toEqual([]);
   });
 
   it('reads pages smaller than the log without skipping or repeating entries', async () => {
@@ -127,80 +122,10 @@ describe('drainSubscription', () => {
     const connectionId = await subscribed(task.taskId, 0);
     const pusher = new RecordingPusher();
     // Act
-    await drainSubscription(deps(pusher), task.taskId, connectionId, { pageSize: 2 });
+    await replayTask(deps(pusher), { taskId: task.taskId, connectionId, after: 0 }, { pageSize: 2 });
     // Assess
     expect(progressSeqs(pusher.to(connectionId))).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(statuses(pusher.to(connectionId))).toHaveLength(1);
-  });
-
-  it('never pushes an entry twice when two drains of one subscription run at once', async () => {
-    // Prepare: posts yield for a while so the drainers interleave
-    const task = await runningTask(6);
-    const connectionId = await subscribed(task.taskId, 0);
-    const pusher = new RecordingPusher(3);
-    // Act: concurrent drains while the worker keeps writing, then the terminal state
-    await Promise.all([drainSubscription(deps(pusher), task.taskId, connectionId), drainSubscription(deps(pusher), task.taskId, connectionId)]);
-    for (let seq = 7; seq <= 12; seq++) {
-      await append(task.taskId, seq);
-      await Promise.all([drainSubscription(deps(pusher), task.taskId, connectionId), drainSubscription(deps(pusher), task.taskId, connectionId)]);
-    }
-    await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: { text: 'ok' } }, new Date().toISOString());
-    await Promise.all([
-      drainSubscription(deps(pusher), task.taskId, connectionId),
-      drainSubscription(deps(pusher), task.taskId, connectionId),
-      drainSubscription(deps(pusher), task.taskId, connectionId),
-    ]);
-    // Assess
-    const messages = pusher.to(connectionId);
-    expect(progressSeqs(messages)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
-    expect(statuses(messages)).toHaveLength(1);
-    expect(messages.at(-1)?.type).toBe('status');
-  });
-
-  it('delivers an entry written while another drainer holds the lease (dirty flag), without a further drain', async () => {
-    // Prepare
-    const task = await runningTask(2);
-    const connectionId = await subscribed(task.taskId, 0);
-    const pusher = new RecordingPusher();
-    const concurrent: Awaited<ReturnType<typeof drainSubscription>>[] = [];
-    pusher.onPost = async (_connectionId, message) => {
-      if (!progressSeqs([message]).includes(1)) return;
-      // Mid-push of entry 1 the worker writes entry 3 and drains; the lease is held by us.
-      await append(task.taskId, 3);
-      concurrent.push(await drainSubscription(deps(pusher), task.taskId, connectionId));
-    };
-    // Act
-    await drainSubscription(deps(pusher), task.taskId, connectionId);
-    // Assess
-    expect(concurrent).toEqual(['done']);
-    expect(progressSeqs(pusher.to(connectionId))).toEqual([1, 2, 3]);
-  });
-
-  it('keeps two subscribers of one task independent', async () => {
-    // Prepare
-    const task = await runningTask(4);
-    await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: {} }, new Date().toISOString());
-    const early = await subscribed(task.taskId, 0);
-    const late = await subscribed(task.taskId, 3);
-    const pusher = new RecordingPusher(1);
-    // Act
-    await Promise.all([drainSubscription(deps(pusher), task.taskId, early), drainSubscription(deps(pusher), task.taskId, late)]);
-    // Assess
-    expect(progressSeqs(pusher.to(early))).toEqual([1, 2, 3, 4]);
-    expect(progressSeqs(pusher.to(late))).toEqual([4]);
-    expect(statuses(pusher.to(early))).toHaveLength(1);
-    expect(statuses(pusher.to(late))).toHaveLength(1);
-  });
-
-  it('does nothing for a connection that is not subscribed', async () => {
-    // Prepare
-    const task = await runningTask(2);
-    const pusher = new RecordingPusher();
-    // Act
-    const outcome = await drainSubscription(deps(pusher), task.taskId, 'conn-never-subscribed');
-    // Assess
-    expect(outcome).toBe('done');
-    expect(pusher.sent).toEqual([]);
   });
 
   it('removes every item of a connection that answers gone (410)', async () => {
@@ -208,66 +133,191 @@ describe('drainSubscription', () => {
     const task = await runningTask(3);
     const other = await runningTask(1);
     const connectionId = await subscribed(task.taskId, 0);
-    await connections.subscribe(other.taskId, connectionId, TENANT, 0);
+    await connections.subscribe({ taskId: other.taskId, connectionId, tenantId: TENANT, after: 0 });
     const pusher = new RecordingPusher();
     pusher.gone.add(connectionId);
     // Act
-    const outcome = await drainSubscription(deps(pusher), task.taskId, connectionId);
+    const outcome = await replayTask(deps(pusher), { taskId: task.taskId, connectionId, after: 0 });
     // Assess
     expect(outcome).toBe('gone');
     expect(pusher.sent).toEqual([]);
-    expect(await connections.getConnection(connectionId)).toBeUndefined();
     expect(await connections.listSubscribers(task.taskId)).not.toContain(connectionId);
     expect(await connections.listSubscribers(other.taskId)).not.toContain(connectionId);
-    const { Items = [] } = await dynamo.docClient.send(
-      new QueryCommand({
-        TableName: dynamo.connectionsTable,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': ConnectionKeys.connection(connectionId).pk },
-      }),
-    );
-    expect(Items).toEqual([]);
+    expect(await connectionItems(connectionId)).toEqual([]);
+  });
+});
+
+describe('notifySubscribers: the cancel path', () => {
+  it('gives each subscription a replay from its own after and the status; an expired one is removed instead', async () => {
+    // Prepare: a queued task (no worker) with three subscribers, one of them on an expired token
+    const task = taskRecord({ tenantId: TENANT });
+    await tasks.create(task);
+    const early = await subscribed(task.taskId, 0);
+    const late = await subscribed(task.taskId, 0);
+    const expired = await subscribed(task.taskId, 0, Date.now() - 1_000);
+    await tasks.cancel(task.taskId, new Date().toISOString());
+    const pusher = new RecordingPusher();
+    const errors: unknown[] = [];
+    // Act
+    await notifySubscribers(deps(pusher), task.taskId, (error) => errors.push(error));
+    // Assess
+    expect(errors).toEqual([]);
+    for (const connectionId of [early, late]) expect(pusher.to(connectionId)).toEqual([{ type: 'status', taskId: task.taskId, status: 'cancelled' }]);
+    expect(pusher.to(expired).map((message) => message.type)).toEqual(['error']);
+    expect(pusher.closed).toEqual([expired]);
+    expect((await connections.listSubscribers(task.taskId)).sort()).toEqual([early, late].sort());
+  });
+});
+
+describe('LiveDelivery: the running worker is the only live sender', () => {
+  it('replays a new subscriber from its after out of memory, then pushes live entries, then the status after all of them', async () => {
+    // Prepare: entries 1..4 written by this attempt before anyone subscribed
+    const task = await runningTask(0);
+    const pusher = new RecordingPusher();
+    const reads = { listProgress: 0 };
+    const countingTasks = { listProgress: (taskId: string, after: number, limit: number) => (reads.listProgress++, tasks.listProgress(taskId, after, limit)) };
+    const live = new LiveDelivery({ ...liveDeps(pusher), tasks: countingTasks }, task.taskId, 0, [], { refreshMs: 0 });
+    for (let seq = 1; seq <= 4; seq++) live.progress(await append(task.taskId, seq));
+    await live.settled();
+    const connectionId = await subscribed(task.taskId, 1);
+    // Act
+    for (let seq = 5; seq <= 6; seq++) {
+      live.progress(await append(task.taskId, seq));
+      await live.settled();
+    }
+    await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: { text: 'done' } }, new Date().toISOString());
+    await live.finish({ taskId: task.taskId, status: 'succeeded', progressSeq: 6, result: { text: 'done' } });
+    // Assess
+    const messages = pusher.to(connectionId);
+    expect(progressSeqs(messages)).toEqual([2, 3, 4, 5, 6]);
+    expect(messages.at(-1)).toEqual({ type: 'status', taskId: task.taskId, status: 'succeeded', result: { text: 'done' } });
+    expect(statuses(messages)).toHaveLength(1);
+    expect(reads.listProgress).toBe(0);
+    expect(wireRuleViolations(messages, 1, 6)).toEqual([]);
   });
 
-  it('leaves the other subscribers of the task alone when one connection is gone', async () => {
+  it('reads the log for a subscriber that resumes before what it holds in memory', async () => {
+    // Prepare: a 1-byte buffer keeps only the newest entry
+    const task = await runningTask(0);
+    const pusher = new RecordingPusher();
+    const live = new LiveDelivery(liveDeps(pusher), task.taskId, 0, [], { refreshMs: 0, bufferBytes: 1 });
+    for (let seq = 1; seq <= 5; seq++) live.progress(await append(task.taskId, seq));
+    await live.settled();
+    const connectionId = await subscribed(task.taskId, 0);
+    // Act
+    live.progress(await append(task.taskId, 6));
+    await live.settled();
+    // Assess
+    expect(progressSeqs(pusher.to(connectionId))).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('never pushes to a subscription whose credential expired: it removes it and closes the connection', async () => {
+    // Prepare: two subscribers; one token expires while the task runs
+    const task = await runningTask(0);
+    let now = Date.now();
+    const pusher = new RecordingPusher();
+    const live = new LiveDelivery(liveDeps(pusher), task.taskId, 0, [], { refreshMs: 0, now: () => now });
+    const valid = await subscribed(task.taskId, 0);
+    const expiring = await subscribed(task.taskId, 0, now + 1_000);
+    const alreadyExpired = await subscribed(task.taskId, 0, now - 1);
+    live.progress(await append(task.taskId, 1));
+    await live.settled();
+    const beforeExpiry = progressSeqs(pusher.to(expiring));
+    // Act: the clock passes the token's expiry; the task writes on and ends
+    now += 2_000;
+    for (let seq = 2; seq <= 3; seq++) {
+      live.progress(await append(task.taskId, seq));
+      await live.settled();
+    }
+    await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: {} }, new Date().toISOString());
+    await live.finish({ taskId: task.taskId, status: 'succeeded', progressSeq: 3, result: {} });
+    await sleep(20); // the removal runs off the connection's chain
+    // Assess
+    expect(beforeExpiry).toEqual([1]);
+    expect(progressSeqs(pusher.to(expiring))).toEqual([1]);
+    expect(statuses(pusher.to(expiring))).toEqual([]);
+    expect(pusher.to(alreadyExpired).map((message) => message.type)).toEqual(['error']);
+    expect(pusher.closed.sort()).toEqual([expiring, alreadyExpired].sort());
+    expect(await connections.listSubscribers(task.taskId)).toEqual([valid]);
+    expect(progressSeqs(pusher.to(valid))).toEqual([1, 2, 3]);
+    expect(statuses(pusher.to(valid))).toHaveLength(1);
+  });
+
+  it('removes a connection that answers 410 and goes on with the others; the task never sees a failure', async () => {
     // Prepare
-    const task = await runningTask(1);
+    const task = await runningTask(0);
+    const pusher = new RecordingPusher();
+    const errors: unknown[] = [];
+    const live = new LiveDelivery(liveDeps(pusher, errors), task.taskId, 0, [], { refreshMs: 0 });
     const goneConnection = await subscribed(task.taskId, 0);
     const liveConnection = await subscribed(task.taskId, 0);
-    const pusher = new RecordingPusher();
     pusher.gone.add(goneConnection);
     // Act
-    await drainSubscription(deps(pusher), task.taskId, goneConnection);
-    await drainSubscription(deps(pusher), task.taskId, liveConnection);
+    for (let seq = 1; seq <= 3; seq++) {
+      live.progress(await append(task.taskId, seq));
+      await live.settled();
+    }
+    await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: {} }, new Date().toISOString());
+    const finished = live.finish({ taskId: task.taskId, status: 'succeeded', progressSeq: 3, result: {} });
     // Assess
+    await expect(finished).resolves.toBeUndefined();
+    expect(errors).toEqual([]);
+    expect(pusher.to(goneConnection)).toEqual([]);
+    expect(await connectionItems(goneConnection)).toEqual([]);
     expect(await connections.listSubscribers(task.taskId)).toEqual([liveConnection]);
-    expect(progressSeqs(pusher.to(liveConnection))).toEqual([1]);
+    expect(progressSeqs(pusher.to(liveConnection))).toEqual([1, 2, 3]);
   });
 
-  it('pushes the entry the worker just committed without reading the task or the log; a lagging subscriber still reads', async () => {
-    // Prepare: the worker has just written entry 3; one subscriber is up to date, one joined late
-    const task = await runningTask(3);
-    const current = await subscribed(task.taskId, 2);
-    const lagging = await subscribed(task.taskId, 0);
-    const reads = { get: 0, listProgress: 0 };
-    const countingTasks = Object.assign(Object.create(tasks) as DynamoTaskStore, {
-      get: (taskId: string) => (reads.get++, tasks.get(taskId)),
-      listProgress: (taskId: string, after: number, limit: number) => (reads.listProgress++, tasks.listProgress(taskId, after, limit)),
-    });
-    const latest = { seq: 3, data: { text: 't3' }, at: new Date().toISOString() };
-    const known = { task: { taskId: task.taskId, status: 'running' as const, progressSeq: 3 }, latest };
+  it('stops pushing to a connection once its next query no longer finds the subscription', async () => {
+    // Prepare
+    const task = await runningTask(0);
     const pusher = new RecordingPusher();
+    const live = new LiveDelivery(liveDeps(pusher), task.taskId, 0, [], { refreshMs: 0 });
+    const connectionId = await subscribed(task.taskId, 0);
+    live.progress(await append(task.taskId, 1));
+    await live.settled();
     // Act
-    await drainSubscription({ tasks: countingTasks, connections, pusher }, task.taskId, current, {}, known);
-    const readsForCurrent = { ...reads };
-    await drainSubscription({ tasks: countingTasks, connections, pusher }, task.taskId, lagging, {}, known);
-    // Assess
-    expect(readsForCurrent).toEqual({ get: 0, listProgress: 0 });
-    expect(pusher.to(current)).toEqual([{ type: 'progress', taskId: task.taskId, seq: 3, data: { text: 't3' } }]);
-    expect(reads.listProgress).toBeGreaterThan(0);
-    expect(progressSeqs(pusher.to(lagging))).toEqual([1, 2, 3]);
-    // the cursor was recorded by the release alone: a second drain pushes nothing
-    await drainSubscription(deps(pusher), task.taskId, current);
-    expect(progressSeqs(pusher.to(current))).toEqual([3]);
+    await connections.unsubscribe(task.taskId, connectionId);
+    for (let seq = 2; seq <= 4; seq++) {
+      live.progress(await append(task.taskId, seq));
+      await live.settled();
+    }
+    await live.close();
+    // Assess: entry 2 may have gone out before the query noticed; nothing after it
+    expect(progressSeqs(pusher.to(connectionId)).filter((seq) => seq > 2)).toEqual([]);
+  });
+
+  it('keeps the wire rule while it live-pushes and a subscribe replay runs on the same connection', async () => {
+    // Prepare: 20 entries already written by this attempt; pushes are slow so the senders interleave
+    const task = await runningTask(0);
+    const pusher = new RecordingPusher(2);
+    const tagged = (tag: string, counts: Record<string, number>): Pusher => ({
+      post: (connectionId, message) => ((counts[tag] = (counts[tag] ?? 0) + 1), pusher.post(connectionId, message)),
+    });
+    const counts: Record<string, number> = {};
+    const live = new LiveDelivery({ ...liveDeps(tagged('worker', counts)) }, task.taskId, 0, [], { refreshMs: 0, maxBatchBytes: 64 });
+    for (let seq = 1; seq <= 20; seq++) live.progress(await append(task.taskId, seq));
+    await live.settled();
+    // Act: the subscribe handler (read, write the subscription, replay one entry per message) while the worker writes on
+    const handler = (async () => {
+      const known = (await tasks.get(task.taskId))!;
+      const connectionId = await subscribed(task.taskId, 0);
+      await replayTask({ tasks, connections, pusher: tagged('handler', counts) }, { taskId: task.taskId, connectionId, after: 0 }, { maxBatchBytes: 64 }, known);
+      return connectionId;
+    })();
+    for (let seq = 21; seq <= 40; seq++) {
+      live.progress(await append(task.taskId, seq));
+      await sleep(3);
+    }
+    const connectionId = await handler;
+    await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: { text: 'ok' } }, new Date().toISOString());
+    await live.finish({ taskId: task.taskId, status: 'succeeded', progressSeq: 40, result: { text: 'ok' } });
+    // Assess: both senders pushed to the connection, the wire rule held, the SDK sees each entry once
+    const messages = pusher.to(connectionId);
+    expect(counts.worker).toBeGreaterThan(0);
+    expect(counts.handler).toBeGreaterThan(0);
+    expect(wireRuleViolations(messages, 0, 40)).toEqual([]);
+    expect(deduplicated(messages)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(statuses(messages).length).toBeGreaterThanOrEqual(1);
   });
 });

@@ -33,7 +33,7 @@ describe('executeTask: retries continue, they never repeat delivered progress', 
     const events = new RecordingPublisher();
 
     // Act: the redelivered message reaches another worker; the old lease has expired.
-    const outcome = await executeTask({ tasks, events, logger: silent, notify: async () => undefined }, task.taskId, options('w2'));
+    const outcome = await executeTask({ tasks, events, logger: silent }, task.taskId, options('w2'));
 
     // Assess
     expect(outcome).toMatchObject({ kind: 'done', result: 'succeeded' });
@@ -55,7 +55,18 @@ describe('executeTask: retries continue, they never repeat delivered progress', 
     const events = new RecordingPublisher();
     // Act
     const outcome = await executeTask(
-      { tasks, events, logger: silent, notify: async () => Promise.reject(new Error('DynamoDB throttled the subscriber query')) },
+      {
+        tasks,
+        events,
+        logger: silent,
+        live: () => ({
+          progress: () => {
+            throw new Error('DynamoDB throttled the subscriber query');
+          },
+          finish: async () => Promise.reject(new Error('PostToConnection failed')),
+          close: async () => Promise.reject(new Error('PostToConnection failed')),
+        }),
+      },
       task.taskId,
       options('w3'),
     );
@@ -123,7 +134,7 @@ describe('executeTask: timeouts', () => {
     const events = new RecordingPublisher();
     const started = Date.now();
     // Act
-    const outcome = await executeTask({ tasks, events, logger: silent, notify: async () => undefined }, task.taskId, {
+    const outcome = await executeTask({ tasks, events, logger: silent }, task.taskId, {
       owner: 'w-timeout',
       remainingMs: () => 1_400,
       safetyMarginMs: 1_000,
@@ -140,7 +151,7 @@ describe('executeTask: timeouts', () => {
   it('retries a timed-out attempt while attempts remain', async () => {
     const task = taskRecord({ input: { prompt: 'slow once', maxTokens: 2000, model: 'sim-1' } });
     await tasks.create(task);
-    const outcome = await executeTask({ tasks, events: new RecordingPublisher(), logger: silent, notify: async () => undefined }, task.taskId, {
+    const outcome = await executeTask({ tasks, events: new RecordingPublisher(), logger: silent }, task.taskId, {
       owner: 'w-timeout-2',
       remainingMs: () => 1_300,
       safetyMarginMs: 1_000,

@@ -62,6 +62,30 @@ describe('execution fairness (per-tenant running slots and parking)', () => {
     expect(await slotCount('ten_wake')).toBe(0);
   });
 
+  it('reads the parking lot on release only while a task of the tenant is parked (the release reads the count back)', async () => {
+    // Prepare: a lot that counts how often it is read
+    let reads = 0;
+    const fairness: FairnessDeps & { events: RecordingPublisher } = {
+      ...deps(1),
+      lot: { park: (...args) => lot.park(...args), unpark: (...args) => lot.unpark(...args), parked: (...args) => (reads++, lot.parked(...args)) },
+    };
+    const alone = await queued('ten_quiet');
+    const busy = await queued('ten_quiet');
+    const waiting = await queued('ten_quiet');
+    // Act
+    await enterRunning(fairness, alone);
+    await leaveRunning(fairness, alone);
+    const readsWithNobodyParked = reads;
+    await enterRunning(fairness, busy);
+    await enterRunning(fairness, waiting); // parked
+    const woken = await leaveRunning(fairness, busy);
+    // Assess
+    expect(readsWithNobodyParked).toBe(0);
+    expect(woken).toBe(waiting.taskId);
+    expect(reads).toBe(1);
+    expect(fairness.events.submitted).toEqual([waiting.taskId]);
+  });
+
   it('drops a slot leaked by a task that ended without releasing it, so the tenant is never locked out', async () => {
     // Prepare: the slot holder is terminal, but its worker died before releasing the slot
     const fairness = deps(1);

@@ -25,7 +25,7 @@ describe('worker leases are short and renewed while the task runs', () => {
     const task = taskRecord({ input: { prompt: 'a long one', maxTokens: 80, model: 'sim-1' } });
     await tasks.create(task);
     // Act
-    const running = executeTask({ tasks, events, logger: silent, notify: async () => undefined }, task.taskId, options('w1'));
+    const running = executeTask({ tasks, events, logger: silent }, task.taskId, options('w1'));
     await sleep(1_200);
     const stolen = await tasks.claim(task.taskId, 'w2', Date.now() + 600, new Date().toISOString());
     const outcome = await running;
@@ -54,7 +54,7 @@ describe('worker leases are short and renewed while the task runs', () => {
     const task = taskRecord({ input: { prompt: 'cancel me', maxTokens: 200, model: 'sim-1' } });
     await tasks.create(task);
     // Act
-    const running = executeTask({ tasks, events, logger: silent, notify: async () => undefined }, task.taskId, options('w1'));
+    const running = executeTask({ tasks, events, logger: silent }, task.taskId, options('w1'));
     await sleep(400);
     await tasks.cancel(task.taskId, new Date().toISOString());
     const began = Date.now();

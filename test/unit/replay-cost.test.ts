@@ -1,6 +1,7 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drainSubscription, type DeliveryDeps, type DeliveryOptions } from '../../lambdas/core/delivery.ts';
+import { replayTask, type DeliveryDeps, type DeliveryOptions } from '../../lambdas/core/delivery.ts';
+import { LiveDelivery, type LiveTimers } from '../../lambdas/core/live-delivery.ts';
 import type { ProgressEntry } from '../../lambdas/core/model.ts';
 import type { ConnectionStore, ServerMessage, TaskStore } from '../../lambdas/core/ports.ts';
 import { TaskKeys } from '../../lambdas/store/keys.ts';
@@ -85,7 +86,7 @@ let connectionCounter = 0;
 const subscribed = async (taskId: string, after: number): Promise<string> => {
   const connectionId = `conn-replay-${++connectionCounter}`;
   await connections.putConnection({ connectionId, tenantId: TENANT, connectedAt: new Date().toISOString() });
-  await connections.subscribe(taskId, connectionId, TENANT, after);
+  await connections.subscribe({ taskId, connectionId, tenantId: TENANT, after });
   return connectionId;
 };
 
@@ -119,7 +120,7 @@ describe('replay cost', () => {
     const { pusher, deps } = meteredReplay(clock);
     const options: Partial<DeliveryOptions> = { now: clock.now };
     // Act
-    const outcome = await drainSubscription(deps, task.taskId, connectionId, options);
+    const outcome = await replayTask(deps, { taskId: task.taskId, connectionId, after: 0 }, options);
     // Assess
     const messages = pusher.to(connectionId);
     const received = entriesOf(messages);
@@ -144,14 +145,16 @@ describe('replay cost', () => {
     const options: Partial<DeliveryOptions> = { now: clock.now, budgetMs: 500 };
     // Act: every pause is answered as the SDK does, with a subscribe after the last entry received
     const invocations: { outcome: string; modelledMs: number; posts: number }[] = [];
+    let after = 0;
     for (let i = 0; i < 100; i++) {
       const [startMs, startPosts] = [clock.ms, pusher.sent.length];
-      const outcome = await drainSubscription(deps, task.taskId, connectionId, options);
+      const outcome = await replayTask(deps, { taskId: task.taskId, connectionId, after }, options);
       invocations.push({ outcome, modelledMs: clock.ms - startMs, posts: pusher.sent.length - startPosts });
       if (outcome !== 'paused') break;
       const pause = pusher.to(connectionId).at(-1) as { type: string; taskId: string; nextAfter: number };
       expect(pause).toEqual({ type: 'replayPaused', taskId: task.taskId, nextAfter: entriesOf(pusher.to(connectionId)).at(-1)!.seq });
-      await connections.subscribe(task.taskId, connectionId, TENANT, pause.nextAfter);
+      await connections.subscribe({ taskId: task.taskId, connectionId, tenantId: TENANT, after: pause.nextAfter });
+      after = pause.nextAfter;
     }
     // Assess
     const messages = pusher.to(connectionId);
@@ -161,30 +164,31 @@ describe('replay cost', () => {
     expect(entriesOf(messages).map((entry) => entry.seq)).toEqual(entries.map((entry) => entry.seq));
     expect(messages.filter((message) => message.type === 'status')).toHaveLength(1);
     expect(messages.at(-1)?.type).toBe('status');
-    // A paused invocation overruns its budget by at most one batch, the pause message and the release.
-    for (const invocation of invocations) expect(invocation.modelledMs).toBeLessThanOrEqual(500 + 2 * COST.postToConnectionMs + 3 * COST.storeCallMs + COST.postToConnectionMs);
+    // A paused invocation overruns its budget by at most one batch, one page read and the pause message.
+    for (const invocation of invocations) expect(invocation.modelledMs).toBeLessThanOrEqual(500 + 2 * COST.postToConnectionMs + COST.storeCallMs);
     expect(Math.max(...messages.map(bytesOf))).toBeLessThanOrEqual(FRAME_BYTES);
   });
 
-  it('lets the subscription go with its cursor when it pauses: the worker\'s next write carries on from there', async () => {
+  it('leaves no bookkeeping behind when it pauses: the worker\'s live sender replays the subscription from its after', async () => {
     // Prepare: a running task, 200 entries of 1 KB, a replay paused after a few batches
-    const { task } = await finishedTask(200, () => ({ text: ''.padEnd(1_000, 'z') }), { running: true });
-    const at = new Date().toISOString();
+    const { task, entries } = await finishedTask(200, () => ({ text: ''.padEnd(1_000, 'z') }), { running: true });
     const connectionId = await subscribed(task.taskId, 0);
     const clock = new ModelledClock();
     const { pusher, deps } = meteredReplay(clock);
-    const paused = await drainSubscription(deps, task.taskId, connectionId, { now: clock.now, budgetMs: 50 });
+    const paused = await replayTask(deps, { taskId: task.taskId, connectionId, after: 0 }, { now: clock.now, budgetMs: 50 });
     const sentBeforeWrite = entriesOf(pusher.to(connectionId)).length;
-    // Act: the worker commits entry 201 and drains, as it does after every write (no new subscribe)
-    const latest = { seq: 201, data: { text: 'live' }, at };
+    // Act: the worker (holding the attempt's entries in memory) commits entry 201 and pushes it
+    const live = new LiveDelivery({ tasks, connections, pusher, onError: (error) => expect.fail(String(error)) }, task.taskId, 200, entries, { refreshMs: 0 });
+    const latest = { seq: 201, data: { text: 'live' }, at: new Date().toISOString() };
     expect(await tasks.appendProgress(task.taskId, WORKER, latest)).toBe('ok');
-    const resumed = await drainSubscription({ tasks, connections, pusher }, task.taskId, connectionId, {}, { task: { taskId: task.taskId, status: 'running', progressSeq: 201 }, latest });
-    // Assess
+    live.progress(latest);
+    await live.settled();
+    // Assess: duplicates of what the replay sent, nothing skipped, nothing out of order
     expect(paused).toBe('paused');
     expect(sentBeforeWrite).toBeGreaterThan(0);
     expect(sentBeforeWrite).toBeLessThan(200);
-    expect(resumed).toBe('done');
-    expect(entriesOf(pusher.to(connectionId)).map((entry) => entry.seq)).toEqual(Array.from({ length: 201 }, (_, i) => i + 1));
+    const seqs = entriesOf(pusher.to(connectionId)).map((entry) => entry.seq);
+    expect(seqs.slice(sentBeforeWrite)).toEqual(Array.from({ length: 201 }, (_, i) => i + 1));
   });
 
   it('sends an entry too large to share a frame alone, as a plain progress message, and batches the rest around it', async () => {
@@ -193,11 +197,84 @@ describe('replay cost', () => {
     const connectionId = await subscribed(task.taskId, 0);
     const pusher = new RecordingPusher();
     // Act
-    await drainSubscription({ tasks, connections, pusher }, task.taskId, connectionId);
+    await replayTask({ tasks, connections, pusher }, { taskId: task.taskId, connectionId, after: 0 });
     // Assess
     const messages = pusher.to(connectionId);
     expect(messages.map((message) => message.type)).toEqual(['progressBatch', 'progress', 'progressBatch', 'status']);
     expect(entriesOf(messages).map((entry) => entry.seq)).toEqual(entries.map((entry) => entry.seq));
     expect(messages[1]).toEqual({ type: 'progress', taskId: task.taskId, seq: 3, data: entries[2]!.data });
   });
+
+  it('costs the worker no store writes and at most one subscriber query per five entries, with one subscriber', async () => {
+    // Prepare: one subscriber; a write every 200 ms for 10 s on a modelled clock; every store call counted
+    const task = taskRecord({ tenantId: TENANT });
+    await tasks.create(task);
+    await tasks.claim(task.taskId, WORKER, Date.now() + 60_000, new Date().toISOString());
+    const connectionId = await subscribed(task.taskId, 0);
+    const calls: Record<string, number> = {};
+    const counted = <T extends object>(store: T, prefix: string): T =>
+      new Proxy(store, {
+        get(target, property, receiver) {
+          const value = Reflect.get(target, property, receiver) as unknown;
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            calls[`${prefix}.${String(property)}`] = (calls[`${prefix}.${String(property)}`] ?? 0) + 1;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+    const clock = new ModelledClock();
+    const timers = new ModelledTimers(clock);
+    const pusher = new RecordingPusher();
+    const live = new LiveDelivery(
+      { tasks: counted<TaskStore>(tasks, 'tasks'), connections: counted<ConnectionStore>(connections, 'connections'), pusher, onError: (error) => expect.fail(String(error)) },
+      task.taskId,
+      0,
+      [],
+      { now: clock.now, timers, refreshMs: 1_000 },
+    );
+    const ENTRIES = 50;
+    // Act
+    for (let seq = 1; seq <= ENTRIES; seq++) {
+      await timers.advance(200);
+      const entry = { seq, data: chunk(seq), at: new Date().toISOString() };
+      expect(await tasks.appendProgress(task.taskId, WORKER, entry)).toBe('ok');
+      live.progress(entry);
+      await live.settled();
+    }
+    const whileRunning = { ...calls };
+    await tasks.finish(task.taskId, WORKER, { status: 'succeeded', result: { text: 'done' } }, new Date().toISOString());
+    await live.finish({ taskId: task.taskId, status: 'succeeded', progressSeq: ENTRIES, result: { text: 'done' } });
+    // Assess
+    const queries = whileRunning['connections.listSubscriptions'] ?? 0;
+    const writes = Object.entries(calls).filter(([name]) => /^connections\.(subscribe|unsubscribe|removeConnection|putConnection)$/.test(name));
+    console.info('live delivery, one subscriber', { entries: ENTRIES, storeCalls: calls, queriesPerEntry: queries / ENTRIES, pushes: pusher.sent.length });
+    expect(queries).toBeLessThanOrEqual(ENTRIES / 5);
+    expect(calls['connections.listSubscriptions']).toBe(queries + 1); // once more after the terminal write
+    expect(writes).toEqual([]);
+    expect(calls['tasks.listProgress'] ?? 0).toBe(0);
+    expect(Object.keys(calls).sort()).toEqual(['connections.listSubscriptions']);
+    expect(pusher.to(connectionId).map((message) => message.type)).toEqual([...Array.from({ length: ENTRIES }, () => 'progress'), 'status']);
+  });
 });
+
+/** Timers on the modelled clock: `advance` moves the clock and runs what fell due. */
+class ModelledTimers implements LiveTimers {
+  private pending: { at: number; callback: () => void; handle: number }[] = [];
+  private handles = 0;
+  public constructor(private readonly clock: ModelledClock) {}
+  public set(callback: () => void, ms: number): unknown {
+    const handle = ++this.handles;
+    this.pending.push({ at: this.clock.ms + ms, callback, handle });
+    return handle;
+  }
+  public clear(handle: unknown): void {
+    this.pending = this.pending.filter((timer) => timer.handle !== handle);
+  }
+  public async advance(ms: number): Promise<void> {
+    this.clock.spend(ms);
+    const due = this.pending.filter((timer) => timer.at <= this.clock.ms);
+    this.pending = this.pending.filter((timer) => timer.at > this.clock.ms);
+    for (const timer of due) timer.callback();
+  }
+}

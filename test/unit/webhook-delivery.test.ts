@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -6,16 +6,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { executeTask } from '../../lambdas/core/execute.ts';
 import { isTerminal, type Principal, type TaskEventDetail, type TaskRecord } from '../../lambdas/core/model.ts';
 import { settleTerminal } from '../../lambdas/core/settle.ts';
-import { BACKLOG_FULL, deleteWebhook, fanOutWebhooks, MAX_WEBHOOKS, registerWebhook, type Webhook } from '../../lambdas/core/webhooks.ts';
+import { BACKLOG_FULL, deleteWebhook, fanOutWebhooks, MAX_WEBHOOKS, registerWebhook, type RegisteredWebhook, type Webhook } from '../../lambdas/core/webhooks.ts';
 import { deliveryScope } from '../../lambdas/core/webhook-limits.ts';
 import { DynamoAdmissionStore } from '../../lambdas/store/admission-store.ts';
 import { TaskKeys } from '../../lambdas/store/keys.ts';
 import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
 import { DynamoWebhookStore } from '../../lambdas/store/webhook-store.ts';
+import { KmsWebhookSecrets } from '../../lambdas/store/webhook-secrets.ts';
 import { setWebhookDeliveryDeps, type WebhookDeliveryDeps } from '../../lambdas/tasks/webhook-delivery.ts';
 import type { Resolver } from '../../lambdas/tasks/webhook-post.ts';
 import { RecordingPublisher, silentLogger } from '../support/recording-publisher.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
+import { startTestKms, type TestKms } from '../support/local-kms.ts';
 
 interface Received {
   readonly path: string;
@@ -62,28 +64,35 @@ describe('webhook secrets, deliveries and fan-out limits', () => {
   let dynamo: LocalDynamo;
   let tasks: DynamoTaskStore;
   let webhooks: DynamoWebhookStore;
+  let kms: TestKms;
+  let secrets: KmsWebhookSecrets;
   let slots: DynamoAdmissionStore;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   const events = new RecordingPublisher();
   const principal = (tenantId: string): Principal => ({ tenantId, via: 'apiKey' });
-  const register = (tenantId: string, url: string) => registerWebhook({ webhooks, slots, allowLoopback: true }, principal(tenantId), { url, events: ['Task Succeeded'] });
+  const register = (tenantId: string, url: string) => registerWebhook({ webhooks, secrets, slots, allowLoopback: true }, principal(tenantId), { url, events: ['Task Succeeded'] });
   const fanOut = (event: ReturnType<typeof eventOf>, outstandingLimit?: number) =>
     fanOutWebhooks({ webhooks, tasks, events, slots, ...(outstandingLimit ? { outstandingLimit } : {}) }, event.detailType, event.detail, event.time);
-  const deliveriesOf = async (tenantId: string): Promise<TaskRecord[]> => (await tasks.listByTenant(tenantId, { limit: 1000 })).items.filter((task) => task.type === 'webhook.delivery');
+  /** The tenant's delivery tasks, as full records (the listing index may project fewer attributes). */
+  const deliveriesOf = async (tenantId: string): Promise<TaskRecord[]> =>
+    Promise.all((await tasks.listByTenant(tenantId, { limit: 1000 })).items.filter((task) => task.type === 'webhook.delivery').map(async (task) => (await tasks.get(task.taskId)) ?? task));
   const rawItem = async (taskId: string) => (await dynamo.docClient.send(new GetCommand({ TableName: dynamo.tasksTable, Key: TaskKeys.task(taskId) }))).Item!;
-  const useDeliveryDeps = (extra: Partial<WebhookDeliveryDeps> = {}) => setWebhookDeliveryDeps(() => ({ webhooks, allowLoopback: true, timeoutMs: 3_000, ...extra }));
-  const run = (taskId: string) => executeTask({ tasks, events, logger: silentLogger, notify: async () => undefined, admission: slots }, taskId, { owner: `w-${taskId}`, remainingMs: () => 60_000, safetyMarginMs: 1_000, progressIntervalMs: 5 });
+  const useDeliveryDeps = (extra: Partial<WebhookDeliveryDeps> = {}) => setWebhookDeliveryDeps(() => ({ webhooks, secrets, allowLoopback: true, timeoutMs: 3_000, ...extra }));
+  const run = (taskId: string) => executeTask({ tasks, events, logger: silentLogger, admission: slots }, taskId, { owner: `w-${taskId}`, remainingMs: () => 60_000, safetyMarginMs: 1_000, progressIntervalMs: 5 });
 
   beforeAll(async () => {
     dynamo = await startLocalDynamo();
     tasks = new DynamoTaskStore(dynamo.tasksTable, dynamo.docClient);
     webhooks = new DynamoWebhookStore(dynamo.tasksTable, dynamo.docClient);
+    kms = await startTestKms();
+    secrets = new KmsWebhookSecrets(kms.keyArn, { kms: kms.client() });
     slots = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient, { slotGraceMs: 0 });
     receiver = await startReceiver();
   });
   afterAll(async () => {
     await receiver?.close();
     await dynamo?.stop();
+    await kms?.stop();
   });
 
   describe('secrets', () => {
@@ -118,6 +127,54 @@ describe('webhook secrets, deliveries and fan-out limits', () => {
       expect(got.headers['webhook-signature']).toBe(`v1,${createHmac('sha256', Buffer.from(webhook.secret.slice(6), 'base64')).update(signed).digest('base64')}`);
     });
 
+    it('stores the webhook with its secret sealed: the item holds neither the secret nor its key material', async () => {
+      // Prepare
+      const webhook = await register('ten_sealed', `${receiver.base}/ok`);
+      // Act
+      const { Item } = await dynamo.docClient.send(new GetCommand({ TableName: dynamo.tasksTable, Key: TaskKeys.webhook('ten_sealed', webhook.webhookId) }));
+      const stored = JSON.stringify(Item);
+      // Assess
+      expect(Object.keys(Item!).sort()).toEqual(['createdAt', 'entity', 'events', 'pk', 'sealedSecret', 'sk', 'tenantId', 'url', 'webhookId']);
+      expect(stored).not.toContain('whsec_');
+      expect(stored).not.toContain(webhook.secret.slice('whsec_'.length));
+      expect(await secrets.open(Item!.sealedSecret as string, { tenantId: 'ten_sealed', webhookId: webhook.webhookId })).toBe(webhook.secret);
+    });
+
+    it('never signs with a sealed secret copied onto another webhook: the delivery fails for good', async () => {
+      // Prepare: webhook B's record carries A's ciphertext (a tampered or mis-copied item).
+      useDeliveryDeps();
+      const a = await register('ten_swap', `${receiver.base}/ok`);
+      const b = await register('ten_swap', `${receiver.base}/ok`);
+      await webhooks.put({ ...b, sealedSecret: a.sealedSecret });
+      await fanOut(eventOf('ten_swap'));
+      const delivery = (await deliveriesOf('ten_swap')).find((task) => (task.input as { webhookId: string }).webhookId === b.webhookId)!;
+      const before = receiver.received.length;
+      // Act
+      const outcome = await run(delivery.taskId);
+      // Assess
+      expect(outcome).toMatchObject({ kind: 'done', result: 'failed' });
+      expect(await tasks.get(delivery.taskId)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'WebhookSecretRefusedError', message: `Could not open the signing secret of webhook ${b.webhookId}: InvalidCiphertextException` } });
+      expect(receiver.received.length).toBe(before);
+    });
+
+    it('refuses, for good, a webhook stored before secrets were sealed, and never reads its plaintext', async () => {
+      // Prepare: a record as the previous version wrote it (plaintext secret, no sealedSecret).
+      useDeliveryDeps();
+      const legacy = { webhookId: 'whk_01J0000000000000000000LEGA', tenantId: 'ten_legacy', url: `${receiver.base}/ok`, events: ['Task Succeeded'], secret: 'whsec_bGVnYWN5', createdAt: new Date().toISOString() };
+      await dynamo.docClient.send(new PutCommand({ TableName: dynamo.tasksTable, Item: { ...TaskKeys.webhook(legacy.tenantId, legacy.webhookId), entity: 'webhook', ...legacy } }));
+      await fanOut(eventOf('ten_legacy'));
+      const [delivery] = await deliveriesOf('ten_legacy');
+      const before = receiver.received.length;
+      // Act
+      const read = await webhooks.get(legacy.tenantId, legacy.webhookId);
+      const outcome = await run(delivery!.taskId);
+      // Assess
+      expect(read).toEqual({ webhookId: legacy.webhookId, tenantId: legacy.tenantId, url: legacy.url, events: legacy.events, createdAt: legacy.createdAt, sealedSecret: undefined });
+      expect(outcome).toMatchObject({ kind: 'done', result: 'failed' });
+      expect(await tasks.get(delivery!.taskId)).toMatchObject({ status: 'failed', attempts: 1, error: { code: 'WebhookSecretNotSealedError' } });
+      expect(receiver.received.length).toBe(before);
+    });
+
     it('drops a delivery whose webhook was deleted after the event, for good', async () => {
       // Prepare
       useDeliveryDeps();
@@ -140,7 +197,8 @@ describe('webhook secrets, deliveries and fan-out limits', () => {
       // Prepare: a host name that passed registration, and now resolves to the metadata address.
       const resolve: Resolver = async () => [{ address: '169.254.169.254', family: 4 }];
       useDeliveryDeps({ resolve, allowLoopback: false });
-      const webhook: Webhook = { webhookId: 'whk_01J00000000000000000000000', tenantId: 'ten_ssrf', url: 'https://hooks.rebound.example/x', events: ['Task Succeeded'], secret: 'whsec_AAAA', createdAt: new Date().toISOString() };
+      const ids = { webhookId: 'whk_01J00000000000000000000000', tenantId: 'ten_ssrf' };
+      const webhook: Webhook = { ...ids, url: 'https://hooks.rebound.example/x', events: ['Task Succeeded'], sealedSecret: await secrets.seal('whsec_AAAA', ids), createdAt: new Date().toISOString() };
       await webhooks.put(webhook);
       await fanOut(eventOf('ten_ssrf'));
       const [delivery] = await deliveriesOf('ten_ssrf');
@@ -175,7 +233,7 @@ describe('webhook secrets, deliveries and fan-out limits', () => {
     it(`caps endpoints at ${MAX_WEBHOOKS} per tenant, also under concurrent registrations, and frees a slot on delete`, async () => {
       // Act: 15 registrations at once on an empty tenant, then one more, then one after a delete.
       const results = await Promise.allSettled(Array.from({ length: 15 }, (_, i) => register('ten_cap', `https://hooks.example.com/${i}`)));
-      const registered = results.filter((result): result is PromiseFulfilledResult<Webhook> => result.status === 'fulfilled').map((result) => result.value);
+      const registered = results.filter((result): result is PromiseFulfilledResult<RegisteredWebhook> => result.status === 'fulfilled').map((result) => result.value);
       const overCap = await register('ten_cap', 'https://hooks.example.com/late').catch((error: unknown) => error);
       await deleteWebhook({ webhooks, slots }, principal('ten_cap'), registered[0]!.webhookId);
       const afterDelete = await register('ten_cap', 'https://hooks.example.com/again');

@@ -4,7 +4,11 @@ import { admissionStore, parkingLotStore, sessionStore, connectionStore, connect
 import { json, principalOf } from './http.ts';
 import { httpHandler } from './wrap.ts';
 
-/** `POST /v1/tasks/{id}/cancel`: cooperative cancel; subscribers see `cancelled`. */
+/**
+ * `POST /v1/tasks/{id}/cancel`: cooperative cancel; subscribers see `cancelled`. A queued task has
+ * no worker to tell them, so this handler does: each subscription gets a replay from its own `after`
+ * and then the status (see `notifySubscribers`; duplicates of what the worker sent are allowed).
+ */
 export const handler = httpHandler(async (event) => {
   const principal = principalOf(event);
   const delivery = { tasks: taskStore(), connections: connectionStore(), pusher: connectionsPusher() };

@@ -1,13 +1,13 @@
 import { SubscribeMessage } from '../../core/messages.ts';
-import { drainSubscription, type DeliveryOptions } from '../../core/delivery.ts';
+import { replayTask, type DeliveryOptions } from '../../core/delivery.ts';
 import { MAX_BATCH_BYTES } from '../../core/progress-batch.ts';
 import { getVisibleTask } from '../../core/read.ts';
 import { connectionStore, connectionsPusher, taskStore } from '../runtime.ts';
-import { parseMessage, principalOfConnection, wsHandler } from './ws.ts';
+import { credentialOfConnection, parseMessage, principalOfConnection, wsHandler } from './ws.ts';
 
 /** Time the replay may take: half the function's 10 s timeout (see `DeliveryOptions.budgetMs`). */
 const REPLAY_BUDGET_MS = 5_000 as const;
-/** Kept back from the invocation's remaining time for the pause message and the release. */
+/** Kept back from the invocation's remaining time for the pause message. */
 const REPLAY_SAFETY_MARGIN_MS = 3_000 as const;
 
 /** A numeric environment setting, or `fallback` when unset or not a number. */
@@ -28,11 +28,17 @@ const replayOptions = (remainingMs: number): Partial<DeliveryOptions> => ({
 });
 
 /**
- * `subscribe {taskId, after?}`: registers the subscription at cursor `after`, confirms, then
- * replays everything after it (and the final status if the task is done), several entries per
- * `progressBatch` message. A replay longer than the time budget pauses with `replayPaused
- * {nextAfter}` and the client subscribes again from there. Live entries follow from the worker
- * through the same delivery protocol, so each entry reaches the client once, in order.
+ * `subscribe {taskId, after?}`: writes the subscription once (its `after` and the connection's
+ * credential expiry; never updated), confirms, then replays everything after `after` itself (and
+ * the final status if the task is done), several entries per `progressBatch` message. A replay
+ * longer than the time budget pauses with `replayPaused {nextAfter}` and the client subscribes
+ * again from there. Live entries come from the running worker, which finds the subscription within
+ * about a second and sends from the same `after`: the client may get an entry twice (it drops
+ * `seq <= highest seen`), never out of order and never with a hole.
+ *
+ * Order matters: the task is read (to authorize) before the subscription is written, so no
+ * unauthorized subscription ever exists; the replay reads the task again after the write unless it
+ * was already terminal (see `replayTask`), so the terminal status cannot slip between the two.
  */
 export const handler = wsHandler(async (event, context) => {
   const message = parseMessage(event, SubscribeMessage);
@@ -40,11 +46,12 @@ export const handler = wsHandler(async (event, context) => {
   const task = await getVisibleTask(taskStore(), principal, message.taskId);
   const connectionId = event.requestContext.connectionId;
   const after = message.after ?? 0;
-  await connectionStore().subscribe(task.taskId, connectionId, principal.tenantId, after);
+  const { validUntil } = credentialOfConnection(event);
+  await connectionStore().subscribe({ taskId: task.taskId, connectionId, tenantId: principal.tenantId, after, ...(validUntil !== undefined ? { credentialExpiresAt: validUntil } : {}) });
   const deps = { tasks: taskStore(), connections: connectionStore(), pusher: connectionsPusher() };
   if ((await deps.pusher.post(connectionId, { type: 'subscribed', taskId: task.taskId, after })) === 'gone') {
     await deps.connections.removeConnection(connectionId);
     return;
   }
-  await drainSubscription(deps, task.taskId, connectionId, replayOptions(context.getRemainingTimeInMillis()));
+  await replayTask(deps, { taskId: task.taskId, connectionId, after }, replayOptions(context.getRemainingTimeInMillis()), task);
 });

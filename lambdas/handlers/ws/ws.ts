@@ -3,6 +3,7 @@ import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { describeIssues } from '../../core/submit.ts';
 import { UnauthorizedError, ValidationError } from '../../core/errors.ts';
+import { RateLimitedError, rateLimitsFromEnv, TenantRateLimiter } from '../../core/rate-limit.ts';
 import { isWellFormedText, parseJsonText } from '../../core/json-text.ts';
 import type { Principal } from '../../core/model.ts';
 import type { ServerMessage } from '../../core/ports.ts';
@@ -89,12 +90,6 @@ export const errorMessage = (error: unknown, requestId?: string): ServerMessage 
   return { type: 'error', ...(requestId !== undefined ? { requestId } : {}), status: problem.status, title: problem.title, detail: problem.detail };
 };
 
-/**
- * Wraps a message route: errors become an `error` message pushed to the caller (never a crash,
- * never an internal detail), and the route always answers 200 to API Gateway. A message on a
- * connection whose client token has expired is not routed: it is answered with an `error` 401 and
- * the connection is closed (`@connections` DELETE), so no connection outlives its credential.
- */
 /** Tells the client its credential expired (`error` 401), then closes the connection. */
 const closeExpired = async (connectionId: string, requestId: string | undefined): Promise<void> => {
   const pusher = connectionsPusher();
@@ -103,6 +98,20 @@ const closeExpired = async (connectionId: string, requestId: string | undefined)
   await pusher.close(connectionId).catch(warn('could not close expired connection'));
 };
 
+/**
+ * This instance's per-tenant message buckets: the same limits as the HTTP API's (`TENANT_RATE_LIMIT`,
+ * `TENANT_BURST_LIMIT`; see `core/rate-limit.ts` for what a per-instance bucket guarantees). A
+ * message over the limit is answered `error` 429 and does nothing else.
+ */
+const messageLimiter = new TenantRateLimiter(rateLimitsFromEnv());
+
+/**
+ * Wraps a message route: errors become an `error` message pushed to the caller (never a crash,
+ * never an internal detail), and the route always answers 200 to API Gateway. A message on a
+ * connection whose client token has expired is not routed: it is answered with an `error` 401 and
+ * the connection is closed (`@connections` DELETE), so no connection outlives its credential.
+ * A message over the tenant's rate limit is answered `error` 429 and not routed.
+ */
 export const wsHandler = (route: (event: WsEvent, context: Context) => Promise<WsResult | void>) =>
   middy<WsEvent, WsResult>()
     .use(injectLambdaContext(logger, { resetKeys: true }))
@@ -114,6 +123,14 @@ export const wsHandler = (route: (event: WsEvent, context: Context) => Promise<W
         return { statusCode: 200 };
       }
       try {
+        const tenantId = event.requestContext.authorizer?.tenantId;
+        if (event.requestContext.eventType === 'MESSAGE' && tenantId) {
+          const verdict = messageLimiter.take(tenantId);
+          if (!verdict.allowed) {
+            await connectionsPusher().post(event.requestContext.connectionId, errorMessage(new RateLimitedError(verdict.retryAfterSeconds), requestIdOf(event)));
+            return { statusCode: 200 };
+          }
+        }
         return (await route(event, context)) ?? { statusCode: 200 };
       } catch (error) {
         const message = errorMessage(error);
