@@ -67,7 +67,26 @@ export const startDynamo = async (
   const [dynaliteHandler, ...observers] = server.listeners('request') as ((request: IncomingMessage, response: ServerResponse) => void)[];
   const listeners = [new LocalTransactions(store).dispatcher(dynaliteHandler!), ...observers];
   server.removeAllListeners('request');
+  // Requests under way when the engine stops finish first: dynalite throws (uncaught) when its
+  // store closes under an operation. Requests arriving while it stops are refused as unavailable.
+  let inflight = 0;
+  let closing = false;
+  const drained: (() => void)[] = [];
   server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    if (closing) {
+      request.resume();
+      response.writeHead(503, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#ServiceUnavailableException', message: 'The local DynamoDB is stopping.' }));
+      return;
+    }
+    inflight++;
+    let done = false;
+    const finished = () => {
+      if (done) return;
+      done = true;
+      if (--inflight === 0) drained.splice(0).forEach((resolve) => resolve());
+    };
+    response.once('finish', finished);
+    response.once('close', finished);
     const fault = dynamodbFault(options.faults, String(request.headers['x-amz-target'] ?? '').split('.')[1] ?? '');
     if (fault) {
       request.resume();
@@ -128,6 +147,12 @@ export const startDynamo = async (
     server,
     client,
     stop: async () => {
+      closing = true;
+      if (inflight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([new Promise<void>((resolve) => drained.push(resolve)), new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000)))]);
+        clearTimeout(timer);
+      }
       client.destroy();
       server.closeAllConnections?.();
       await new Promise<void>((resolve) => server.close(() => resolve()));

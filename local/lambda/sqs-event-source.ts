@@ -94,8 +94,16 @@ export class SqsEventSource {
 
   private spawn(persistent: boolean): void {
     this.pollers++;
-    const loop = this.loop(persistent).finally(() => {
+    // Uncounted at once when a poller decides to end (not a microtask later, when its promise
+    // settles): pollers deciding together must each see the others' decisions.
+    let counted = true;
+    const uncount = () => {
+      if (!counted) return;
+      counted = false;
       this.pollers--;
+    };
+    const loop = this.loop(persistent, uncount).finally(() => {
+      uncount();
       const index = this.loops.indexOf(loop);
       if (index >= 0) this.loops.splice(index, 1);
     });
@@ -121,13 +129,16 @@ export class SqsEventSource {
     return this.inflight;
   }
 
-  private async loop(persistent: boolean): Promise<void> {
+  private async loop(persistent: boolean, uncount: () => void): Promise<void> {
     while (this.running) {
       try {
         const messages = await this.receive();
         if (!this.running) return;
         if (messages.length === 0) {
-          if (persistent) continue;
+          // An extra poller ends when its queue is quiet, but never leaves the queue without one
+          // waiting: if every other poller is busy with a batch, it stays.
+          if (persistent || this.pollers - this.inflight <= 1) continue;
+          uncount();
           return;
         }
         // Every poller busy (this one included, from now on): let one more wait for the next batch.
