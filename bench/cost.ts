@@ -218,8 +218,9 @@ const streamedSession = async (bench: BenchRuntime, key: string, input: { prompt
   const status = await new Promise<string>((resolve) => {
     const timer = setTimeout(() => resolve('timeout'), timeoutMs);
     socket.on('message', (data) => {
-      const message = JSON.parse(String(data)) as { type: string; seq?: number; status?: string; taskId?: string };
+      const message = JSON.parse(String(data)) as { type: string; seq?: number; entries?: { seq: number }[]; status?: string; taskId?: string };
       if (message.type === 'progress' && message.taskId === taskId) entries = Math.max(entries, message.seq ?? 0);
+      if (message.type === 'progressBatch' && message.taskId === taskId) entries = Math.max(entries, ...(message.entries ?? []).map((entry) => entry.seq));
       if (message.type === 'status' && message.taskId === taskId) {
         clearTimeout(timer);
         resolve(message.status ?? 'unknown');

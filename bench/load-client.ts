@@ -226,6 +226,8 @@ interface OffloadSession {
   subscribedAt?: number;
   firstProgressAt?: number;
   lastSeq: number;
+  /** Entries received again (resends the wire may carry; dropped, not errors). */
+  duplicates?: number;
   received: { seq: number; at: number }[];
   doneAt?: number;
   error?: string;
@@ -258,13 +260,21 @@ const runOffloadSessions = async (command: OffloadSessionsCommand): Promise<Sess
       return;
     }
     if (message.type === 'subscribed') session.subscribedAt ??= at;
-    else if (message.type === 'progress' && message.taskId === session.taskId) {
-      const seq = Number(message.seq);
-      if (seq !== session.lastSeq + 1) {
-        if (!session.error) session.error = seq <= session.lastSeq ? 'progress-duplicate' : 'progress-gap';
-      } else session.lastSeq = seq;
-      session.firstProgressAt ??= at;
-      session.received.push({ seq, at });
+    else if ((message.type === 'progress' || message.type === 'progressBatch') && message.taskId === session.taskId) {
+      // As every client does (SPEC: at least once on the wire, in order): an entry at or below the
+      // highest seq seen is a resend and is dropped; one beyond the next is a gap, an error.
+      const entries: { seq: unknown }[] = message.type === 'progress' ? [message] : Array.isArray(message.entries) ? message.entries : [];
+      for (const entry of entries) {
+        const seq = Number(entry.seq);
+        if (seq <= session.lastSeq) {
+          session.duplicates = (session.duplicates ?? 0) + 1;
+          continue;
+        }
+        if (seq !== session.lastSeq + 1 && !session.error) session.error = 'progress-gap';
+        session.lastSeq = seq;
+        session.firstProgressAt ??= at;
+        session.received.push({ seq, at });
+      }
     } else if (message.type === 'status' && message.taskId === session.taskId) {
       session.doneAt = at;
       finish(session, message.status === 'succeeded' ? session.error : `task-${String(message.status)}`);
