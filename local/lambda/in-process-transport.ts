@@ -6,30 +6,19 @@ import { buildQueryString, HttpResponse, type HttpRequest } from '@smithy/core/p
 import type { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpHandlerOptions } from '@smithy/types';
 import inject from 'light-my-request';
-import { directExchange } from './direct-exchange.ts';
+import { directExchange, type DirectRequest, type DirectResponse } from './direct-exchange.ts';
 
 /**
  * A signed HTTP request as an AWS SDK request handler would send it: the SDK's method, path with
  * query, headers (including `host`, the signature and `content-length`) and body, unchanged.
  */
-export interface TransportRequest {
+export interface TransportRequest extends DirectRequest {
   /** `host:port` of the endpoint, as in the SDK request (`127.0.0.1:4703`). */
   readonly origin: string;
-  readonly method: string;
-  /** Path and query string. */
-  readonly path: string;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string | Uint8Array;
 }
 
 /** The engine's answer, as its HTTP server would have written it. */
-export interface TransportResponse {
-  readonly statusCode: number;
-  readonly statusMessage: string;
-  /** Lower-case names; repeated headers joined with `,` (as the SDK's Node handler does). */
-  readonly headers: Record<string, string>;
-  readonly body: Uint8Array;
-}
+export type TransportResponse = DirectResponse;
 
 /**
  * Injects one request into `server`'s request listeners (the ones its HTTP connections feed)

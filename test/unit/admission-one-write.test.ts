@@ -7,21 +7,9 @@ import { TaskKeys } from '../../lambdas/store/keys.ts';
 import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
 import { RecordingPublisher } from '../support/recording-publisher.ts';
+import { recordingClient } from '../support/recording-client.ts';
 
-/** A document client that counts the commands it sends, by name. */
-const recording = (client: DynamoDBDocumentClient): { client: DynamoDBDocumentClient; counts: Map<string, number> } => {
-  const counts = new Map<string, number>();
-  const proxy = new Proxy(client, {
-    get: (target, property, receiver) =>
-      property === 'send'
-        ? (command: object, ...rest: unknown[]) => {
-            counts.set(command.constructor.name, (counts.get(command.constructor.name) ?? 0) + 1);
-            return (target.send as (...args: unknown[]) => unknown).call(target, command, ...rest);
-          }
-        : Reflect.get(target, property, receiver),
-  });
-  return { client: proxy, counts };
-};
+const recording = recordingClient;
 
 describe('admission slots: one conditional write per admit and per release', () => {
   let dynamo: LocalDynamo;

@@ -4,21 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admit, TooManyInFlightError } from '../../lambdas/core/admission.ts';
 import { DynamoAdmissionStore } from '../../lambdas/store/admission-store.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
+import { recordingClient } from '../support/recording-client.ts';
 
-/** A document client that counts the commands it sends, by name. */
-const recording = (client: DynamoDBDocumentClient): { client: DynamoDBDocumentClient; count: (name: string) => number } => {
-  const counts = new Map<string, number>();
-  const proxy = new Proxy(client, {
-    get: (target, property, receiver) =>
-      property === 'send'
-        ? (command: object, ...rest: unknown[]) => {
-            counts.set(command.constructor.name, (counts.get(command.constructor.name) ?? 0) + 1);
-            return (target.send as (...args: unknown[]) => unknown).call(target, command, ...rest);
-          }
-        : Reflect.get(target, property, receiver),
-  });
-  return { client: proxy, count: (name) => counts.get(name) ?? 0 };
-};
+const recording = recordingClient;
 
 describe('admission recount on refusal is bounded per tenant', () => {
   let dynamo: LocalDynamo;
