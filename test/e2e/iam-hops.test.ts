@@ -1,29 +1,10 @@
 import { ReceiveMessageCommand, type Message } from '@aws-sdk/client-sqs';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inject } from 'vitest';
 import { INVALID_LAMBDA_PERMISSIONS } from '../../local/iam/service-hops.ts';
-import { assemblyStackId, type TemplateResource } from '../../local/template.ts';
 import { call, startHarness, WsClient, type Harness } from './harness.ts';
-
-type Resources = Record<string, TemplateResource & { Properties: Record<string, any> }>;
-
-/**
- * A copy of the shared synth output whose template `mutate` edited (the assets are symlinked):
- * the runtime then runs a stack that AWS would run with the same mistake.
- */
-const mutatedCdkOut = (mutate: (resources: Resources) => void): string => {
-  const source = inject('cdkOut');
-  const dir = mkdtempSync(path.join(tmpdir(), 'offload-iam-hops-'));
-  const file = `${assemblyStackId(source)}.template.json`;
-  for (const entry of readdirSync(source)) if (entry !== file) symlinkSync(path.join(source, entry), path.join(dir, entry));
-  const template = JSON.parse(readFileSync(path.join(source, file), 'utf8')) as { Resources: Resources };
-  mutate(template.Resources);
-  writeFileSync(path.join(dir, file), JSON.stringify(template));
-  return dir;
-};
+import { mutatedCdkOut, type Resources } from './mutated-assembly.ts';
 
 /** The one resource of a type matching `where`, or throws (the test names what it expects CDK to synthesize). */
 const only = (resources: Resources, type: string, where: (resource: Resources[string], id: string) => boolean): [string, Resources[string]] => {
@@ -98,7 +79,7 @@ describe('IAM hops: a stack missing its queue policy, reconciler permission, Web
   let harness: Harness;
   let cdkOut: string;
   beforeAll(async () => {
-    cdkOut = mutatedCdkOut((resources) => {
+    cdkOut = mutatedCdkOut('iam-hops', (resources) => {
       // The interactive queue's policy keeps its TLS-only Deny, but no longer lets EventBridge send.
       const [, queuePolicy] = only(resources, 'AWS::SQS::QueuePolicy', (resource) => refersTo(resource.Properties.Queues, 'InteractiveQueue'));
       dropStatements(queuePolicy, (statement) => statement.Effect === 'Allow');
@@ -180,7 +161,7 @@ describe('IAM hops: a stack missing the HTTP API\u2019s permission on the submit
   let harness: Harness;
   let cdkOut: string;
   beforeAll(async () => {
-    cdkOut = mutatedCdkOut((resources) => void dropPermission(resources, 'HttpSubmit', 'apigateway.amazonaws.com', '/v1/tasks'));
+    cdkOut = mutatedCdkOut('iam-hops', (resources) => void dropPermission(resources, 'HttpSubmit', 'apigateway.amazonaws.com', '/v1/tasks'));
     harness = await startHarness({ cdkOut });
   });
   afterAll(async () => {
@@ -208,7 +189,7 @@ describe('IAM hops: a worker role without SQS permissions on its queue', () => {
   let cdkOut: string;
   let mapping: string;
   beforeAll(() => {
-    cdkOut = mutatedCdkOut((resources) => {
+    cdkOut = mutatedCdkOut('iam-hops', (resources) => {
       const [, worker] = only(resources, 'AWS::Lambda::Function', (_resource, id) => id.startsWith('InteractiveWorker'));
       const roleId = worker.Properties.Role['Fn::GetAtt'][0] as string;
       const [, policy] = only(resources, 'AWS::IAM::Policy', (resource) => refersTo(resource.Properties.Roles, roleId));

@@ -1,13 +1,12 @@
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { assemblyStackId, type TemplateResource } from '../../local/template.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call, startHarness, type Harness } from './harness.ts';
 import { scanTable, tableNames } from '../support/runtime-state.ts';
+import { mutatedCdkOut } from './mutated-assembly.ts';
 
 /**
  * Webhook signing secrets through the local runtime: sealed by the local KMS when registered (the
@@ -15,20 +14,6 @@ import { scanTable, tableNames } from '../support/runtime-state.ts';
  * only decrypt), never in the tasks table as plaintext; and a stack whose worker lacks
  * kms:Decrypt delivers nothing, refused as AWS refuses it.
  */
-
-type Resources = Record<string, TemplateResource & { Properties: Record<string, any> }>;
-
-/** A copy of the shared synth output whose template `mutate` edited (assets symlinked), as iam-hops.test.ts makes them. */
-const mutatedCdkOut = (mutate: (resources: Resources) => void): string => {
-  const source = inject('cdkOut');
-  const dir = mkdtempSync(path.join(tmpdir(), 'offload-webhook-secrets-'));
-  const file = `${assemblyStackId(source)}.template.json`;
-  for (const entry of readdirSync(source)) if (entry !== file) symlinkSync(path.join(source, entry), path.join(dir, entry));
-  const template = JSON.parse(readFileSync(path.join(source, file), 'utf8')) as { Resources: Resources };
-  mutate(template.Resources);
-  writeFileSync(path.join(dir, file), JSON.stringify(template));
-  return dir;
-};
 
 interface Received {
   readonly headers: IncomingHttpHeaders;
@@ -136,7 +121,7 @@ describe('webhook secrets: a stack whose integrations worker may not decrypt', (
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
   let cdkOut: string;
   beforeAll(async () => {
-    cdkOut = mutatedCdkOut((resources) => {
+    cdkOut = mutatedCdkOut('webhook-secrets', (resources) => {
       // The one statement granting kms:Decrypt (the integrations worker's) is removed.
       const holders = Object.values(resources).filter(
         (resource) => resource.Type === 'AWS::IAM::Policy' && (resource.Properties.PolicyDocument.Statement as { Action: unknown }[]).some((statement) => statement.Action === 'kms:Decrypt'),
