@@ -1,5 +1,11 @@
 import { OffloadError } from './errors.ts';
 
+/**
+ * Most slots one scope may hold: slots are attributes of the scope's counter item (~50 bytes each),
+ * and an item is at most 400 KB, so a limit above this could never be reached.
+ */
+export const MAX_SLOTS_PER_SCOPE = 5_000 as const;
+
 /** The tenant has as many tasks in flight as it may (`429`). */
 export class TooManyInFlightError extends OffloadError {
   public constructor(limit: number, retryAfterSeconds: number) {

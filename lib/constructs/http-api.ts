@@ -14,6 +14,7 @@ import { OffloadFunction } from './offload-function.ts';
 import type { WorkloadClass } from '../../lambdas/core/model.ts';
 import { queueUrlVariables } from '../../lambdas/core/queue-depths.ts';
 import { TENANT_RATE_DEFAULTS, TENANT_RATE_ENV } from '../../lambdas/core/rate-limit.ts';
+import { inflightLimitOf } from '../inflight-limit.ts';
 import { StackConfigurationError } from '../errors.ts';
 
 /** A rate limit must be a positive number. */
@@ -33,7 +34,7 @@ export interface OffloadHttpApiProps {
   readonly manageConnectionsArn: string;
   /** The client-token signing key. */
   readonly tokenKey: ISecret;
-  /** Tasks a tenant may have queued or running at once; more answer `429`. @default 100 */
+  /** Tasks a tenant may have queued or running at once (1-5000); more answer `429`. @default 100 */
   readonly tenantInflightLimit?: number;
   /**
    * Requests per second each tenant may sustain; more answer `429` (a token bucket per tenant in
@@ -135,7 +136,7 @@ export class OffloadHttpApi extends Construct {
     this.submitFunction = new OffloadFunction(this, 'Submit', {
       entry: 'handlers/http/submit.ts',
       description: 'Offload POST /v1/tasks (ack path)',
-      environment: { ...environment, EVENT_BUS_NAME: props.bus.eventBusName, TENANT_INFLIGHT_LIMIT: String(props.tenantInflightLimit ?? 100) },
+      environment: { ...environment, EVENT_BUS_NAME: props.bus.eventBusName, TENANT_INFLIGHT_LIMIT: inflightLimitOf(props.tenantInflightLimit) },
     });
     props.tasksTable.grantReadWriteData(this.submitFunction);
     props.bus.grantPutEventsTo(this.submitFunction);

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import { accessLogs } from './access-log.ts';
 import { OffloadFunction } from './offload-function.ts';
 import { TENANT_RATE_DEFAULTS, TENANT_RATE_ENV } from '../../lambdas/core/rate-limit.ts';
+import { inflightLimitOf } from '../inflight-limit.ts';
 
 /** Props of {@link OffloadWebSocketApi}. */
 export interface OffloadWebSocketApiProps {
@@ -18,7 +19,7 @@ export interface OffloadWebSocketApiProps {
   readonly bus: IEventBus;
   /** The client-token signing key. */
   readonly tokenKey: ISecret;
-  /** Tasks a tenant may have in flight. @default 100 */
+  /** Tasks a tenant may have in flight (1-5000). @default 100 */
   readonly tenantInflightLimit?: number;
   /** @default 'live' */
   readonly stageName?: string;
@@ -62,7 +63,7 @@ export class OffloadWebSocketApi extends Construct {
     const submit = fn('Submit', 'handlers/ws/submit.ts', 'Offload WebSocket submit');
     this.submitFunction = submit;
     submit.addEnvironment('EVENT_BUS_NAME', props.bus.eventBusName);
-    submit.addEnvironment('TENANT_INFLIGHT_LIMIT', String(props.tenantInflightLimit ?? 100));
+    submit.addEnvironment('TENANT_INFLIGHT_LIMIT', inflightLimitOf(props.tenantInflightLimit));
     props.tasksTable.grantReadWriteData(submit);
     props.bus.grantPutEventsTo(submit);
     const fallback = fn('Fallback', 'handlers/ws/default.ts', 'Offload WebSocket $default');
