@@ -1,4 +1,4 @@
-import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
+import type { KMSClient } from '@aws-sdk/client-kms';
 import { createHash } from 'node:crypto';
 import { WebhookSecretRefusedError, WebhookSecretUnavailableError } from '../core/webhook-secret-errors.ts';
 import type { WebhookSecretContext, WebhookSecretOpener, WebhookSecretSealer } from '../core/webhook-secrets.ts';
@@ -30,7 +30,22 @@ export interface KmsWebhookSecretsOptions {
   readonly now?: () => number;
 }
 
-let defaultKms: KMSClient | undefined;
+type KmsSdk = Pick<typeof import('@aws-sdk/client-kms'), 'DecryptCommand' | 'EncryptCommand'> & { readonly client: KMSClient };
+let sdk: Promise<KmsSdk> | undefined;
+
+/**
+ * The KMS SDK, loaded on first use: this module is reachable from every function's shared runtime
+ * wiring, and only two functions ever seal or open a secret, so no other function pays the
+ * client's module initialisation at cold start (as with Bedrock). A failed load is not cached.
+ */
+const loadKms = (): Promise<KmsSdk> =>
+  (sdk ??= import('@aws-sdk/client-kms').then(
+    (module) => ({ client: new module.KMSClient({ maxAttempts: 3 }), DecryptCommand: module.DecryptCommand, EncryptCommand: module.EncryptCommand }),
+    (error: unknown) => {
+      sdk = undefined;
+      throw error;
+    },
+  ));
 
 /**
  * Webhook signing secrets sealed with AWS KMS: `Encrypt` under the webhook-secrets key with the
@@ -40,7 +55,7 @@ let defaultKms: KMSClient | undefined;
  * short lifetime, in the delivering function's memory only; nothing here logs a secret.
  */
 export class KmsWebhookSecrets implements WebhookSecretSealer, WebhookSecretOpener {
-  private readonly kms: KMSClient;
+  private readonly kms: KMSClient | undefined;
   private readonly cache = new Map<string, { readonly secret: string; readonly expiresAt: number }>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
@@ -51,15 +66,22 @@ export class KmsWebhookSecrets implements WebhookSecretSealer, WebhookSecretOpen
     private readonly keyId: string,
     options: KmsWebhookSecretsOptions = {},
   ) {
-    this.kms = options.kms ?? (defaultKms ??= new KMSClient({ maxAttempts: 3 }));
+    this.kms = options.kms;
     this.maxEntries = options.cacheMaxEntries ?? WEBHOOK_SECRET_CACHE.maxEntries;
     this.ttlMs = options.cacheTtlMs ?? WEBHOOK_SECRET_CACHE.ttlMs;
     this.now = options.now ?? Date.now;
   }
 
+  /** The SDK with this instance's client (an injected one, else the environment's shared one). */
+  private async sdk(): Promise<KmsSdk> {
+    const loaded = await loadKms();
+    return this.kms ? { ...loaded, client: this.kms } : loaded;
+  }
+
   public async seal(secret: string, context: WebhookSecretContext): Promise<string> {
     try {
-      const { CiphertextBlob } = await this.kms.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: Buffer.from(secret, 'utf8'), EncryptionContext: { ...encryptionContextOf(context) } }));
+      const { client, EncryptCommand } = await this.sdk();
+      const { CiphertextBlob } = await client.send(new EncryptCommand({ KeyId: this.keyId, Plaintext: Buffer.from(secret, 'utf8'), EncryptionContext: { ...encryptionContextOf(context) } }));
       if (!CiphertextBlob) throw new Error('KMS returned no ciphertext');
       return Buffer.from(CiphertextBlob).toString('base64');
     } catch (error) {
@@ -75,7 +97,8 @@ export class KmsWebhookSecrets implements WebhookSecretSealer, WebhookSecretOpen
     if (cached) this.cache.delete(key);
     let secret: string;
     try {
-      const { Plaintext } = await this.kms.send(
+      const { client, DecryptCommand } = await this.sdk();
+      const { Plaintext } = await client.send(
         new DecryptCommand({ KeyId: this.keyId, CiphertextBlob: Buffer.from(sealed, 'base64'), EncryptionContext: { ...encryptionContextOf(context) } }),
       );
       if (!Plaintext) throw new Error('KMS returned no plaintext');
