@@ -1,6 +1,8 @@
-import type { FaultInjector } from '../faults.ts';
+import { sqsFault, type FaultInjector } from '../faults.ts';
 import { SetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import http, { Agent, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
@@ -24,7 +26,27 @@ export interface LocalSqs {
    * pollers must never share a pool with senders (a full pool would stall every SendMessage).
    */
   newClient(maxSockets: number): SQSClient;
+  /**
+   * SendMessage as an AWS service integration makes it (EventBridge targets and dead-letter
+   * queues): straight into the queue's store, with the same validation (body characters, size,
+   * FIFO group and deduplication) and the same injected faults as the public endpoint, without an
+   * SDK client and an HTTP hop on the runtime's main thread. The caller checks the queue policy.
+   * Throws {@link ServiceSendError} as the endpoint would refuse.
+   */
+  sendFromService(queueArn: string, body: string, options?: { readonly messageGroupId?: string; readonly messageDeduplicationId?: string; readonly messageAttributes?: Record<string, { DataType: string; StringValue?: string }> }): { messageId: string };
   stop(): Promise<void>;
+}
+
+/** A service-side SendMessage refused, with the error code the public endpoint would answer. */
+export class ServiceSendError extends Error {
+  public override readonly name = 'ServiceSendError';
+  public constructor(
+    public readonly code: string,
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 const ATTRIBUTES = ['VisibilityTimeout', 'MessageRetentionPeriod', 'DelaySeconds', 'ReceiveMessageWaitTimeSeconds', 'MaximumMessageSize', 'FifoQueue', 'ContentBasedDeduplication', 'SqsManagedSseEnabled'] as const;
@@ -43,7 +65,10 @@ export const startSqs = async (
   /** `inProcess`: the public endpoint hands requests to fauxqs without a second loopback connection. @default true */
   options: { dataDir?: string; port?: number; faults?: FaultInjector; callerIam?: IamEnforcer; inProcess?: boolean },
 ): Promise<LocalSqs> => {
-  if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+  if (options.dataDir) {
+    mkdirSync(options.dataDir, { recursive: true });
+    await commitWithoutFsync();
+  }
   const { result: server, servers } = await capturingServers(() => startFauxqs({ port: 0, logger: false, ...(options.dataDir ? { dataDir: options.dataDir } : {}) }));
   const fauxqsHttp = servers.find((candidate) => (candidate.address() as AddressInfo | null)?.port === server.port);
   // The public endpoint speaks both SQS protocols: JSON (current SDKs) passes through to fauxqs,
@@ -64,6 +89,7 @@ export const startSqs = async (
   };
   const client = newClient(256);
   const urlByArn = new Map<string, string>();
+  const nameByArn = new Map<string, string>();
 
   const queues = template.ofType('AWS::SQS::Queue');
   const withRedrive = (id: string) => Boolean(template.resource(id).Properties?.RedrivePolicy);
@@ -85,6 +111,7 @@ export const startSqs = async (
       if (Object.keys(mutable).length) await client.send(new SetQueueAttributesCommand({ QueueUrl: existing.url, Attributes: mutable }));
     }
     urlByArn.set(created.queueArn, created.queueUrl);
+    nameByArn.set(created.queueArn, created.queueName);
     template.register(logicalId, { ref: created.queueUrl, attributes: { Arn: created.queueArn, QueueName: created.queueName, QueueUrl: created.queueUrl } });
   }
 
@@ -105,6 +132,25 @@ export const startSqs = async (
     httpServer: front.server,
     urlByArn,
     newClient,
+    sendFromService: (queueArn, body, sendOptions = {}) => {
+      const name = nameByArn.get(queueArn);
+      if (!name) throw new ServiceSendError('AWS.SimpleQueueService.NonExistentQueue', `The specified queue does not exist: ${queueArn}`);
+      const fault = sqsFault(options.faults, 'SendMessage');
+      if (fault) {
+        const { __type, message } = JSON.parse(String(fault.body)) as { __type: string; message: string };
+        throw new ServiceSendError(__type.split('#').pop() ?? __type, message);
+      }
+      try {
+        const sent = server.sendMessage(name, body, {
+          ...(sendOptions.messageGroupId ? { messageGroupId: sendOptions.messageGroupId } : {}),
+          ...(sendOptions.messageDeduplicationId ? { messageDeduplicationId: sendOptions.messageDeduplicationId } : {}),
+          ...(sendOptions.messageAttributes ? { messageAttributes: sendOptions.messageAttributes as never } : {}),
+        });
+        return { messageId: sent.messageId };
+      } catch (error) {
+        throw new ServiceSendError('InvalidParameterValue', (error as Error).message, { cause: error });
+      }
+    },
     stop: async () => {
       for (const created of clients) created.destroy();
       front.server.closeAllConnections();
@@ -113,6 +159,33 @@ export const startSqs = async (
     },
   };
 };
+
+/**
+ * fauxqs keeps its store in SQLite in WAL mode with SQLite's default `synchronous = FULL`: every
+ * SendMessage, receive and delete is a commit with an fsync, run synchronously on the runtime's
+ * main thread, which every emulator shares (measured: 1.5–1.8 ms of a blocked event loop per
+ * message under load). `NORMAL` is SQLite's recommended setting for WAL: each commit is still
+ * written to the log before the call returns, so messages survive the runtime's crash or kill;
+ * only an operating-system crash or power loss can take the last commits (fsync at checkpoints).
+ * Set once per process on fauxqs's persistence class, before its database is opened.
+ */
+let fsyncPatched: Promise<void> | undefined;
+const commitWithoutFsync = (): Promise<void> =>
+  (fsyncPatched ??= (async () => {
+    // The package exports only its entry; the persistence module sits beside it (same module instance).
+    const entry = fileURLToPath(import.meta.resolve('fauxqs'));
+    const persistence = (await import(pathToFileURL(path.join(path.dirname(entry), 'persistence.js')).href)) as {
+      PersistenceManager?: { prototype: { prepareStatements?: (...args: unknown[]) => unknown; db?: { exec(sql: string): void } } };
+    };
+    const prototype = persistence.PersistenceManager?.prototype;
+    const prepare = prototype?.prepareStatements;
+    // A fauxqs release that moved this keeps SQLite's default (correct, slower).
+    if (!prototype || typeof prepare !== 'function') return;
+    prototype.prepareStatements = function (this: { db?: { exec(sql: string): void } }, ...args: unknown[]) {
+      this.db?.exec('PRAGMA synchronous = NORMAL');
+      return prepare.apply(this, args);
+    };
+  })());
 
 /**
  * Runs `start` and returns the HTTP servers created meanwhile: fauxqs does not expose its

@@ -1,5 +1,4 @@
 import type { FaultInjector } from '../faults.ts';
-import { SendMessageCommand, type MessageAttributeValue } from '@aws-sdk/client-sqs';
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { close, listen, readBody, sendJson, type ApiCallCounter } from '../http-util.ts';
@@ -299,32 +298,27 @@ export class LocalEventBridge {
       this.log(`rule ${rule.name} target ${target.id}: event ${event.id} dropped: the dead-letter queue refused it (InvocationsFailedToBeSentToDlq): ${refused.message}`);
       return;
     }
-    const url = this.sqs.urlByArn.get(target.deadLetterArn);
-    if (!url) {
+    if (!this.sqs.urlByArn.has(target.deadLetterArn)) {
       this.log(`rule ${rule.name} target ${target.id}: event ${event.id} dropped: no local queue for ${target.deadLetterArn}`);
       return;
     }
-    const text = (value: string): MessageAttributeValue => ({ DataType: 'String', StringValue: value });
+    const text = (value: string) => ({ DataType: 'String', StringValue: value });
     this.counter.add('sqs', 'SendMessage');
-    await this.sqs.client
-      .send(
-        new SendMessageCommand({
-          QueueUrl: url,
-          MessageBody: JSON.stringify(event),
-          MessageAttributes: {
-            RULE_ARN: text(rule.arn),
-            TARGET_ARN: text(target.arn),
-            ERROR_CODE: text(failure.code),
-            ERROR_MESSAGE: text(failure.message.slice(0, 1000)),
-            RETRY_ATTEMPTS: text(String(failure.retryAttempts)),
-            ...(failure.exhausted ? { EXHAUSTED_RETRY_CONDITION: text(failure.exhausted) } : {}),
-          },
-        }),
-      )
-      .then(
-        () => this.log(`rule ${rule.name} target ${target.id}: event ${event.id} sent to the dead-letter queue (${failure.code})`),
-        (error: Error) => this.log(`rule ${rule.name} target ${target.id}: event ${event.id} dropped: sending to the dead-letter queue failed: ${error.message}`),
-      );
+    try {
+      this.sqs.sendFromService(target.deadLetterArn, JSON.stringify(event), {
+        messageAttributes: {
+          RULE_ARN: text(rule.arn),
+          TARGET_ARN: text(target.arn),
+          ERROR_CODE: text(failure.code),
+          ERROR_MESSAGE: text(failure.message.slice(0, 1000)),
+          RETRY_ATTEMPTS: text(String(failure.retryAttempts)),
+          ...(failure.exhausted ? { EXHAUSTED_RETRY_CONDITION: text(failure.exhausted) } : {}),
+        },
+      });
+      this.log(`rule ${rule.name} target ${target.id}: event ${event.id} sent to the dead-letter queue (${failure.code})`);
+    } catch (error) {
+      this.log(`rule ${rule.name} target ${target.id}: event ${event.id} dropped: sending to the dead-letter queue failed: ${(error as Error).message}`);
+    }
   }
 
   private async send(arn: string, body: string, messageGroupId: string | undefined, eventId: string): Promise<void> {
@@ -334,16 +328,10 @@ export class LocalEventBridge {
       await this.options.invokeFunction(arn, JSON.parse(body));
       return;
     }
-    const url = this.sqs.urlByArn.get(arn);
-    if (!url) throw new Error(`no local queue for ${arn}`);
+    if (!this.sqs.urlByArn.has(arn)) throw new Error(`no local queue for ${arn}`);
     this.counter.add('sqs', 'SendMessage');
-    await this.sqs.client.send(
-      new SendMessageCommand({
-        QueueUrl: url,
-        MessageBody: body,
-        ...(messageGroupId ? { MessageGroupId: messageGroupId, MessageDeduplicationId: eventId } : {}),
-      }),
-    );
+    // As the service integration does: into the queue, not through the public endpoint (see LocalSqs.sendFromService).
+    this.sqs.sendFromService(arn, body, messageGroupId ? { messageGroupId, messageDeduplicationId: eventId } : {});
   }
 
   /** IAM for the API's callers: the answer AWS refuses the call with, or undefined to serve it. */

@@ -74,7 +74,12 @@ try {
 } catch (error) {
   initError = serializeError(error);
 }
-parentPort.postMessage({ type: 'ready', initMs: performance.now() - started, error: initError });
+/** This thread's CPU time in microseconds (user + system): the runtime's per-function CPU accounting. */
+const threadCpuUs = () => {
+  const { user, system } = process.threadCpuUsage();
+  return user + system;
+};
+parentPort.postMessage({ type: 'ready', initMs: performance.now() - started, initCpuUs: threadCpuUs(), error: initError });
 
 const invoke = (event, context) =>
   new Promise((resolve, reject) => {
@@ -110,10 +115,11 @@ parentPort.on('message', async (message) => {
     fail: () => undefined,
     succeed: () => undefined,
   };
+  const cpuFrom = threadCpuUs();
   try {
     const result = await invoke(message.event, context);
-    parentPort.postMessage({ type: 'result', id: message.id, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) });
+    parentPort.postMessage({ type: 'result', id: message.id, cpuUs: threadCpuUs() - cpuFrom, result: result === undefined ? null : JSON.parse(JSON.stringify(result)) });
   } catch (error) {
-    parentPort.postMessage({ type: 'error', id: message.id, error: serializeError(error) });
+    parentPort.postMessage({ type: 'error', id: message.id, cpuUs: threadCpuUs() - cpuFrom, error: serializeError(error) });
   }
 });

@@ -51,6 +51,9 @@ export interface FunctionStats {
   /** Environments created ahead of demand, in the background, to keep warm ones ready (see {@link LocalFunction.keepWarm}). */
   prewarmed: number;
   initMsTotal: number;
+  /** CPU time of the environments' threads (user + system), in ms: spent in init, and in invocations. */
+  initCpuMsTotal: number;
+  invokeCpuMsTotal: number;
 }
 
 /** Where a function's log lines go. */
@@ -64,6 +67,13 @@ interface Environment {
   busy: boolean;
   dead: boolean;
   pending?: { id: string; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+}
+
+/** A queued invocation's claim on the next free environment. */
+interface Ticket {
+  readonly queuedAt: number;
+  resolve(environment: Environment): void;
+  reject(error: Error): void;
 }
 
 const BOOTSTRAP = path.join(import.meta.dirname, 'bootstrap.mjs');
@@ -134,9 +144,15 @@ const INIT_LIMIT_MS = 10_000;
  * hangs or exits never affects the runtime or other invocations.
  */
 export class LocalFunction {
-  public readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, throttles: 0, crashes: 0, coldStarts: 0, prewarmed: 0, initMsTotal: 0 };
+  public readonly stats: FunctionStats = { invocations: 0, errors: 0, timeouts: 0, throttles: 0, crashes: 0, coldStarts: 0, prewarmed: 0, initMsTotal: 0, initCpuMsTotal: 0, invokeCpuMsTotal: 0 };
   private readonly environments: Environment[] = [];
-  private readonly waiters: (() => void)[] = [];
+  /** Invocations waiting for an environment, first come, first served (see {@link checkout}). */
+  private readonly queue: Ticket[] = [];
+  /** Creations under way for queued invocations (a subset of `creating`). */
+  private creatingOnDemand = 0;
+  private scaleUpTimer: NodeJS.Timeout | undefined;
+  /** Exponentially weighted mean duration of recent invocations, in ms (see {@link scaleUpDelayMs}). */
+  private meanDurationMs = 0;
   private creating = 0;
   private generation = 0;
   /** Environments to keep (see {@link keepWarm}). */
@@ -177,6 +193,7 @@ export class LocalFunction {
     this.stats.invocations++;
     this.invokedSinceReplace = true;
     const id = randomUUID();
+    const startedAt = performance.now();
     try {
       return await new Promise<unknown>((resolve, reject) => {
         const timer = setTimeout(() => {
@@ -215,9 +232,15 @@ export class LocalFunction {
       throw error;
     } finally {
       environment.pending = undefined;
-      environment.busy = false;
-      if (environment.generation !== this.generation) this.kill(environment);
-      this.waiters.shift()?.();
+      const duration = performance.now() - startedAt;
+      this.meanDurationMs = this.meanDurationMs === 0 ? duration : 0.8 * this.meanDurationMs + 0.2 * duration;
+      if (environment.dead || environment.generation !== this.generation) {
+        environment.busy = false;
+        if (!environment.dead) this.kill(environment);
+        this.scaleUp();
+      } else {
+        this.offer(environment);
+      }
       this.replenish();
     }
   }
@@ -264,7 +287,7 @@ export class LocalFunction {
           return;
         }
         this.environments.push(environment);
-        this.waiters.shift()?.();
+        this.offer(environment);
       } catch (error) {
         this.log(this.config.functionName, `warm environment not created: ${(error as Error).message}`);
         retryAfterMs = 5_000;
@@ -298,6 +321,7 @@ export class LocalFunction {
   /** Ends every environment (used on reload and shutdown). */
   public async shutdown(): Promise<void> {
     this.stopped = true;
+    clearTimeout(this.scaleUpTimer);
     await Promise.all(
       this.environments.splice(0).map((environment) => {
         environment.dead = true;
@@ -306,48 +330,112 @@ export class LocalFunction {
     );
   }
 
-  private async checkout(): Promise<Environment> {
-    const started = Date.now();
-    for (;;) {
-      const idle = this.environments.find((environment) => !environment.busy && !environment.dead && environment.generation === this.generation);
-      if (idle) {
-        idle.busy = true;
-        return idle;
-      }
-      if (this.environments.length + this.creating < this.concurrencyLimit) {
-        this.creating++;
-        let slot = false;
-        try {
-          await creation.acquire();
-          slot = true;
-          // While waiting for the slot, an environment may have come free: prefer it.
-          const freed = this.environments.find((environment) => !environment.busy && !environment.dead && environment.generation === this.generation);
-          if (freed) {
-            freed.busy = true;
-            return freed;
-          }
-          const environment = await this.create('invocation');
-          environment.busy = true;
-          this.environments.push(environment);
-          return environment;
-        } finally {
-          if (slot) creation.release();
-          this.creating--;
-        }
-      }
-      const waited = Date.now() - started;
-      if (waited >= this.maxWaitMs) {
-        this.stats.throttles++;
-        throw new LambdaThrottledError(this.config.functionName);
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.maxWaitMs - waited);
-        this.waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+  /**
+   * An environment for one invocation: a free one at once; otherwise the invocation queues (first
+   * come, first served) and an environment is created for it, within the concurrency limit. A
+   * queued invocation takes whichever comes first, an environment finishing its invocation or the
+   * one created for it; a creation that is overtaken joins the pool warm. (AWS routes the request to
+   * the new environment; locally, where every environment shares the machine's cores, waiting out
+   * a cold start when another environment frees up milliseconds later only adds latency. Which
+   * environment serves an invocation is not observable by the function.) A creation that fails
+   * fails the first queued invocation with its init error; past `maxWaitMs` an invocation is
+   * throttled.
+   */
+  private checkout(): Promise<Environment> {
+    const idle = this.environments.find((environment) => !environment.busy && !environment.dead && environment.generation === this.generation);
+    if (idle) {
+      idle.busy = true;
+      return Promise.resolve(idle);
     }
+    return new Promise<Environment>((resolve, reject) => {
+      const ticket: Ticket = {
+        queuedAt: performance.now(),
+        resolve: (environment) => {
+          clearTimeout(timer);
+          resolve(environment);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        const index = this.queue.indexOf(ticket);
+        if (index < 0) return;
+        this.queue.splice(index, 1);
+        this.stats.throttles++;
+        reject(new LambdaThrottledError(this.config.functionName));
+      }, this.maxWaitMs);
+      this.queue.push(ticket);
+      this.scaleUp();
+    });
+  }
+
+  /**
+   * Starts creations while more invocations wait than creations are under way, within the
+   * concurrency limit. Locally a creation costs ~0.2 s of the CPU every environment shares, so it
+   * starts only once the oldest queued invocation has waited longer than a busy environment should
+   * take to come free: three times the function's recent mean duration, at least 20 ms, at most
+   * 250 ms ({@link scaleUpDelayMs}). Without that, a burst on a saturated machine creates dozens of
+   * environments whose inits take the cores from the invocations they were meant to serve.
+   */
+  private scaleUp(): void {
+    const oldest = this.queue[0];
+    if (!oldest || this.stopped) return;
+    const waited = performance.now() - oldest.queuedAt;
+    const delay = this.scaleUpDelayMs();
+    if (waited < delay && this.environments.some((environment) => !environment.dead && environment.generation === this.generation)) {
+      if (!this.scaleUpTimer) {
+        this.scaleUpTimer = setTimeout(() => {
+          this.scaleUpTimer = undefined;
+          this.scaleUp();
+        }, delay - waited);
+        this.scaleUpTimer.unref();
+      }
+      return;
+    }
+    while (this.creatingOnDemand < this.queue.length && this.environments.length + this.creating < this.concurrencyLimit) {
+      this.creating++;
+      this.creatingOnDemand++;
+      void this.createOnDemand();
+    }
+  }
+
+  /** How long the oldest queued invocation waits for a busy environment before one is created (see {@link scaleUp}). */
+  private scaleUpDelayMs(): number {
+    return Math.min(250, Math.max(20, 3 * this.meanDurationMs));
+  }
+
+  private async createOnDemand(): Promise<void> {
+    const generation = this.generation;
+    let slot = false;
+    try {
+      await creation.acquire();
+      slot = true;
+      // While this waited for a slot, the queue may have been served by environments coming free.
+      if (this.queue.length === 0 || this.stopped) return;
+      const environment = await this.create('invocation');
+      if (this.stopped || generation !== this.generation) {
+        this.kill(environment);
+        return;
+      }
+      this.environments.push(environment);
+      this.offer(environment);
+    } catch (error) {
+      this.queue.shift()?.reject(error as Error);
+    } finally {
+      if (slot) creation.release();
+      this.creating--;
+      this.creatingOnDemand--;
+      this.scaleUp();
+    }
+  }
+
+  /** Hands a free environment to the first queued invocation, or leaves it idle. */
+  private offer(environment: Environment): void {
+    const ticket = this.queue.shift();
+    environment.busy = Boolean(ticket);
+    ticket?.resolve(environment);
   }
 
   private create(reason: 'invocation' | 'prewarm'): Promise<Environment> {
@@ -390,19 +478,21 @@ export class LocalFunction {
         reject(new LambdaInvocationError(this.config.functionName, errorType, message));
       };
       const initTimer = setTimeout(() => initFailed('Sandbox.Timedout', `Init timed out after ${(INIT_LIMIT_MS / 1000 + this.config.timeoutSeconds).toFixed(2)} seconds`), INIT_LIMIT_MS + this.config.timeoutSeconds * 1000);
-      worker.once('message', (message: { type: string; initMs: number; error?: { errorType: string; errorMessage: string } }) => {
+      worker.once('message', (message: { type: string; initMs: number; initCpuUs?: number; error?: { errorType: string; errorMessage: string } }) => {
         ready = true;
         clearTimeout(initTimer);
         this.stats.initMsTotal += message.initMs;
+        this.stats.initCpuMsTotal += (message.initCpuUs ?? 0) / 1000;
         if (message.error) {
           const { errorType } = message.error;
           initFailed(errorType.startsWith('Runtime.') ? errorType : `Runtime.${errorType}`, message.error.errorMessage);
           return;
         }
-        worker.on('message', (reply: { type: string; id: string; result?: unknown; error?: { errorType: string; errorMessage: string; stack?: string[] } }) => {
+        worker.on('message', (reply: { type: string; id: string; cpuUs?: number; result?: unknown; error?: { errorType: string; errorMessage: string; stack?: string[] } }) => {
           const pending = environment.pending;
           if (!pending || pending.id !== reply.id) return;
           clearTimeout(pending.timer);
+          this.stats.invokeCpuMsTotal += (reply.cpuUs ?? 0) / 1000;
           if (reply.type === 'result') pending.resolve(reply.result);
           else pending.reject(new LambdaInvocationError(this.config.functionName, reply.error?.errorType ?? 'Error', reply.error?.errorMessage ?? '', reply.error?.stack));
         });
