@@ -66,7 +66,7 @@ interface Environment {
   readonly generation: number;
   busy: boolean;
   dead: boolean;
-  pending?: { id: string; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
+  pending?: { id: string; since: number; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
 }
 
 /** A queued invocation's claim on the next free environment. */
@@ -134,6 +134,8 @@ const creation = (() => {
 /** The project's package.json: where the emulated runtime's provided modules (AWS SDK) resolve from. */
 const RUNTIME_MODULES_FROM = pathToFileURL(path.resolve(import.meta.dirname, '../../package.json')).href;
 const DEFAULT_CONCURRENCY = 50;
+/** Init time assumed before a function's first environment has reported one (see LocalFunction.scaleUp). */
+const DEFAULT_INIT_ESTIMATE_MS = 200;
 /** Lambda's Init phase limit; a cold start gets it on top of the function timeout before it fails. */
 const INIT_LIMIT_MS = 10_000;
 
@@ -151,8 +153,9 @@ export class LocalFunction {
   /** Creations under way for queued invocations (a subset of `creating`). */
   private creatingOnDemand = 0;
   private scaleUpTimer: NodeJS.Timeout | undefined;
-  /** Exponentially weighted mean duration of recent invocations, in ms (see {@link scaleUpDelayMs}). */
+  /** Exponentially weighted means of recent invocation durations and environment inits, in ms (see {@link scaleUp}). */
   private meanDurationMs = 0;
+  private meanInitMs = 0;
   private creating = 0;
   private generation = 0;
   /** Environments to keep (see {@link keepWarm}). */
@@ -201,7 +204,7 @@ export class LocalFunction {
           this.kill(environment);
           reject(new LambdaInvocationError(this.config.functionName, 'Sandbox.Timedout', `Task timed out after ${this.config.timeoutSeconds.toFixed(2)} seconds`));
         }, this.config.timeoutSeconds * 1000);
-        environment.pending = { id, resolve, reject, timer };
+        environment.pending = { id, since: startedAt, resolve, reject, timer };
         const plan = this.faultPlan?.();
         if (plan) {
           const faultTimer = setTimeout(() => {
@@ -372,38 +375,42 @@ export class LocalFunction {
   }
 
   /**
-   * Starts creations while more invocations wait than creations are under way, within the
-   * concurrency limit. Locally a creation costs ~0.2 s of the CPU every environment shares, so it
-   * starts only once the oldest queued invocation has waited longer than a busy environment should
-   * take to come free: three times the function's recent mean duration, at least 20 ms, at most
-   * 250 ms ({@link scaleUpDelayMs}). Without that, a burst on a saturated machine creates dozens of
-   * environments whose inits take the cores from the invocations they were meant to serve.
+   * Starts creations for queued invocations, within the concurrency limit. Locally a creation
+   * costs ~0.2 s of the CPU that every environment and engine shares, so one is started only when
+   * the queue would take longer to drain on the environments there are than a cold start takes:
+   * queued × mean duration / environments (live and being created) > the function's mean init
+   * time. A function with no live environment creates one at once; an invocation that has waited
+   * past twice the init time (at least 1 s) gets one regardless. Short front-door functions thus
+   * absorb a burst on their warm environments instead of creating dozens whose inits take the
+   * cores from the invocations they were meant to serve; long ones (workers) scale out as
+   * soon as their invocations queue. Re-checked as the queue waits.
    */
   private scaleUp(): void {
     const oldest = this.queue[0];
     if (!oldest || this.stopped) return;
-    const waited = performance.now() - oldest.queuedAt;
-    const delay = this.scaleUpDelayMs();
-    if (waited < delay && this.environments.some((environment) => !environment.dead && environment.generation === this.generation)) {
-      if (!this.scaleUpTimer) {
-        this.scaleUpTimer = setTimeout(() => {
-          this.scaleUpTimer = undefined;
-          this.scaleUp();
-        }, delay - waited);
-        this.scaleUpTimer.unref();
-      }
-      return;
-    }
+    const live = this.environments.filter((environment) => !environment.dead && environment.generation === this.generation).length;
+    const initMs = this.meanInitMs || DEFAULT_INIT_ESTIMATE_MS;
+    const overdueAfterMs = Math.max(1_000, 2 * initMs);
+    // How long an invocation takes: the recent mean, or longer while the running ones already took longer.
+    const now = performance.now();
+    const durationMs = this.environments.reduce((longest, environment) => Math.max(longest, environment.pending ? now - environment.pending.since : 0), this.meanDurationMs);
     while (this.creatingOnDemand < this.queue.length && this.environments.length + this.creating < this.concurrencyLimit) {
+      const servers = live + this.creating;
+      const drainMs = (this.queue.length * durationMs) / Math.max(1, servers);
+      const overdue = now - oldest.queuedAt >= overdueAfterMs;
+      if (servers > 0 && drainMs <= initMs && !overdue) break;
       this.creating++;
       this.creatingOnDemand++;
       void this.createOnDemand();
     }
-  }
-
-  /** How long the oldest queued invocation waits for a busy environment before one is created (see {@link scaleUp}). */
-  private scaleUpDelayMs(): number {
-    return Math.min(250, Math.max(20, 3 * this.meanDurationMs));
+    if (this.queue.length > this.creatingOnDemand && !this.scaleUpTimer) {
+      // Re-check while invocations wait (each finished invocation also re-checks through offer()).
+      this.scaleUpTimer = setTimeout(() => {
+        this.scaleUpTimer = undefined;
+        this.scaleUp();
+      }, Math.min(250, Math.max(10, durationMs)));
+      this.scaleUpTimer.unref();
+    }
   }
 
   private async createOnDemand(): Promise<void> {
@@ -482,6 +489,7 @@ export class LocalFunction {
         ready = true;
         clearTimeout(initTimer);
         this.stats.initMsTotal += message.initMs;
+        this.meanInitMs = this.meanInitMs === 0 ? message.initMs : 0.7 * this.meanInitMs + 0.3 * message.initMs;
         this.stats.initCpuMsTotal += (message.initCpuUs ?? 0) / 1000;
         if (message.error) {
           const { errorType } = message.error;
