@@ -51,6 +51,7 @@ export interface TaskStore {
 
 /** Tenants and their hashed API keys. */
 export interface TenantStore {
+  /** Stores the tenant; one stored for the first time is known to have no webhook endpoints. */
   putTenant(tenant: { tenantId: string; name: string; createdAt: string }): Promise<void>;
   putApiKey(key: { keyHash: string; keyId: string; tenantId: string; createdAt: string }): Promise<void>;
   /** Resolves a key hash to its tenant, if the key exists and is active. */

@@ -10,8 +10,8 @@
  * (tasks submitted after the registration are delivered). The count only ever errs high (a crash
  * between an endpoint's write and the count's leaves it one too high: events route and the fan-out
  * finds nothing to deliver), except across a registration racing a deletion. A tenant whose count
- * is not known yet (it registered endpoints before the count existed, or never had any) is treated
- * as having endpoints until a fan-out finds none ({@link WebhookPresence.noWebhooksFound}).
+ * is not known yet (stored before new tenants started with a count of 0) is treated as having
+ * endpoints until a fan-out finds none ({@link WebhookPresence.noWebhooksFound}).
  */
 export interface WebhookPresence {
   /** An endpoint was stored; `listedBefore` is how many the tenant had (used if the count is not known yet). */

@@ -16,8 +16,25 @@ export class DynamoTenantStore implements TenantAdminStore {
     private readonly ddb: DynamoDBDocumentClient = defaultClient,
   ) {}
 
+  /**
+   * Stores the tenant. A tenant stored for the first time starts with its webhook count known to
+   * be 0 (see `core/webhook-presence.ts`), so its lifecycle events are not routed to the webhook
+   * fan-out before it registers an endpoint; a tenant stored again keeps its count.
+   */
   public async putTenant(tenant: { tenantId: string; name: string; createdAt: string }): Promise<void> {
-    await this.ddb.send(new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.tenant(tenant.tenantId), entity: 'tenant', ...tenant } }));
+    const { Attributes: before } = await this.ddb.send(
+      new PutCommand({ TableName: this.tableName, Item: { ...TaskKeys.tenant(tenant.tenantId), entity: 'tenant', ...tenant }, ReturnValues: 'ALL_OLD' }),
+    );
+    if (before) return;
+    await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: TaskKeys.inflight(tenant.tenantId),
+        UpdateExpression: 'SET #webhooks = if_not_exists(#webhooks, :zero)',
+        ExpressionAttributeNames: { '#webhooks': 'webhooks' },
+        ExpressionAttributeValues: { ':zero': 0 },
+      }),
+    );
   }
 
   public async getTenant(tenantId: string): Promise<{ tenantId: string; name: string; createdAt: string } | undefined> {

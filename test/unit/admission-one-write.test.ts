@@ -5,6 +5,9 @@ import { submitTask } from '../../lambdas/core/submit.ts';
 import { DynamoAdmissionStore } from '../../lambdas/store/admission-store.ts';
 import { TaskKeys } from '../../lambdas/store/keys.ts';
 import { DynamoTaskStore } from '../../lambdas/store/task-store.ts';
+import { DynamoTenantStore } from '../../lambdas/store/tenant-store.ts';
+import { createTenant } from '../../lambdas/core/auth.ts';
+import { routesWebhooks } from '../../lambdas/core/webhook-presence.ts';
 import { startLocalDynamo, type LocalDynamo } from '../support/local-dynamo.ts';
 import { RecordingPublisher } from '../support/recording-publisher.ts';
 import { recordingClient } from '../support/recording-client.ts';
@@ -130,5 +133,29 @@ describe('webhook presence on the tenant counter, read back by admission', () =>
     // Assess
     expect([three, zero, one]).toEqual([true, false, true]);
     expect((await dynamo.docClient.send(new GetCommand({ TableName: dynamo.tasksTable, Key: TaskKeys.inflight('ten_p2') }))).Item?.webhooks).toBe(1);
+  });
+});
+
+describe('a new tenant is known to have no webhook endpoints', () => {
+  let dynamo: LocalDynamo;
+  beforeAll(async () => {
+    dynamo = await startLocalDynamo();
+  });
+  afterAll(async () => dynamo?.stop());
+
+  it('admits its first task with webhooks known to be 0 (its events skip the fan-out); a tenant stored again keeps its count', async () => {
+    // Prepare
+    const tenants = new DynamoTenantStore(dynamo.tasksTable, dynamo.docClient);
+    const admission = new DynamoAdmissionStore(dynamo.tasksTable, dynamo.docClient, { slotGraceMs: 0 });
+    const { tenantId } = await createTenant(tenants, 'fresh');
+    // Act
+    const first = await admission.tryAdmit(tenantId, 't1', 5);
+    await admission.webhookRegistered(tenantId, 0);
+    await tenants.putTenant({ tenantId, name: 'renamed', createdAt: new Date().toISOString() });
+    const later = await admission.tryAdmit(tenantId, 't2', 5);
+    // Assess
+    expect(first).toMatchObject({ webhooks: 0 });
+    expect(first && routesWebhooks(first.webhooks)).toBe(false);
+    expect(later).toMatchObject({ webhooks: 1 });
   });
 });
