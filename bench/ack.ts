@@ -3,7 +3,7 @@
 // Lambda, DynamoDB writes, PutEvents, SQS delivery) from the workers' load. Latency is measured
 // from each request's scheduled send time, so queueing anywhere is counted. Before the rates, the
 // warm idle ack: submits one at a time (each after the previous answer), after the warm-up.
-import { processLoad, runLoad, startBenchRuntime, type BenchContext } from './harness.ts';
+import { cpuBreakdown, describeCpu, processLoad, runLoad, startBenchRuntime, type BenchContext, type CpuBreakdown } from './harness.ts';
 import type { AckResult, SequentialResult, TaskInput } from './load-client.ts';
 
 export interface AckRun {
@@ -18,6 +18,8 @@ export interface AckRun {
   readonly achievedRate: number;
   readonly runtimeCpuPct: number;
   readonly runtimeEventLoopP99Ms: number | null;
+  /** The runtime's CPU per accepted submit, by thread (see {@link CpuBreakdown}). */
+  readonly cpuPerSubmit?: CpuBreakdown;
 }
 
 export interface AckSection {
@@ -66,8 +68,10 @@ export const runAck = async (context: BenchContext): Promise<AckSection> => {
     const runs: AckRun[] = [];
     for (const rate of rates) {
       const load = processLoad();
+      const cpu = cpuBreakdown(runtime);
       const result = await runLoad<AckResult>({ ...base, keys: keysFor((rate * durationMs) / 1000), rate, durationMs }, durationMs + 120_000);
       const runtimeLoad = load.stop();
+      const cpuPerSubmit = cpu.stop(result.accepted);
       runs.push({
         rate,
         p50Ms: result.latency.p50,
@@ -80,8 +84,9 @@ export const runAck = async (context: BenchContext): Promise<AckSection> => {
         achievedRate: result.achievedRate,
         runtimeCpuPct: runtimeLoad.cpuPct,
         runtimeEventLoopP99Ms: runtimeLoad.eventLoopP99Ms,
+        cpuPerSubmit,
       });
-      context.log(`  ${String(rate).padStart(4)}/s: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms, accepted ${result.accepted}/${result.sent + result.notSent}`);
+      context.log(`  ${String(rate).padStart(4)}/s: p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms, accepted ${result.accepted}/${result.sent + result.notSent}; CPU per submit: ${describeCpu(cpuPerSubmit)}`);
       // Bounded: once the path is far past saturation, higher rates only queue longer.
       if ((result.latency.p99 ?? Infinity) > 2_000 || result.accepted < 0.9 * (result.sent + result.notSent)) break;
     }

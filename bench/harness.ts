@@ -328,3 +328,55 @@ export const settle = async (bench: BenchRuntime, quietMs: number, maxMs: number
   }
   return false;
 };
+
+/**
+ * Where the runtime's CPU went between `start()` and `stop(units)`, per unit of work (a submit, a
+ * task), in ms: the whole process (every thread), its main thread (the emulators' event loop:
+ * API Gateway, DynamoDB, SQS, EventBridge, the in-process transport), and each function's
+ * environments (their threads' CPU inside invocations, and in inits, i.e. cold starts). What is
+ * left (total − main − functions) is the engines' helper threads (LevelDB, SQLite WAL), GC and
+ * compiler threads.
+ */
+export interface CpuBreakdown {
+  readonly totalMs: number;
+  readonly mainThreadMs: number;
+  /** By function (logical id without its hash): invocation CPU per unit, init CPU per unit, cold starts. */
+  readonly functions: Record<string, { readonly invokeMs: number; readonly initMs: number; readonly coldStarts: number }>;
+  readonly otherMs: number;
+}
+
+export const cpuBreakdown = (runtime: Runtime) => {
+  const processFrom = process.cpuUsage();
+  const mainFrom = process.threadCpuUsage();
+  const statsFrom = new Map([...runtime.functions].map(([id, fn]) => [id, { ...fn.stats }]));
+  return {
+    stop: (units: number): CpuBreakdown => {
+      const per = (ms: number) => Math.round((ms / Math.max(1, units)) * 100) / 100;
+      const used = process.cpuUsage(processFrom);
+      const main = process.threadCpuUsage(mainFrom);
+      const functions: Record<string, { invokeMs: number; initMs: number; coldStarts: number }> = {};
+      let functionMs = 0;
+      for (const [id, fn] of runtime.functions) {
+        const from = statsFrom.get(id);
+        if (!from) continue;
+        const invokeMs = fn.stats.invokeCpuMsTotal - from.invokeCpuMsTotal;
+        const initMs = fn.stats.initCpuMsTotal - from.initCpuMsTotal;
+        functionMs += invokeMs + initMs;
+        if (invokeMs + initMs < 1) continue;
+        functions[id.replace(/[0-9A-F]{8}$/, '')] = { invokeMs: per(invokeMs), initMs: per(initMs), coldStarts: fn.stats.coldStarts - from.coldStarts };
+      }
+      const totalMs = (used.user + used.system) / 1000;
+      const mainThreadMs = (main.user + main.system) / 1000;
+      return { totalMs: per(totalMs), mainThreadMs: per(mainThreadMs), functions, otherMs: per(Math.max(0, totalMs - mainThreadMs - functionMs)) };
+    },
+  };
+};
+
+/** One line: "total 6.2 ms = main thread 2.8 + HttpSubmit 2.6 (+0.1 init) + … + other 0.7". */
+export const describeCpu = (cpu: CpuBreakdown): string =>
+  `total ${cpu.totalMs} ms = main thread ${cpu.mainThreadMs}` +
+  Object.entries(cpu.functions)
+    .sort(([, a], [, b]) => b.invokeMs + b.initMs - (a.invokeMs + a.initMs))
+    .map(([name, fn]) => ` + ${name} ${fn.invokeMs}${fn.initMs ? ` (+${fn.initMs} init, ${fn.coldStarts} cold starts)` : ''}`)
+    .join('') +
+  ` + other threads ${cpu.otherMs}`;

@@ -1,11 +1,21 @@
 // Markdown rendering of a results document (bench/results/*.json → *.md and the console).
 import type { AckSection } from './ack.ts';
+import { describeCpu, type CpuBreakdown } from './harness.ts';
 import type { AsyncVsSyncRow, CallsPerSession } from './async-vs-sync.ts';
 import type { ColdStartRow } from './cold-start.ts';
 import type { CostFlow, ProgressCostRow } from './cost.ts';
 import type { ThroughputSection } from './throughput.ts';
 
 /** The results document (the keys the issue requires, plus context). */
+/** Ack-table cells: total / main thread / each function's invocation CPU (init and cold starts when any), ms per submit. */
+const cpuCells = (cpu: CpuBreakdown | undefined): string =>
+  cpu
+    ? `${cpu.totalMs} / ${cpu.mainThreadMs} / ` +
+      Object.entries(cpu.functions)
+        .map(([name, fn]) => `${name} ${fn.invokeMs}${fn.coldStarts ? ` (+${fn.initMs} init, ${fn.coldStarts} cold)` : ''}`)
+        .join(', ')
+    : '–';
+
 export interface BenchResults {
   machine: Record<string, unknown>;
   date: string;
@@ -94,9 +104,9 @@ export const toMarkdown = (results: BenchResults): string => {
     lines.push('');
     lines.push(`Highest rate with p99 under 50 ms: **${ack.maxRateUnder50msP99 ?? 'none'}${ack.maxRateUnder50msP99 ? '/s' : ''}**.` + (ack.idleP50Ms !== undefined ? ` Warm idle submit (${ack.idleSubmits} one at a time after the warm-up): p50 **${ms(ack.idleP50Ms)}**, p99 ${ms(ack.idleP99Ms)}.` : ''));
     lines.push('');
-    lines.push('| rate /s | p50 | p99 | max | accepted | errors |');
-    lines.push('|---:|---:|---:|---:|---:|---|');
-    for (const run of ack.runs) lines.push(`| ${run.rate} | ${ms(run.p50Ms)} | ${ms(run.p99Ms)} | ${ms(run.maxMs)} | ${run.accepted}/${run.sent + run.notSent} | ${escape(JSON.stringify(run.errorsByKind))} |`);
+    lines.push('| rate /s | p50 | p99 | max | accepted | errors | runtime CPU per submit: total / main thread / functions (cold starts) |');
+    lines.push('|---:|---:|---:|---:|---:|---|---|');
+    for (const run of ack.runs) lines.push(`| ${run.rate} | ${ms(run.p50Ms)} | ${ms(run.p99Ms)} | ${ms(run.maxMs)} | ${run.accepted}/${run.sent + run.notSent} | ${escape(JSON.stringify(run.errorsByKind))} | ${cpuCells(run.cpuPerSubmit)} |`);
     lines.push('');
   } else if (results.ack) lines.push(`#### 2. Ack path: failed — ${(results.ack as { error: string }).error}`, '');
 
@@ -106,7 +116,8 @@ export const toMarkdown = (results: BenchResults): string => {
     lines.push('');
     lines.push(
       `**${throughput.tasksPerSecond ?? '–'} tasks/s** end to end (submit → \`succeeded\`), sustained ${throughput.steadyTasksPerSecond ?? '–'} tasks/s; ` +
-        `${throughput.succeeded}/${throughput.tasks} short tasks (${throughput.input.model}, ${throughput.input.maxTokens} tokens) offered at ${throughput.offeredRate}/s, done in ${throughput.elapsedS ?? '–'} s.`,
+        `${throughput.succeeded}/${throughput.tasks} short tasks (${throughput.input.model}, ${throughput.input.maxTokens} tokens) offered at ${throughput.offeredRate}/s, done in ${throughput.elapsedS ?? '–'} s.` +
+        (throughput.cpuPerTask ? ` Runtime CPU per task: ${describeCpu(throughput.cpuPerTask)}.` : ''),
     );
     lines.push('');
   } else if (results.throughput) lines.push(`#### 3. Throughput: failed — ${(results.throughput as { error: string }).error}`, '');

@@ -2,7 +2,7 @@
 // offered faster than the system can finish it (open loop); completions are observed at the worker
 // (each interactive worker invocation carries one task: batch size 1) and confirmed afterwards by
 // reading every task's status.
-import { processLoad, runLoad, startBenchRuntime, type BenchContext } from './harness.ts';
+import { cpuBreakdown, processLoad, runLoad, startBenchRuntime, type BenchContext, type CpuBreakdown } from './harness.ts';
 import type { SubmitResult, TaskInput } from './load-client.ts';
 import { diffCounts, sleep } from './stats.ts';
 
@@ -21,6 +21,8 @@ export interface ThroughputSection {
   /** Per task: Lambda invocations by function and mean wall time (ms), and AWS calls by operation. */
   readonly invocationsPerTask: Record<string, { n: number; meanMs: number }>;
   readonly awsCallsPerTask: Record<string, number>;
+  /** The runtime's CPU per task, by thread (see {@link CpuBreakdown}). */
+  readonly cpuPerTask?: CpuBreakdown;
 }
 
 const TASKS_PER_TENANT = 80;
@@ -47,12 +49,14 @@ export const runThroughput = async (context: BenchContext): Promise<ThroughputSe
     bench.resetInvokes();
     const countsBefore = runtime.counter.snapshot();
     const load = processLoad();
+    const cpu = cpuBreakdown(runtime);
     const submitted = await runLoad<SubmitResult>({ ...base, keys: keys.slice(0, -1), count: tasks, rate: offeredRate }, deadlineMs);
     const until = submitted.firstSubmitAt + deadlineMs;
     const completions = bench.invokes.get(workerId)!.completions;
     while (completions.length < submitted.tasks.length && Date.now() < until) await sleep(50);
     const runtimeLoad = load.stop();
     const n = Math.max(1, submitted.tasks.length);
+    const cpuPerTask = cpu.stop(n);
     const invocationsPerTask = Object.fromEntries(
       [...bench.invokes].filter(([, record]) => record.invocations > 0).map(([id, record]) => [id.replace(/[0-9A-F]{8}$/, ''), { n: Math.round((record.invocations / n) * 100) / 100, meanMs: Math.round(record.totalMs / record.invocations) }]),
     );
@@ -88,6 +92,7 @@ export const runThroughput = async (context: BenchContext): Promise<ThroughputSe
       errorsByKind: submitted.errorsByKind,
       invocationsPerTask,
       awsCallsPerTask,
+      cpuPerTask,
     };
   } finally {
     await bench.stop();
