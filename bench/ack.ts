@@ -42,7 +42,7 @@ const TASKS_PER_TENANT = 80;
 
 export const runAck = async (context: BenchContext): Promise<AckSection> => {
   // Full mode reaches the 300/s and beyond; quick mode stops low (CI checks shape only).
-  const rates = context.quick ? [5, 20, 50] : [5, 10, 20, 40, 80, 160, 240, 300, 400];
+  const rates = context.quick ? [5, 20, 50] : [5, 10, 20, 40, 80, 120, 160, 200, 240, 300, 400];
   const idleSubmits = context.quick ? 20 : 50;
   const durationMs = context.quick ? 2_000 : 10_000;
   const bench = await startBenchRuntime(context, { eventSources: false });

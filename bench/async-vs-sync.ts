@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
-import { BENCH_DIR, PROJECT_DIR, coldStartsByFunction, diffTotals, functionTotals, processLoad, runLoad, settle, startBenchRuntime, type BenchContext, type BenchRuntime } from './harness.ts';
+import { BENCH_DIR, PROJECT_DIR, coldStartsByFunction, cpuBreakdown, diffTotals, functionTotals, processLoad, runLoad, settle, startBenchRuntime, type BenchContext, type BenchRuntime } from './harness.ts';
 import type { SessionsResult, TaskInput } from './load-client.ts';
 import { diffCounts } from './stats.ts';
 
@@ -243,6 +243,8 @@ const runOffloadLevel = async (context: BenchContext, config: AsyncVsSyncConfig,
     let maxConnections = 0;
     const sampler = setInterval(() => (maxConnections = Math.max(maxConnections, runtime.webSocket.connectionCount)), 250);
     const load = processLoad();
+    const cpu = cpuBreakdown(runtime);
+    let cpuPerSession: ReturnType<ReturnType<typeof cpuBreakdown>['stop']> | undefined;
     const deadlineMs = levelDeadline(config, sessions);
     let counted: { calls: Record<string, number>; invocations: Record<string, number>; settled: boolean } | undefined;
     let runtimeLoad: ReturnType<ReturnType<typeof processLoad>['stop']> | undefined;
@@ -250,17 +252,21 @@ const runOffloadLevel = async (context: BenchContext, config: AsyncVsSyncConfig,
     // delivery-sample reads.
     const onStreamed = async (): Promise<void> => {
       runtimeLoad = load.stop();
+      cpuPerSession = cpu.stop(sessions);
       const settled = await settle(bench, 1_500, context.quick ? 8_000 : 20_000);
       counted = { calls: diffCounts(counterBefore, runtime.counter.snapshot()), invocations: diffCounts(invokesBefore, invocationCounts(bench)), settled };
     };
     const result = await runLoad<SessionsResult>({ ...base, keys: keys.slice(0, -2), sessions, deadlineMs, deliverySample: config.deliverySample, checkpoint: true }, deadlineMs + 180_000, onStreamed);
     runtimeLoad ??= load.stop();
+    cpuPerSession ??= cpu.stop(sessions);
     clearInterval(sampler);
     counted ??= { calls: diffCounts(counterBefore, runtime.counter.snapshot()), invocations: diffCounts(invokesBefore, invocationCounts(bench)), settled: false };
     const { calls } = counted;
     return row('offload', result, config, {
       deadlineMs,
       maxOpenWebSockets: maxConnections,
+      /** The runtime's CPU per session of the level (started or not), by thread. */
+      cpuPerSession,
       runtime: {
         ...runtimeLoad,
         functions: diffTotals(totalsBefore, functionTotals(runtime)),

@@ -14,7 +14,7 @@ import { runAck } from './ack.ts';
 import { refreshFailureMode, runAsyncVsSync, type AsyncVsSyncConfig, type CallsPerSession } from './async-vs-sync.ts';
 import { runColdStart } from './cold-start.ts';
 import { runCost } from './cost.ts';
-import { BENCH_DIR, machineInfo, makeWorkDir, synthOnce, type BenchContext } from './harness.ts';
+import { BENCH_DIR, describeCpu, machineInfo, makeWorkDir, synthOnce, type BenchContext, type CpuBreakdown } from './harness.ts';
 import type { RuntimeOptions } from '../local/runtime.ts';
 import { toMarkdown, type BenchResults } from './report.ts';
 import { runThroughput } from './throughput.ts';
@@ -87,6 +87,11 @@ const measuredNotes = (results: BenchResults): string[] => {
     notes.push(
       `Local capacity: at ${calls.level} sessions ${runtime.functions.coldStarts} cold starts happened during the level despite the warm-up; the runtime process used ${runtime.cpuPct}% CPU (2 cores = 200%).`,
     );
+  }
+  // Where the runtime's CPU goes per session at each Offload level (see harness.ts cpuBreakdown).
+  for (const row of (results.asyncVsSync ?? []).filter((candidate) => candidate.architecture === 'offload' && candidate.detail.cpuPerSession)) {
+    const cpu = row.detail.cpuPerSession as CpuBreakdown;
+    notes.push(`Runtime CPU per session at ${row.sessions} sessions (${row.held} finished): ${describeCpu(cpu)} ms. Two cores give at most ${Math.round(2000 / Math.max(1, cpu.totalMs))} sessions/s at this cost.`);
   }
   return notes;
 };

@@ -223,7 +223,10 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
   const logFile = path.join(dir, 'runtime.log');
   // Set once stop() begins: late asynchronous work (an async invocation's retry, say) ends quietly.
   let stopping = false;
+  // Set once stop() finished: nothing may write into the state directory after (its owner may be removing it).
+  let stopped = false;
   const log = (source: string, line: string) => {
+    if (stopped) return;
     if (logMode === 'console') process.stdout.write(`[${source}] ${line}\n`);
     else if (logMode === 'file') {
       // A log line is never worth a crash: the state directory may already be gone after stop().
@@ -548,6 +551,7 @@ export const startRuntime = async (options: RuntimeOptions = {}): Promise<Runtim
       await Promise.allSettled([...functions.values()].map((fn) => fn.shutdown()));
       s3.destroy();
       await Promise.allSettled([sqs.stop(), dynamo.stop()]);
+      stopped = true;
     },
   };
 };

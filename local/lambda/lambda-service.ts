@@ -152,6 +152,8 @@ export class LocalFunction {
   private readonly queue: Ticket[] = [];
   /** Creations under way for queued invocations (a subset of `creating`). */
   private creatingOnDemand = 0;
+  /** Threads of environments still in their init (see {@link shutdown}). */
+  private readonly initializing = new Set<Worker>();
   private scaleUpTimer: NodeJS.Timeout | undefined;
   /** Exponentially weighted means of recent invocation durations and environment inits, in ms (see {@link scaleUp}). */
   private meanDurationMs = 0;
@@ -325,6 +327,8 @@ export class LocalFunction {
   public async shutdown(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.scaleUpTimer);
+    // Environments still in their init end too (their creation then fails, or is discarded).
+    await Promise.all([...this.initializing].map((worker) => worker.terminate()));
     await Promise.all(
       this.environments.splice(0).map((environment) => {
         environment.dead = true;
@@ -448,7 +452,8 @@ export class LocalFunction {
   private create(reason: 'invocation' | 'prewarm'): Promise<Environment> {
     const [file, handlerName] = splitHandler(this.config.handler);
     const entry = resolveEntry(this.config.codeDir, file);
-    const transport = this.config.transport?.connect();
+    // Background (queue-driven workers, see cpuNice): their engine calls start after the request path's.
+    const transport = this.config.transport?.connect({ background: (this.config.cpuNice ?? 0) > 0 });
     const worker = new Worker(BOOTSTRAP, {
       // A plain Node environment, as on Lambda: no loaders inherited from the runtime's own process.
       execArgv: [],
@@ -471,6 +476,7 @@ export class LocalFunction {
       resourceLimits: { maxOldGenerationSizeMb: Math.max(64, this.config.memorySize) },
     });
     const environment: Environment = { id: randomUUID().slice(0, 8), worker, generation: this.generation, busy: false, dead: false };
+    this.initializing.add(worker);
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream }).on('line', (line) => this.log(this.config.functionName, line));
     }
@@ -480,6 +486,7 @@ export class LocalFunction {
       // Until the module has loaded, an exit, a crash or a hang fails the cold start (instead of never settling).
       let ready = false;
       const initFailed = (errorType: string, message: string) => {
+        this.initializing.delete(worker);
         clearTimeout(initTimer);
         void worker.terminate();
         reject(new LambdaInvocationError(this.config.functionName, errorType, message));
@@ -487,6 +494,7 @@ export class LocalFunction {
       const initTimer = setTimeout(() => initFailed('Sandbox.Timedout', `Init timed out after ${(INIT_LIMIT_MS / 1000 + this.config.timeoutSeconds).toFixed(2)} seconds`), INIT_LIMIT_MS + this.config.timeoutSeconds * 1000);
       worker.once('message', (message: { type: string; initMs: number; initCpuUs?: number; error?: { errorType: string; errorMessage: string } }) => {
         ready = true;
+        this.initializing.delete(worker);
         clearTimeout(initTimer);
         this.stats.initMsTotal += message.initMs;
         this.meanInitMs = this.meanInitMs === 0 ? message.initMs : 0.7 * this.meanInitMs + 0.3 * message.initMs;

@@ -39,7 +39,7 @@ export const startHarness = async (options: Partial<RuntimeOptions> = {}): Promi
     newTenant: (name) => createTenant(tenants, name),
     stop: async () => {
       await runtime.stop();
-      if (!options.dir) rmSync(dir, { recursive: true, force: true });
+      if (!options.dir) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     },
   };
 };
