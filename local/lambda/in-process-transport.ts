@@ -53,9 +53,6 @@ type PortMessage = ({ readonly type: 'request'; readonly id: number } & Transpor
 /** Replies to a function thread. */
 export type PortReply = { readonly id: number; readonly response: TransportResponse } | { readonly id: number; readonly error: { readonly message: string; readonly code: string } };
 
-/** Background requests started per event-loop turn (see {@link InProcessTransport.connect}). */
-export const BACKGROUND_PER_TURN = 2;
-
 /** Thrown when a request names an endpoint no local engine serves. */
 export class UnknownLocalEndpointError extends Error {
   public constructor(public readonly origin: string) {
@@ -76,18 +73,6 @@ export class UnknownLocalEndpointError extends Error {
  */
 export class InProcessTransport {
   private readonly servers = new Map<string, { readonly server: Server; readonly exchange: ListenerShape }>();
-  /** Requests of background ports waiting for their turn (see {@link connect}). */
-  private readonly background: (() => void)[] = [];
-  private backgroundScheduled = false;
-  /** Starts a few background requests in this loop turn's check phase, after its I/O (foreground requests). */
-  private readonly drainBackground = (): void => {
-    this.backgroundScheduled = false;
-    for (let started = 0; started < BACKGROUND_PER_TURN && this.background.length; started++) this.background.shift()!();
-    if (this.background.length) {
-      this.backgroundScheduled = true;
-      setImmediate(this.drainBackground);
-    }
-  };
 
   /**
    * Serves requests for `endpoint` (`http://host:port`) with `server`'s request listeners.
@@ -120,23 +105,17 @@ export class InProcessTransport {
   /**
    * A port for one function thread (pass it in `workerData`, listed in the transfer list); its
    * requests are dispatched here and answered on it. Closed when the environment ends.
-   *
-   * `background` (the workload-class workers): their requests start only after the foreground
-   * work the event loop has pending, a few per loop turn ({@link BACKGROUND_PER_TURN}), never
-   * starved. The engines all run on this one thread; on AWS the workers' calls go to services with
-   * capacity of their own and never delay a request on the ack path, and locally, without this, a
-   * burst of worker traffic queues every acknowledgement behind it. Answers and semantics are
-   * unchanged; only the order in which requests start differs. @default false
    */
-  public connect(options: { readonly background?: boolean } = {}): MessagePort {
+  public connect(): MessagePort {
     const { port1, port2 } = new MessageChannel();
     const aborts = new Map<number, AbortController>();
-    const serve = (message: Exclude<PortMessage, { type: 'abort' }>): void => {
-      const abort = aborts.get(message.id);
-      if (!abort || abort.signal.aborted) {
-        aborts.delete(message.id);
+    port1.on('message', (message: PortMessage) => {
+      if (message.type === 'abort') {
+        aborts.get(message.id)?.abort();
         return;
       }
+      const abort = new AbortController();
+      aborts.set(message.id, abort);
       this.dispatch(message, abort.signal).then(
         (response) => {
           aborts.delete(message.id);
@@ -150,19 +129,6 @@ export class InProcessTransport {
           port1.postMessage({ id: message.id, error: { message: error.message, code: error.code ?? 'ECONNRESET' } } satisfies PortReply);
         },
       );
-    };
-    port1.on('message', (message: PortMessage) => {
-      if (message.type === 'abort') {
-        aborts.get(message.id)?.abort();
-        return;
-      }
-      aborts.set(message.id, new AbortController());
-      if (options.background) this.background.push(() => serve(message));
-      else serve(message);
-      if (this.background.length && !this.backgroundScheduled) {
-        this.backgroundScheduled = true;
-        setImmediate(this.drainBackground);
-      }
     });
     // The thread's end closes its side; the dispatches still running then answer nobody.
     port1.on('close', () => {

@@ -452,8 +452,7 @@ export class LocalFunction {
   private create(reason: 'invocation' | 'prewarm'): Promise<Environment> {
     const [file, handlerName] = splitHandler(this.config.handler);
     const entry = resolveEntry(this.config.codeDir, file);
-    // Background (queue-driven workers, see cpuNice): their engine calls start after the request path's.
-    const transport = this.config.transport?.connect({ background: (this.config.cpuNice ?? 0) > 0 });
+    const transport = this.config.transport?.connect();
     const worker = new Worker(BOOTSTRAP, {
       // A plain Node environment, as on Lambda: no loaders inherited from the runtime's own process.
       execArgv: [],
