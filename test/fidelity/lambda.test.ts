@@ -230,6 +230,22 @@ describe('LocalFunction: Lambda execution environment fidelity', () => {
     expect(fn.stats.coldStarts).toBe(2);
   });
 
+  it('accounts the CPU its environments spend in init and in invocations (their own threads only)', async () => {
+    // Prepare: an invocation that burns ~60 ms of CPU, and one that sleeps 200 ms
+    const fn = make(scratch.asset('cpu', `export const handler = async (event) => {
+  if (event.sleep) { await new Promise((resolve) => setTimeout(resolve, event.sleep)); return 'slept'; }
+  const until = performance.now() + 60; let spins = 0; while (performance.now() < until) spins++; return spins > 0;
+};`));
+    // Act
+    await fn.invoke({});
+    const afterBurn = fn.stats.invokeCpuMsTotal;
+    await fn.invoke({ sleep: 200 });
+    // Assess
+    expect(fn.stats.initCpuMsTotal).toBeGreaterThan(0);
+    expect(afterBurn).toBeGreaterThanOrEqual(40);
+    expect(fn.stats.invokeCpuMsTotal - afterBurn).toBeLessThan(40);
+  });
+
   describe('when every environment is busy', () => {
     // init takes 600 ms; an invocation sleeps event.ms
     const SLOW_INIT = `await new Promise((resolve) => setTimeout(resolve, 600));
