@@ -10,6 +10,7 @@ import { dynamodbFault, type FaultInjector } from '../faults.ts';
 import type { IamEnforcer } from '../iam/mode.ts';
 import { replayableRequest } from '../iam/replay.ts';
 import { authorizeDynamoDb } from '../iam/services/dynamodb.ts';
+import { cacheTableDescriptions, type TableStore } from './dynamodb-table-cache.ts';
 import { captureDynaliteStore, LocalTransactions } from './dynamodb-transactions.ts';
 
 /** A running local DynamoDB. */
@@ -58,6 +59,7 @@ export const startDynamo = async (
         updateTableMs: 0,
       }) as Server,
   );
+  cacheTableDescriptions(store as unknown as TableStore);
   // Count every API call by operation (`X-Amz-Target: DynamoDB_20120810.PutItem`), for the cost model.
   server.on('request', (request: IncomingMessage) => {
     const target = String(request.headers['x-amz-target'] ?? '');

@@ -69,6 +69,56 @@ interface Environment {
   pending?: { id: string; since: number; resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout };
 }
 
+/** How much costlier a creation counts while the machine is saturated (see LocalFunction.scaleUp). */
+const SATURATED_INIT_FACTOR = 4;
+/**
+ * A function whose invocations take under {@link SHORT_INVOCATION_MS} (the running ones included)
+ * is not scaled past {@link SHORT_FUNCTION_ENVIRONMENTS} environments on demand: locally they all
+ * share this machine's cores, which that many already keep busy (see LocalFunction.scaleUp).
+ */
+const SHORT_INVOCATION_MS = 1_000;
+const SHORT_FUNCTION_ENVIRONMENTS = 2 * Math.max(1, availableParallelism());
+
+/**
+ * Whether this process used more than 90% of the machine's cores over the last ~0.5 s (sampled
+ * every 250 ms while asked; the sampler does not keep the process alive).
+ */
+const machineSaturated = (() => {
+  const cores = Math.max(1, availableParallelism());
+  let sampler: NodeJS.Timeout | undefined;
+  let last = { at: performance.now(), cpu: process.cpuUsage() };
+  let saturated = false;
+  let askedAt = 0;
+  const sample = (): void => {
+    const now = performance.now();
+    const cpu = process.cpuUsage();
+    const usedMs = (cpu.user - last.cpu.user + cpu.system - last.cpu.system) / 1000;
+    saturated = usedMs / Math.max(1, now - last.at) > 0.9 * cores;
+    last = { at: now, cpu };
+    // Not asked for a minute: stop sampling until asked again.
+    if (now - askedAt > 60_000 && sampler) {
+      clearInterval(sampler);
+      sampler = undefined;
+    }
+  };
+  return Object.assign(
+    (): boolean => {
+      askedAt = performance.now();
+      return saturated;
+    },
+    {
+      /** Starts sampling (each environment's creation calls this, so the answer is current before a burst). */
+      watch: (): void => {
+        askedAt = performance.now();
+        if (sampler) return;
+        last = { at: askedAt, cpu: process.cpuUsage() };
+        sampler = setInterval(sample, 250);
+        sampler.unref();
+      },
+    },
+  );
+})();
+
 /** A queued invocation's claim on the next free environment. */
 interface Ticket {
   readonly queuedAt: number;
@@ -379,21 +429,26 @@ export class LocalFunction {
   }
 
   /**
-   * Starts creations for queued invocations, within the concurrency limit. Locally a creation
-   * costs ~0.2 s of the CPU that every environment and engine shares, so one is started only when
-   * the queue would take longer to drain on the environments there are than a cold start takes:
-   * queued × mean duration / environments (live and being created) > the function's mean init
-   * time. A function with no live environment creates one at once; an invocation that has waited
-   * past twice the init time (at least 1 s) gets one regardless. Short front-door functions thus
-   * absorb a burst on their warm environments instead of creating dozens whose inits take the
-   * cores from the invocations they were meant to serve; long ones (workers) scale out as
-   * soon as their invocations queue. Re-checked as the queue waits.
+   * Starts creations for queued invocations, within the concurrency limit, one at a time per
+   * function. Locally a creation costs ~0.2 s of the CPU that every environment and engine shares,
+   * so one is started only when the queue would take longer to drain on the environments there are
+   * than a cold start takes: queued × duration / environments > the function's mean init time
+   * (counted 4x while the machine is saturated), or once an invocation has waited past twice the
+   * init time (at least 1 s); a function with no live environment creates one at once. Each new
+   * environment's effect on the queue is seen before the next is started, and a function of short
+   * invocations (under 1 s) stops at two environments per core. Front-door functions thus absorb
+   * a burst on a few warm environments instead of creating dozens whose inits take the cores from
+   * the invocations they were meant to serve; long ones (workers, waiting on a model) scale out as
+   * their invocations queue. Throttling is unchanged: it follows the concurrency limit, and a
+   * queued invocation waits at most `maxWaitMs`. Re-checked as the queue waits.
    */
   private scaleUp(): void {
     const oldest = this.queue[0];
     if (!oldest || this.stopped) return;
     const live = this.environments.filter((environment) => !environment.dead && environment.generation === this.generation).length;
-    const initMs = this.meanInitMs || DEFAULT_INIT_ESTIMATE_MS;
+    const saturated = machineSaturated();
+    // On a saturated machine an init takes its CPU from everything else: count it as costlier.
+    const initMs = (this.meanInitMs || DEFAULT_INIT_ESTIMATE_MS) * (saturated ? SATURATED_INIT_FACTOR : 1);
     const overdueAfterMs = Math.max(1_000, 2 * initMs);
     // How long an invocation takes: the recent mean, or longer while the running ones already took longer.
     const now = performance.now();
@@ -401,8 +456,12 @@ export class LocalFunction {
     while (this.creatingOnDemand < this.queue.length && this.environments.length + this.creating < this.concurrencyLimit) {
       const servers = live + this.creating;
       const drainMs = (this.queue.length * durationMs) / Math.max(1, servers);
+      // One creation at a time per function: each new environment's effect on the queue is seen
+      // before the next is started (locally its init takes the cores the queue is waiting for).
       const overdue = now - oldest.queuedAt >= overdueAfterMs;
-      if (servers > 0 && drainMs <= initMs && !overdue) break;
+      if (servers > 0 && (this.creatingOnDemand > 0 || (drainMs <= initMs && !overdue))) break;
+      // Short invocations on a few environments already keep every core busy: more only add inits.
+      if (servers >= SHORT_FUNCTION_ENVIRONMENTS && durationMs < SHORT_INVOCATION_MS) break;
       this.creating++;
       this.creatingOnDemand++;
       void this.createOnDemand();
@@ -452,6 +511,7 @@ export class LocalFunction {
   private create(reason: 'invocation' | 'prewarm'): Promise<Environment> {
     const [file, handlerName] = splitHandler(this.config.handler);
     const entry = resolveEntry(this.config.codeDir, file);
+    machineSaturated.watch();
     const transport = this.config.transport?.connect();
     const worker = new Worker(BOOTSTRAP, {
       // A plain Node environment, as on Lambda: no loaders inherited from the runtime's own process.

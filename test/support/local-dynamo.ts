@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import dynalite from 'dynalite';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { cacheTableDescriptions, type TableStore } from '../../local/engines/dynamodb-table-cache.ts';
 import { captureDynaliteStore, LocalTransactions } from '../../local/engines/dynamodb-transactions.ts';
 import { TaskIndexes } from '../../lambdas/store/task-indexes.ts';
 
@@ -22,7 +23,7 @@ export const TEST_CREDENTIALS = { accessKeyId: 'AKIDTEST', secretAccessKey: 'tes
 /**
  * Starts dynalite in-process on a random port and creates the tasks and connections tables with
  * the key schema and index projections of `lib/constructs/storage.ts` (pk/sk strings; GSI1
- * gsi1pk/gsi1sk and GSI2 gsi2pk/gsi2sk on tasks), with `TransactWriteItems` as the local runtime has it.
+ * gsi1pk/gsi1sk and GSI2 gsi2pk/gsi2sk on tasks), with `TransactWriteItems` and the table-description cache as the local runtime has them.
  */
 export const startLocalDynamo = async (names: { tasksTable?: string; connectionsTable?: string } = {}): Promise<LocalDynamo> => {
   // With the local engine's TransactWriteItems, as the runtime has it.
@@ -30,6 +31,7 @@ export const startLocalDynamo = async (names: { tasksTable?: string; connections
   const [engine] = server.listeners('request') as Parameters<LocalTransactions['dispatcher']>[0][];
   server.removeAllListeners('request');
   server.on('request', new LocalTransactions(store).dispatcher(engine!));
+  cacheTableDescriptions(store as unknown as TableStore);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
