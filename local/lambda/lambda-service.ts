@@ -336,13 +336,7 @@ export class LocalFunction {
       await creation.acquire('background');
       try {
         if (this.stopped || generation !== this.generation) return;
-        const environment = await this.create('prewarm');
-        if (this.stopped || generation !== this.generation) {
-          this.kill(environment);
-          return;
-        }
-        this.environments.push(environment);
-        this.offer(environment);
+        await this.addEnvironment('prewarm', generation);
       } catch (error) {
         this.log(this.config.functionName, `warm environment not created: ${(error as Error).message}`);
         retryAfterMs = 5_000;
@@ -484,13 +478,7 @@ export class LocalFunction {
       slot = true;
       // While this waited for a slot, the queue may have been served by environments coming free.
       if (this.queue.length === 0 || this.stopped) return;
-      const environment = await this.create('invocation');
-      if (this.stopped || generation !== this.generation) {
-        this.kill(environment);
-        return;
-      }
-      this.environments.push(environment);
-      this.offer(environment);
+      await this.addEnvironment('invocation', generation);
     } catch (error) {
       this.queue.shift()?.reject(error as Error);
     } finally {
@@ -499,6 +487,17 @@ export class LocalFunction {
       this.creatingOnDemand--;
       this.scaleUp();
     }
+  }
+
+  /** Creates an environment and adds it to the pool (offered to the queue), unless the code or the function changed meanwhile. */
+  private async addEnvironment(reason: 'invocation' | 'prewarm', generation: number): Promise<void> {
+    const environment = await this.create(reason);
+    if (this.stopped || generation !== this.generation) {
+      this.kill(environment);
+      return;
+    }
+    this.environments.push(environment);
+    this.offer(environment);
   }
 
   /** Hands a free environment to the first queued invocation, or leaves it idle. */
