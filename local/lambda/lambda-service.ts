@@ -461,7 +461,7 @@ export class LocalFunction {
       void this.createOnDemand();
     }
     if (this.queue.length > this.creatingOnDemand && !this.scaleUpTimer) {
-      // Re-check while invocations wait (each finished invocation also re-checks through offer()).
+      // Re-check while invocations wait (durations and the saturation change as they do).
       this.scaleUpTimer = setTimeout(() => {
         this.scaleUpTimer = undefined;
         this.scaleUp();
