@@ -119,6 +119,9 @@ const machineSaturated = (() => {
   );
 })();
 
+/** An exponentially weighted mean (recent samples weigh 0.2); 0 means none yet. */
+const recentMean = (mean: number, sample: number): number => (mean === 0 ? sample : 0.8 * mean + 0.2 * sample);
+
 /** A queued invocation's claim on the next free environment. */
 interface Ticket {
   readonly queuedAt: number;
@@ -288,7 +291,7 @@ export class LocalFunction {
     } finally {
       environment.pending = undefined;
       const duration = performance.now() - startedAt;
-      this.meanDurationMs = this.meanDurationMs === 0 ? duration : 0.8 * this.meanDurationMs + 0.2 * duration;
+      this.meanDurationMs = recentMean(this.meanDurationMs, duration);
       if (environment.dead || environment.generation !== this.generation) {
         environment.busy = false;
         if (!environment.dead) this.kill(environment);
@@ -324,7 +327,7 @@ export class LocalFunction {
   /** Starts one background creation when fewer environments than the warm target exist (each completion re-checks). */
   private replenish(): void {
     if (this.prewarming || this.stopped || this.warmTarget === 0) return;
-    const live = this.environments.filter((environment) => !environment.dead && environment.generation === this.generation).length;
+    const live = this.environments.filter((environment) => this.isCurrent(environment)).length;
     if (live + this.creating >= this.warmTarget || this.environments.length + this.creating >= this.concurrencyLimit) return;
     // Code swapped in and not yet invoked: the next invocation cold-starts first (as on AWS).
     if (this.generation > 0 && !this.invokedSinceReplace) return;
@@ -393,7 +396,7 @@ export class LocalFunction {
    * throttled.
    */
   private checkout(): Promise<Environment> {
-    const idle = this.environments.find((environment) => !environment.busy && !environment.dead && environment.generation === this.generation);
+    const idle = this.environments.find((environment) => !environment.busy && this.isCurrent(environment));
     if (idle) {
       idle.busy = true;
       return Promise.resolve(idle);
@@ -439,7 +442,7 @@ export class LocalFunction {
   private scaleUp(): void {
     const oldest = this.queue[0];
     if (!oldest || this.stopped) return;
-    const live = this.environments.filter((environment) => !environment.dead && environment.generation === this.generation).length;
+    const live = this.environments.filter((environment) => this.isCurrent(environment)).length;
     const saturated = machineSaturated();
     // On a saturated machine an init takes its CPU from everything else: count it as costlier.
     const initMs = (this.meanInitMs || DEFAULT_INIT_ESTIMATE_MS) * (saturated ? SATURATED_INIT_FACTOR : 1);
@@ -500,6 +503,11 @@ export class LocalFunction {
     this.offer(environment);
   }
 
+  /** Alive and running the current code. */
+  private isCurrent(environment: Environment): boolean {
+    return !environment.dead && environment.generation === this.generation;
+  }
+
   /** Hands a free environment to the first queued invocation, or leaves it idle. */
   private offer(environment: Environment): void {
     const ticket = this.queue.shift();
@@ -555,7 +563,7 @@ export class LocalFunction {
         this.initializing.delete(worker);
         clearTimeout(initTimer);
         this.stats.initMsTotal += message.initMs;
-        this.meanInitMs = this.meanInitMs === 0 ? message.initMs : 0.7 * this.meanInitMs + 0.3 * message.initMs;
+        this.meanInitMs = recentMean(this.meanInitMs, message.initMs);
         this.stats.initCpuMsTotal += (message.initCpuUs ?? 0) / 1000;
         if (message.error) {
           const { errorType } = message.error;
