@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { availableParallelism } from 'node:os';
 import { LambdaInvocationError, LambdaThrottledError } from '../../local/lambda/errors.ts';
 import type { LocalFunction } from '../../local/lambda/lambda-service.ts';
 import { localFunction, maxOverlap, Scratch } from './support.ts';
@@ -281,6 +282,35 @@ export const handler = async (event) => { const start = Date.now(); await new Pr
       expect(maxOverlap(pair)).toBe(2);
       expect(fn.stats.coldStarts).toBe(2);
     });
+  });
+
+  it('absorbs a burst of short invocations on at most two environments per core', async () => {
+    // Prepare: 20 ms invocations, a concurrency limit far above the cap
+    const fn = make(scratch.asset('short', `export const handler = async () => { await new Promise((resolve) => setTimeout(resolve, 20)); return 'ok'; };`), { reservedConcurrency: 50 });
+    await fn.invoke({});
+    // Act: 120 at once
+    const results = await Promise.all(Array.from({ length: 120 }, () => fn.invoke({})));
+    // Assess: all served, and no more environments than the cores can keep busy
+    expect(results.every((result) => result === 'ok')).toBe(true);
+    expect(fn.stats.coldStarts).toBeGreaterThan(1);
+    expect(fn.stats.coldStarts).toBeLessThanOrEqual(2 * availableParallelism());
+  });
+
+  it('ends an environment still in its init at shutdown: the invocation waiting for it fails at once', async () => {
+    // Prepare: an init of 5 s
+    const fn = localFunction(scratch.asset('endless-init', `await new Promise((resolve) => setTimeout(resolve, 5_000)); export const handler = async () => 'late';`), { timeoutSeconds: 10 });
+    const pending = fn.invoke({}).then(
+      () => 'served',
+      (error: Error) => error.name,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // Act
+    const stoppedAt = Date.now();
+    await fn.shutdown();
+    const outcome = await pending;
+    // Assess
+    expect(outcome).toBe('LambdaInvocationError');
+    expect(Date.now() - stoppedAt).toBeLessThan(2_000);
   });
 
   it('throttles (TooManyRequestsException) an invocation that waits past maxWaitMs for a free environment', async () => {
